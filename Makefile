@@ -1,0 +1,32 @@
+# The two commands of the README:
+#   make run    create .venv, install newslake (pinned by constraints.txt), run the pipeline on data/inbox
+#   make test   create .venv if needed, install test tools (and Chromium for the browser test), run pytest
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install chromium lint clean-lake
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/newslake run
+
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+test: $(STAMP) chromium
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean-lake:
+	rm -rf data/lake data/dagster/storage data/dagster/history data/dagster/schedules data/dagster/logs

@@ -1,0 +1,1 @@
+"""The Dagster shell around :mod:`pipeline`: assets, partitions, resources, checks, schedules, sensors."""

@@ -1,0 +1,19 @@
+"""The code location: every asset, check, job, schedule, sensor and resource of newslake."""
+
+import dagster as dg
+
+from assets import automation, dedup, ingestion, nlp
+from assets.resources import InboxResource, LakeResource
+
+defs = dg.Definitions(
+    assets=[ingestion.ingest, dedup.signatures, dedup.duplicates, nlp.sentences, nlp.entities, nlp.entity_daily],
+    jobs=[automation.ingest_job, automation.daily_job],
+    schedules=[automation.daily_ingest],
+    sensors=[automation.inbox_sensor, automation.partitions_sensor],
+    resources={
+        "lake": LakeResource(root=dg.EnvVar("NEWSLAKE_LAKE")),
+        "inbox": InboxResource(path=dg.EnvVar("NEWSLAKE_INBOX")),
+        "dedup_settings": dedup.DedupSettings(),
+        "tagger": nlp.TaggerSettings(),
+    },
+)

@@ -1,0 +1,83 @@
+"""Ingestion: new and changed inbox files become `files`, `documents` and `rejects`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.metadata import ProgressLog, counts_table, table_metadata
+from assets.resources import InboxResource, LakeResource
+from assets.retry import transient_io_retry
+from pipeline import ingestion, storage
+from pipeline.schema import DOCUMENTS, FILES, REJECTS
+
+GROUP = "ingestion"
+_KINDS = {"python", "delta", "polars"}
+
+
+@dg.multi_asset(
+    name="ingest",
+    specs=[
+        dg.AssetSpec("files", group_name=GROUP, kinds=_KINDS, code_version=ingestion.CODE_VERSION,
+                     description=FILES.doc + " Updated by the `ingest` step."),
+        dg.AssetSpec("documents", group_name=GROUP, kinds=_KINDS | {"trafilatura"},
+                     code_version=ingestion.CODE_VERSION,
+                     description=DOCUMENTS.doc + " Written by the `ingest` step, which replaces only the "
+                     "publication-date partitions that new or changed files touch."),
+        dg.AssetSpec("rejects", group_name=GROUP, kinds=_KINDS, code_version=ingestion.CODE_VERSION,
+                     description=REJECTS.doc),
+    ],
+    pool="newslake_lake",
+    op_tags={"newslake/writes": "lake"},
+)
+def ingest(context: dg.AssetExecutionContext, inbox: InboxResource, lake: LakeResource):
+    """Parse new or changed inbox files (by sha256) into documents; record every file and every reject."""
+    lk = lake.lake()
+    with transient_io_retry():
+        report = ingestion.ingest(
+            inbox.folder(), lk, config=inbox.ingest_config(), run_id=context.run_id,
+            on_progress=ProgressLog(context.log, "files parsed"),
+        )
+    touched = sorted(d.isoformat() for d in report.touched_dates)
+    context.log.info(f"ingested {report.documents} documents from {report.files_new} files; touched {touched}")
+    docs = storage.read(lk, DOCUMENTS, dates=report.touched_dates) if touched else DOCUMENTS.empty()
+    per_day = {k: v for k, v in docs.group_by("pub_date").len().iter_rows()} if docs.height else {}
+    yield dg.MaterializeResult(
+        asset_key="documents",
+        metadata=table_metadata(
+            DOCUMENTS, docs, version=report.versions.get("documents"), uri=lk.uri(DOCUMENTS),
+            documents_written=report.documents, undated_written=report.undated,
+            touched_dates=dg.MetadataValue.json(touched),
+            documents_per_day=counts_table({str(k): v for k, v in per_day.items()}, key="pub_date"),
+        ),
+    )
+    files = storage.read(lk, FILES)
+    yield dg.MaterializeResult(
+        asset_key="files",
+        metadata=table_metadata(
+            FILES, files, version=report.versions.get("files"), uri=lk.uri(FILES),
+            files_seen=report.files_seen, files_new=report.files_new, files_unchanged=report.files_unchanged,
+            files_duplicate=report.files_duplicate,
+            files_by_status=counts_table(dict(report.files_by_status), key="status"),
+        ),
+    )
+    rejects = storage.read(lk, REJECTS)
+    yield dg.MaterializeResult(
+        asset_key="rejects",
+        metadata=table_metadata(
+            REJECTS, rejects.sort("rejected_at", descending=True), version=report.versions.get("rejects"),
+            uri=lk.uri(REJECTS), rejects_this_run=sum(report.rejects_by_reason.values()),
+            rejects_by_reason=counts_table(dict(report.rejects_by_reason), key="reason"),
+            rejects_total_by_reason=counts_table(
+                dict(rejects.group_by("reason").len().iter_rows()) if rejects.height else {}, key="reason"),
+        ),
+    )
+
+
+def touched_dates_of(materialization_metadata: dict) -> list[str]:
+    """The dates an `ingest` run touched, read back from the `documents` materialization metadata."""
+    value = materialization_metadata.get("touched_dates")
+    data = getattr(value, "data", value)
+    return list(data or [])
+
+
+__all__ = ["ingest", "touched_dates_of"]

@@ -1,0 +1,147 @@
+"""Sentences, entity mentions and daily entity counts of canonical (non-duplicate) documents."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from assets.metadata import counts_table, table_metadata
+from assets.partitions import daily, run_days, single_run
+from assets.resources import LakeResource
+from assets.retry import transient_io_retry
+from pipeline import entities as ent
+from pipeline import segment, storage
+from pipeline.schema import DOCUMENTS, DUPLICATES, ENTITIES, ENTITY_CACHE, ENTITY_DAILY, SENTENCES
+
+GROUP = "nlp"
+_KINDS = {"python", "delta", "polars"}
+
+
+class TaggerSettings(dg.ConfigurableResource):
+    """Entity tagging: the installed spaCy pipeline to use (default en_core_web_sm) and worker processes."""
+
+    model: str = "en_core_web_sm"
+    n_process: int = 1
+
+    def config(self) -> ent.TaggerConfig:
+        import dataclasses
+
+        return dataclasses.replace(ent.TaggerConfig(), model=self.model, n_process=self.n_process)
+
+
+def canonical_documents(lk, days) -> pl.DataFrame:
+    """The day's documents that downstream stages process: canonical ones (or all, before dedup ran)."""
+    docs = storage.read(lk, DOCUMENTS, dates=days)
+    dups = storage.read(lk, DUPLICATES, dates=days, columns=["doc_id", "is_canonical"])
+    return docs.join(dups, on="doc_id", how="left").filter(pl.col("is_canonical").fill_null(True))
+
+
+def _offsets_mismatch(rows: pl.DataFrame, docs: pl.DataFrame) -> int:
+    """Rows whose (start, end) slice of the document text differs from their stored text."""
+    if rows.height == 0:
+        return 0
+    joined = rows.select("doc_id", "start", "end", "text").join(
+        docs.select("doc_id", pl.col("text").alias("doc_text")), on="doc_id", how="left")
+    ok = joined.with_columns(
+        pl.col("doc_text").str.slice(pl.col("start"), pl.col("end") - pl.col("start")).alias("slice")
+    ).filter(pl.col("slice") != pl.col("text") | pl.col("slice").is_null())
+    return ok.height
+
+
+@dg.asset(
+    partitions_def=daily, backfill_policy=single_run, deps=["documents", "duplicates"], group_name=GROUP,
+    kinds=_KINDS, code_version=segment.CODE_VERSION, pool="newslake_lake",
+    check_specs=[
+        dg.AssetCheckSpec("offsets_reproduce_sentences", asset="sentences", blocking=True,
+                          description="documents.text[start:end] equals the stored sentence, for every row."),
+        dg.AssetCheckSpec("sentence_ids_unique", asset="sentences", blocking=True,
+                          description="(doc_id, sent_idx) is unique."),
+    ],
+)
+def sentences(context: dg.AssetExecutionContext, lake: LakeResource):
+    """Sentences of canonical documents with exact character offsets and their section."""
+    lk, days = lake.lake(), run_days(context)
+    docs = canonical_documents(lk, days)
+    sents = segment.sentences_frame(docs)
+    with transient_io_retry():
+        version = storage.write_partitions(lk, SENTENCES, sents, dates=days, run_id=context.run_id,
+                                           code_version=segment.CODE_VERSION)
+    per_doc = sents.group_by("doc_id").len()["len"] if sents.height else pl.Series([], dtype=pl.UInt32)
+    bad = _offsets_mismatch(sents, docs)
+    dup_ids = sents.height - sents.select("doc_id", "sent_idx").n_unique() if sents.height else 0
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            SENTENCES, sents, version=version, uri=lk.uri(SENTENCES), documents=docs.height,
+            sentences_per_document=round(float(per_doc.mean()), 2) if per_doc.len() else 0.0,
+            sentences_per_document_max=int(per_doc.max()) if per_doc.len() else 0,
+            sections=counts_table(dict(sents.group_by("section").len().iter_rows()) if sents.height else {},
+                                  key="section"),
+        ),
+        check_results=[
+            dg.AssetCheckResult(check_name="offsets_reproduce_sentences", passed=bad == 0,
+                                metadata={"mismatched_rows": bad}),
+            dg.AssetCheckResult(check_name="sentence_ids_unique", passed=dup_ids == 0,
+                                metadata={"repeated_ids": dup_ids}),
+        ],
+    )
+
+
+@dg.asset(
+    partitions_def=daily, backfill_policy=single_run, deps=["documents", "sentences"], group_name=GROUP,
+    kinds=_KINDS | {"spacy"}, code_version=ent.CODE_VERSION, pool="newslake_lake",
+    check_specs=[
+        dg.AssetCheckSpec("offsets_reproduce_mentions", asset="entities", blocking=True,
+                          description="documents.text[start:end] equals the stored mention, for every row."),
+        dg.AssetCheckSpec("sentence_exists", asset="entities", blocking=True,
+                          description="Every entity's document and sentence exist in `sentences`."),
+    ],
+)
+def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: TaggerSettings):
+    """Entity mentions with offsets, consistent labels and in-document name resolution (`norm`)."""
+    lk, days, cfg = lake.lake(), run_days(context), tagger.config()
+    docs = canonical_documents(lk, days)
+    sents = storage.read(lk, SENTENCES, dates=days)
+    hashes = sents["sent_hash"].unique().to_list()
+    cache = storage.read(lk, ENTITY_CACHE).filter(
+        pl.col("sent_hash").is_in(hashes) & (pl.col("model") == ent.model_id(cfg)))
+    mentions, new_cache, stats = ent.entities_frame(docs, sents, cache, config=cfg)
+    with transient_io_retry():
+        storage.upsert(lk, ENTITY_CACHE, new_cache, run_id=context.run_id, code_version=ent.CODE_VERSION)
+        version = storage.write_partitions(lk, ENTITIES, mentions, dates=days, run_id=context.run_id,
+                                           code_version=ent.CODE_VERSION)
+    bad = _offsets_mismatch(mentions, docs)
+    orphans = mentions.join(sents, on=["doc_id", "sent_idx"], how="anti").height if mentions.height else 0
+    top = (mentions.group_by("norm", "label").len().sort("len", descending=True).head(15)
+           if mentions.height else pl.DataFrame())
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            ENTITIES, mentions, version=version, uri=lk.uri(ENTITIES), model=ent.model_id(cfg),
+            cache_hit_rate=float(stats.get("cache_hit_rate", 0.0)),
+            sentences_tagged=int(stats.get("sentences", 0)) - int(stats.get("cache_hits", 0)),
+            top_entities=counts_table({f"{n} ({lab})": c for n, lab, c in top.iter_rows()}, key="entity"),
+            by_label=counts_table(dict(stats.get("by_label", {})), key="label"),
+        ),
+        check_results=[
+            dg.AssetCheckResult(check_name="offsets_reproduce_mentions", passed=bad == 0,
+                                metadata={"mismatched_rows": bad}),
+            dg.AssetCheckResult(check_name="sentence_exists", passed=orphans == 0,
+                                metadata={"orphan_rows": orphans}),
+        ],
+    )
+
+
+@dg.asset(
+    partitions_def=daily, backfill_policy=single_run, deps=["entities"], group_name="analytics",
+    kinds=_KINDS, code_version=ent.CODE_VERSION, pool="newslake_lake",
+)
+def entity_daily(context: dg.AssetExecutionContext, lake: LakeResource):
+    """Mentions and documents per entity and day: the table a newsroom analyst opens first."""
+    lk, days = lake.lake(), run_days(context)
+    daily_counts = ent.entity_daily(storage.read(lk, ENTITIES, dates=days))
+    with transient_io_retry():
+        version = storage.write_partitions(lk, ENTITY_DAILY, daily_counts, dates=days, run_id=context.run_id,
+                                           code_version=ent.CODE_VERSION)
+    return dg.MaterializeResult(
+        metadata=table_metadata(ENTITY_DAILY, daily_counts.sort("mentions", descending=True), version=version,
+                                uri=lk.uri(ENTITY_DAILY))
+    )

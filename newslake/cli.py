@@ -1,0 +1,282 @@
+"""`newslake` command line: run the pipeline through Dagster, query the lake with SQL, open the UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEFAULT_INBOX = "data/inbox"
+DEFAULT_LAKE = "data/lake"
+DEFAULT_HOME = "data/dagster"
+DAGSTER_YAML = PROJECT / "assets" / "dagster.yaml"
+
+
+def _env(args) -> dict[str, str]:
+    """Point resources and the Dagster instance at the chosen folders (absolute, so cwd no longer matters)."""
+    lake = args.lake if "://" in args.lake else str(Path(args.lake).expanduser().resolve())
+    env = {"NEWSLAKE_LAKE": lake}
+    if getattr(args, "inbox", None):
+        env["NEWSLAKE_INBOX"] = str(Path(args.inbox).expanduser().resolve())
+    home = Path(os.environ.get("DAGSTER_HOME") or args.home).expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    env["DAGSTER_HOME"] = str(home)
+    os.environ.update(env)
+    return env
+
+
+def _date(value: str) -> date:
+    from pipeline.storage import validate_date
+
+    try:
+        return validate_date(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+class _Bars:
+    """Progress bars fed by pipeline.progress (runs execute in this process)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.bars = enabled, {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(what)
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            bar = self.bars[what] = tqdm(total=total, desc=what, unit="", leave=False, file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+            self.bars.pop(what, None)
+
+
+def cmd_run(args) -> int:
+    _env(args)
+    import dagster as dg
+
+    from assets import automation
+    from assets.definitions import defs
+    from pipeline import planning, progress, storage
+    from pipeline.schema import DOCUMENTS, DUPLICATES
+
+    bars = _Bars(sys.stderr.isatty() and not args.no_progress)
+    progress.set_sink(bars)
+    instance = dg.DagsterInstance.get()
+    log_level = "INFO" if args.verbose else "WARNING"
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    lake = storage.Lake(os.environ["NEWSLAKE_LAKE"])
+    t0 = time.monotonic()
+
+    touched: list[date] = []
+    if not args.skip_ingest:
+        print(f"ingesting {os.environ['NEWSLAKE_INBOX']} ...", file=sys.stderr)
+        res = defs.get_job_def("ingest_job").execute_in_process(
+            instance=instance, run_config=run_config, tags=automation.WRITER_TAGS, raise_on_error=False)
+        if not res.success:
+            print("ingestion failed; see `newslake ui` for the run's logs", file=sys.stderr)
+            return 1
+        for mat in res.asset_materializations_for_node("ingest"):
+            if mat.asset_key == dg.AssetKey("documents"):
+                touched = [storage.validate_date(d) for d in mat.metadata["touched_dates"].data]
+
+    existing = storage.partition_dates(lake, DOCUMENTS)
+    if args.date:
+        days = set(args.date)
+    elif args.all:
+        days = set(existing)
+    else:
+        done = set(storage.partition_dates(lake, DUPLICATES))
+        days = planning.affected_days(touched, existing=existing, window_days=30) | (set(existing) - done)
+    ranges = planning.contiguous_ranges(days)
+    job = defs.get_job_def("daily_job")
+    failed = []
+    for i, (a, b) in enumerate(ranges, 1):
+        print(f"processing {a} .. {b} ({i}/{len(ranges)})", file=sys.stderr)
+        progress.report("day ranges", i - 1, len(ranges))
+        res = job.execute_in_process(instance=instance, run_config=run_config,
+                                     tags=automation.range_tags(a, b), raise_on_error=False)
+        if not res.success:
+            failed.append((a, b))
+    progress.report("day ranges", len(ranges), len(ranges))
+    _summary(lake, days, time.monotonic() - t0)
+    if failed:
+        print(f"FAILED ranges: {failed}; see `newslake ui` for the run logs", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _summary(lake, days, seconds: float) -> None:
+    import polars as pl
+
+    from pipeline import storage
+    from pipeline.schema import DOCUMENTS, REJECTS
+
+    docs = storage.read(lake, DOCUMENTS, columns=["pub_date"])
+    per_day = docs.group_by("pub_date").len().sort("pub_date")
+    rejects = storage.read(lake, REJECTS, columns=["reason"])
+    print(f"\nnewslake run finished in {seconds:.1f}s; {len(days)} day(s) processed this run")
+    print(f"documents: {docs.height} in {per_day.height} partition(s) "
+          f"({docs['pub_date'].null_count()} undated)")
+    with pl.Config(tbl_rows=15, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        if per_day.height:
+            print(per_day.rename({"len": "documents"}).tail(15) if per_day.height > 15 else
+                  per_day.rename({"len": "documents"}))
+        print(f"rejects: {rejects.height}")
+        if rejects.height:
+            print(rejects.group_by("reason").len().sort("len", descending=True).rename({"len": "count"}))
+    print("table versions: " + ", ".join(f"{k}=v{v}" for k, v in storage.table_versions(lake).items()
+                                        if v is not None))
+    print(f"tables under: {lake.root}")
+    print('try: newslake sql "SELECT pub_date, count(*) AS docs FROM documents GROUP BY 1 ORDER BY 1"')
+
+
+def cmd_sql(args) -> int:
+    _env(args)
+    from pipeline import sql as lake_sql
+    from pipeline.storage import Lake
+
+    con = lake_sql.connect(Lake(os.environ["NEWSLAKE_LAKE"]))
+    params = dict(p.split("=", 1) for p in args.param) if args.param else None
+    if args.query:
+        return _run_query(con, args.query, params, args.format)
+    if not sys.stdin.isatty():
+        return _run_query(con, sys.stdin.read(), params, args.format)
+    return _shell(con, lake_sql)
+
+
+def _run_query(con, query: str, params, fmt: str) -> int:
+    import duckdb
+
+    try:
+        rel = con.execute(query, params) if params else con.execute(query)
+        if rel.description is None:
+            return 0
+        df = rel.pl()
+    except duckdb.Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_frame(df, fmt)
+    return 0
+
+
+def _print_frame(df, fmt: str) -> None:
+    import polars as pl
+
+    if fmt == "csv":
+        sys.stdout.write(df.write_csv())
+    elif fmt == "json":
+        sys.stdout.write(df.write_ndjson())
+    else:
+        with pl.Config(tbl_rows=100, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=160):
+            print(df)
+
+
+def _shell(con, lake_sql) -> int:
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:
+        pass
+    print("newslake SQL (DuckDB). Views: " + ", ".join(lake_sql.views(con)))
+    print("End statements with ';'. Commands: .tables, .schema TABLE, .quit")
+    buf = ""
+    while True:
+        try:
+            line = input("newslake> " if not buf else "     ...> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        cmd = line.strip()
+        if not buf and cmd in (".quit", ".exit", "\\q"):
+            return 0
+        if not buf and cmd == ".tables":
+            print("\n".join(lake_sql.views(con)))
+            continue
+        if not buf and cmd.startswith(".schema"):
+            name = cmd.split(maxsplit=1)[1] if " " in cmd else ""
+            if name not in lake_sql.views(con):
+                print(f"unknown table {name!r}")
+                continue
+            _run_query(con, f'DESCRIBE "{name}"', None, "table")
+            continue
+        buf += line + "\n"
+        if buf.rstrip().endswith(";"):
+            _run_query(con, buf, None, "table")
+            buf = ""
+
+
+def cmd_ui(args) -> int:
+    env = _env(args)
+    workspace = PROJECT / "workspace.yaml"
+    target = ["-w", str(workspace)] if workspace.exists() else ["-m", "assets.definitions", "-a", "defs"]
+    exe = shutil.which("dagster") or str(Path(sys.executable).with_name("dagster"))
+    cmd = [exe, "dev", *target, "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI on http://{args.host}:{args.port} (run history in {env['DAGSTER_HOME']})", file=sys.stderr)
+    os.chdir(PROJECT)
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="newslake", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp, inbox=True):
+        if inbox:
+            sp.add_argument("--inbox", default=os.environ.get("NEWSLAKE_INBOX", DEFAULT_INBOX),
+                            help="folder of raw input files (default: %(default)s)")
+        sp.add_argument("--lake", default=os.environ.get("NEWSLAKE_LAKE", DEFAULT_LAKE),
+                        help="table root: a folder or s3://bucket/prefix (default: %(default)s)")
+        sp.add_argument("--home", default=DEFAULT_HOME,
+                        help="Dagster home: run history, schedules (default: $DAGSTER_HOME or %(default)s)")
+
+    r = sub.add_parser("run", help="ingest the inbox and materialize every stage through Dagster",
+                       description="Ingest new inbox files, then deduplicate, segment and tag the publication "
+                       "days they touched (and days never processed), one Dagster run per range of days.")
+    common(r)
+    r.add_argument("--date", type=_date, action="append", metavar="YYYY-MM-DD",
+                   help="process only these days (repeatable); a backfill of given days")
+    r.add_argument("--all", action="store_true", help="reprocess every day found in the documents table")
+    r.add_argument("--skip-ingest", action="store_true", help="do not read the inbox, only process days")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step logs")
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("sql", help="query the lake with DuckDB (one-shot or interactive)",
+                       description="Every table is a view of its current Delta version; also unique_documents "
+                       "(canonical, dated) and undated_documents. Without QUERY: an interactive shell "
+                       "(or statements read from stdin).")
+    common(s, inbox=False)
+    s.add_argument("query", nargs="?", help="SQL to run; bind values with $name and --param name=value")
+    s.add_argument("--param", action="append", metavar="NAME=VALUE", help="query parameter (repeatable)")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.set_defaults(func=cmd_sql)
+
+    u = sub.add_parser("ui", help="start the Dagster UI (127.0.0.1 only)")
+    common(u)
+    u.add_argument("--port", type=int, default=3000)
+    u.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; the UI has no login)")
+    u.set_defaults(func=cmd_ui)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Every table's schema, in one place.
+
+Each table is a :class:`Table`: a name, an ordered polars schema, the partition column (if any) and a
+one-line description per column (used by the README, the Dagster column schema and ``newslake sql``).
+Timestamps are always ``Datetime("us", "UTC")``: a naive datetime becomes ``timestamp_ntz`` in Delta and
+DuckDB and silently shifts by the reader's zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType
+    doc: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    doc: str
+    partition_by: str | None = "pub_date"
+
+    @property
+    def schema(self) -> pl.Schema:
+        return pl.Schema({c.name: c.dtype for c in self.columns})
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=self.schema)
+
+    def conform(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Return ``df`` with exactly this table's columns, order and types.
+
+        Missing columns are an error (a stage forgot one); extra columns are dropped.
+        """
+        missing = [c for c in self.column_names if c not in df.columns]
+        if missing:
+            raise ValueError(f"{self.name}: frame lacks columns {missing}")
+        return df.select([pl.col(c.name).cast(c.dtype, strict=True) for c in self.columns])
+
+
+def _t(name: str, doc: str, cols: list[tuple[str, pl.DataType, str]], partition_by: str | None = "pub_date"):
+    return Table(name, tuple(Column(*c) for c in cols), doc, partition_by)
+
+
+FILES = _t(
+    "files",
+    "Every input file ever seen in the inbox, keyed by content hash (the ingestion manifest).",
+    [
+        ("path", pl.String, "path relative to the inbox"),
+        ("sha256", pl.String, "hex sha256 of the file's bytes; same bytes under another name are recognised"),
+        ("size", pl.Int64, "bytes"),
+        ("format", pl.String, "html | text | jsonl | warc | unknown (after gzip is removed)"),
+        ("compression", pl.String, "none | gzip"),
+        ("status", pl.String, "ok | partial (some records rejected) | rejected | duplicate_file"),
+        ("reason", pl.String, "why a file was rejected or skipped; null when ok"),
+        ("records", pl.Int64, "records (pages, articles, lines) found in the file"),
+        ("documents", pl.Int64, "documents produced"),
+        ("rejected", pl.Int64, "records rejected"),
+        ("duplicate_of", pl.String, "path of the earlier file with the same bytes, for duplicate_file"),
+        ("ingested_at", UTC_TS, "when this version of the file was ingested (UTC)"),
+        ("run_id", pl.String, "Dagster run that ingested it"),
+    ],
+    partition_by=None,
+)
+
+DOCUMENTS = _t(
+    "documents",
+    "One row per news document, partitioned by UTC publication date (NULL = undated, see README).",
+    [
+        ("doc_id", pl.String, "stable id: hash of source path and record key"),
+        ("pub_date", pl.Date, "UTC publication date; NULL when no trustworthy date was found"),
+        ("pub_datetime", UTC_TS, "publication time in UTC (midnight when only a day is known)"),
+        ("date_raw", pl.String, "the date string as found, before parsing"),
+        ("date_source", pl.String, "metadata | record_field | url | text | file_name | none"),
+        ("date_flags", pl.List(pl.String), "sanity flags: future, impossible, ambiguous_dmy, url_mismatch, ..."),
+        ("title", pl.String, "headline"),
+        ("text", pl.String, "headline, blank line, body paragraphs (blank-line separated), then captions"),
+        ("body_start", pl.Int32, "offset in text where the body begins (0 when there is no headline)"),
+        ("body_end", pl.Int32, "offset in text where the body ends; captions follow after a blank line"),
+        ("captions", pl.List(pl.String), "photo captions, kept apart from the body (also after body_end in text)"),
+        ("authors", pl.List(pl.String), "bylines"),
+        ("site", pl.String, "site or publisher name"),
+        ("url", pl.String, "canonical URL when known"),
+        ("language", pl.String, "ISO 639-1 code, detected"),
+        ("source_path", pl.String, "inbox-relative path of the file the document came from"),
+        ("source_sha256", pl.String, "sha256 of that file"),
+        ("record_key", pl.String, "position or id of the record inside its file"),
+        ("format", pl.String, "html | text | jsonl | warc"),
+        ("crawled_at", UTC_TS, "crawl time (WARC-Date) when known"),
+        ("ingested_at", UTC_TS, "when newslake ingested it"),
+        ("words", pl.Int32, "whitespace-separated tokens in text"),
+    ],
+)
+
+REJECTS = _t(
+    "rejects",
+    "Every file or record that could not become a document, with a specific reason.",
+    [
+        ("source_path", pl.String, "inbox-relative path"),
+        ("source_sha256", pl.String, "sha256 of the file"),
+        ("record_key", pl.String, "position of the record in the file; NULL for a whole file"),
+        ("stage", pl.String, "ingest | dedup | segment | tag"),
+        ("reason", pl.String, "machine-readable reason code (see README)"),
+        ("detail", pl.String, "human-readable detail"),
+        ("rejected_at", UTC_TS, "when"),
+        ("run_id", pl.String, "Dagster run id"),
+    ],
+    partition_by=None,
+)
+
+SIGNATURES = _t(
+    "signatures",
+    "Per-document dedup signature: normalised-text hash, MinHash band hashes, figures; the cross-day index.",
+    [
+        ("doc_id", pl.String, "document"),
+        ("pub_date", pl.Date, "publication date (partition)"),
+        ("pub_datetime", UTC_TS, "publication time, for the canonical order"),
+        ("text_len", pl.Int32, "characters of normalised text, for the canonical order"),
+        ("exact_hash", pl.String, "hash of the normalised text"),
+        ("bands", pl.List(pl.UInt64), "one hash per LSH band"),
+        ("minhash", pl.List(pl.UInt32), "MinHash signature"),
+        ("figures", pl.String, "the numbers in the text, normalised, for the template-story guard"),
+    ],
+)
+
+DUPLICATES = _t(
+    "duplicates",
+    "Cluster membership of every dated document: itself canonical, or an exact/near duplicate of another.",
+    [
+        ("doc_id", pl.String, "document"),
+        ("pub_date", pl.Date, "publication date (partition)"),
+        ("cluster_id", pl.String, "id of the cluster (derived from the canonical document)"),
+        ("canonical_doc_id", pl.String, "the cluster's canonical document"),
+        ("is_canonical", pl.Boolean, "true for the one document per cluster that downstream stages process"),
+        ("method", pl.String, "unique | exact | near"),
+        ("similarity", pl.Float64, "similarity to the canonical document (1.0 for exact, itself)"),
+    ],
+)
+
+SENTENCES = _t(
+    "sentences",
+    "Sentences of canonical documents; text[start:end] of the document is the sentence, exactly.",
+    [
+        ("doc_id", pl.String, "document"),
+        ("pub_date", pl.Date, "publication date (partition)"),
+        ("sent_idx", pl.Int32, "0-based index of the sentence in its document"),
+        ("start", pl.Int32, "character offset into documents.text"),
+        ("end", pl.Int32, "end offset (exclusive)"),
+        ("text", pl.String, "the sentence"),
+        ("section", pl.String, "headline | body | caption"),
+        ("sent_hash", pl.String, "hash of the normalised sentence text (stable across documents)"),
+    ],
+)
+
+ENTITIES = _t(
+    "entities",
+    "Entity mentions in canonical documents; text[start:end] of the document is the mention, exactly.",
+    [
+        ("doc_id", pl.String, "document"),
+        ("pub_date", pl.Date, "publication date (partition)"),
+        ("sent_idx", pl.Int32, "sentence holding the mention"),
+        ("start", pl.Int32, "character offset into documents.text"),
+        ("end", pl.Int32, "end offset (exclusive)"),
+        ("text", pl.String, "mention as written"),
+        ("label", pl.String, "OntoNotes label (PERSON, ORG, GPE, ...), made consistent within the document"),
+        ("norm", pl.String, "canonical form within the document (surname resolves to full name)"),
+        ("model", pl.String, "tagging model name and version"),
+    ],
+)
+
+ENTITY_DAILY = _t(
+    "entity_daily",
+    "Per day and entity: how many mentions and how many documents.",
+    [
+        ("pub_date", pl.Date, "publication date (partition)"),
+        ("norm", pl.String, "entity"),
+        ("label", pl.String, "label"),
+        ("mentions", pl.Int64, "mentions that day"),
+        ("documents", pl.Int64, "canonical documents mentioning it that day"),
+    ],
+)
+
+ENTITY_CACHE = _t(
+    "entity_cache",
+    "Model output per distinct sentence (by hash and model version), so republished sentences are not re-tagged.",
+    [
+        ("sent_hash", pl.String, "sentences.sent_hash"),
+        ("model", pl.String, "model name and version"),
+        (
+            "ents",
+            pl.List(pl.Struct({"start": pl.Int32, "end": pl.Int32, "label": pl.String, "score": pl.Float32})),
+            "mentions relative to the sentence start",
+        ),
+    ],
+    partition_by=None,
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (FILES, DOCUMENTS, REJECTS, SIGNATURES, DUPLICATES, SENTENCES, ENTITIES, ENTITY_DAILY, ENTITY_CACHE)
+}

@@ -1,0 +1,73 @@
+"""DuckDB access to the lake: one view per table, always over the table's *current* Delta version.
+
+Views are built from ``DeltaTable(...).to_pyarrow_dataset()``, which lists exactly the files of the current
+version. ``read_parquet`` over a table folder would also read files that Delta has removed (stale rows), and
+the ``delta`` extension downloads itself at first use (fails offline), so neither is used.
+
+After the views are registered the connection is locked down: no access to files or the network, and the
+configuration cannot be changed back. A user query can read the lake's tables and nothing else.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipeline.schema import TABLES
+from pipeline.storage import Lake
+
+# Convenience views on top of the tables. Fixed SQL: no identifier or value comes from input.
+DERIVED_VIEWS = {
+    "unique_documents": (
+        "SELECT d.* FROM documents d LEFT JOIN duplicates u USING (doc_id) "
+        "WHERE d.pub_date IS NOT NULL AND coalesce(u.is_canonical, true)"
+    ),
+    "undated_documents": "SELECT * FROM documents WHERE pub_date IS NULL",
+}
+_DERIVED_NEEDS = {"unique_documents": ("documents", "duplicates"), "undated_documents": ("documents",)}
+
+
+def connect(lake: Lake, *, lock_down: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open an in-memory DuckDB connection with a view per existing lake table.
+
+    Parameters
+    ----------
+    lake
+        The lake to expose.
+    lock_down
+        Disable external access (files, network, extensions) once the views exist.
+    """
+    con = duckdb.connect(":memory:")
+    present = []
+    for name, table in TABLES.items():
+        dt = lake.open(table)
+        if dt is None:
+            continue
+        # Registering the dataset keeps the scan lazy: filters and projections are pushed down.
+        con.register(f"_{name}_ds", dt.to_pyarrow_dataset())
+        con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "_{name}_ds"')
+        present.append(name)
+    for view, sql in DERIVED_VIEWS.items():
+        if all(n in present for n in _DERIVED_NEEDS[view]):
+            con.execute(f'CREATE VIEW "{view}" AS {sql}')
+    if lock_down:
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    return con
+
+
+def views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the views a user can query."""
+    rows = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND view_name NOT LIKE '\\_%' ESCAPE '\\' "
+        "ORDER BY view_name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def query(lake: Lake, sql: str, params: list | dict | None = None):
+    """Run one query against the lake and return a polars frame (values bound as parameters)."""
+    con = connect(lake)
+    try:
+        return con.execute(sql, params).pl()
+    finally:
+        con.close()

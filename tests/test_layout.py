@@ -1,0 +1,43 @@
+"""The pure library stays pure: nothing under pipeline/ imports dagster, and heavy deps live in one place."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PIPELINE = Path(__file__).resolve().parents[1] / "pipeline"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    mods = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            mods |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            mods.add(node.module.split(".")[0])
+    return mods
+
+
+def test_pipeline_never_imports_dagster():
+    offenders = [str(p) for p in PIPELINE.rglob("*.py") if "dagster" in imported_modules(p)]
+    assert offenders == []
+
+
+def test_importing_the_pipeline_does_not_load_dagster():
+    code = ("import sys, pipeline, pipeline.storage, pipeline.sql, pipeline.ingestion, pipeline.schema; "
+            "print('dagster' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_heavy_dependencies_are_imported_in_one_module_each():
+    owners = {"spacy": set(), "trafilatura": set()}
+    for p in PIPELINE.rglob("*.py"):
+        for dep in owners:
+            if dep in imported_modules(p):
+                owners[dep].add(p.relative_to(PIPELINE).as_posix())
+    assert len(owners["spacy"]) <= 1, owners
+    assert len(owners["trafilatura"]) <= 1, owners

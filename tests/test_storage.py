@@ -1,0 +1,120 @@
+"""Delta writes replace exactly the named partitions, never more; predicates accept only real dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline import storage
+from pipeline.schema import REJECTS, SENTENCES
+from pipeline.storage import Lake
+
+D1, D2, D3 = date(1987, 2, 26), date(1987, 2, 27), date(2026, 11, 24)
+
+
+def sentences(day: date, n: int, tag: str = "a") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "doc_id": [f"{tag}-{day}-{i}" for i in range(n)], "pub_date": [day] * n, "sent_idx": list(range(n)),
+            "start": [0] * n, "end": [3] * n, "text": [tag * 3] * n, "section": ["body"] * n,
+            "sent_hash": [f"h{i}" for i in range(n)],
+        },
+        schema=SENTENCES.schema,
+    )
+
+
+def add_actions(lake: Lake, table) -> pl.DataFrame:
+    actions = pl.from_arrow(pa.table(lake.open(table).get_add_actions(flatten=True)))
+    return actions.select("path", "partition.pub_date").sort("path")
+
+
+def test_overwriting_one_day_leaves_other_days_untouched(lake_dir):
+    lake = Lake(str(lake_dir))
+    storage.write_partitions(lake, SENTENCES, pl.concat([sentences(D1, 3), sentences(D2, 2), sentences(D3, 4)]),
+                             dates=[D1, D2, D3], run_id="run-1")
+    before = add_actions(lake, SENTENCES).filter(pl.col("partition.pub_date").cast(pl.String) != str(D2))
+
+    for attempt in range(3):  # a retried run must not duplicate anything
+        storage.write_partitions(lake, SENTENCES, sentences(D2, 5, tag="b"), dates=[D2], run_id=f"run-2-{attempt}")
+
+    after = add_actions(lake, SENTENCES).filter(pl.col("partition.pub_date").cast(pl.String) != str(D2))
+    assert before.equals(after), "files of other partitions changed"
+    counts = dict(storage.read(lake, SENTENCES).group_by("pub_date").len().iter_rows())
+    assert counts == {D1: 3, D2: 5, D3: 4}
+    assert set(storage.read(lake, SENTENCES, dates=[D2])["text"]) == {"bbb"}
+
+
+def test_empty_frame_clears_its_partition_only(lake_dir):
+    lake = Lake(str(lake_dir))
+    storage.write_partitions(lake, SENTENCES, pl.concat([sentences(D1, 2), sentences(D2, 2)]), dates=[D1, D2])
+    storage.write_partitions(lake, SENTENCES, SENTENCES.empty(), dates=[D1])
+    assert storage.read(lake, SENTENCES)["pub_date"].to_list() == [D2, D2]
+    assert storage.partition_dates(lake, SENTENCES) == [D2]
+
+
+def test_rows_outside_the_named_partitions_are_refused(lake_dir):
+    lake = Lake(str(lake_dir))
+    storage.write_partitions(lake, SENTENCES, sentences(D1, 1), dates=[D1])
+    with pytest.raises(ValueError, match="outside"):
+        storage.write_partitions(lake, SENTENCES, sentences(D2, 1), dates=[D1])
+    assert storage.read(lake, SENTENCES).height == 1
+
+
+def test_commit_metadata_records_run_and_code_version(lake_dir):
+    lake = Lake(str(lake_dir))
+    storage.write_partitions(lake, SENTENCES, sentences(D1, 1), dates=[D1], run_id="abc", code_version="seg-9")
+    last = lake.open(SENTENCES).history(1)[0]
+    assert last["newslake.run_id"] == "abc" and last["newslake.code_version"] == "seg-9"
+
+
+def test_time_travel_reads_an_earlier_version(lake_dir):
+    lake = Lake(str(lake_dir))
+    v0 = storage.write_partitions(lake, SENTENCES, sentences(D1, 2), dates=[D1])
+    storage.write_partitions(lake, SENTENCES, sentences(D1, 7, tag="z"), dates=[D1])
+    assert storage.read(lake, SENTENCES, version=v0).height == 2
+    assert storage.read(lake, SENTENCES).height == 7
+
+
+def test_upsert_is_idempotent_and_null_keys_match(lake_dir):
+    lake = Lake(str(lake_dir))
+    rows = pl.DataFrame(
+        {"source_path": ["a.html", "b.jsonl"], "source_sha256": ["1", "2"], "record_key": [None, "7"],
+         "stage": ["ingest", "ingest"], "reason": ["empty_file", "bad_json"], "detail": ["", ""],
+         "rejected_at": [None, None], "run_id": ["r", "r"]},
+        schema=REJECTS.schema,
+    )
+    for _ in range(3):
+        storage.upsert(lake, REJECTS, rows)
+    assert storage.read(lake, REJECTS).height == 2
+    v = lake.version(REJECTS)
+    assert storage.upsert(lake, REJECTS, REJECTS.empty()) == v, "an empty upsert must not commit"
+
+
+@pytest.mark.parametrize("good", ["1987-02-26", "2026-11-28", date(2000, 1, 1)])
+def test_validate_date_accepts_dates(good):
+    assert isinstance(storage.validate_date(good), date)
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_predicates_refuse_anything_but_a_date(hostile):
+    try:
+        day = storage.validate_date(hostile)
+    except ValueError:
+        with pytest.raises(ValueError):
+            storage.partition_predicate([hostile])
+        return
+    assert hostile == day.isoformat()
+    assert storage.partition_predicate([hostile]) == f"pub_date IN ('{hostile}')"
+
+
+@pytest.mark.parametrize("hostile", ["2024-01-01' OR 1=1 --", "2024-01-01 OR pub_date IS NOT NULL", "2024-13-45",
+                                     "x = 'b' OR 1=1", "２０２４-01-01"])
+def test_known_injection_strings_are_refused(hostile):
+    with pytest.raises(ValueError):
+        storage.partition_predicate([hostile])
