@@ -160,12 +160,13 @@ def cmd_sql(args) -> int:
 
 def _run_query(con, query: str, params, fmt: str) -> int:
     import duckdb
+    import polars as pl
 
     try:
         rel = con.execute(query, params) if params else con.execute(query)
         if rel.description is None:
             return 0
-        df = rel.pl()
+        df = pl.from_arrow(rel.to_arrow_table())
     except duckdb.Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
