@@ -9,7 +9,6 @@
   so two runs never write the lake at once.
 """
 
-from __future__ import annotations
 
 import hashlib
 import os

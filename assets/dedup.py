@@ -1,6 +1,5 @@
 """Deduplication: per-day signatures (the cross-day index) and duplicate clusters against a window."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl
@@ -9,7 +8,7 @@ from assets.metadata import table_metadata
 from assets.partitions import daily, run_days, single_run
 from assets.resources import LakeResource
 from assets.retry import transient_io_retry
-from pipeline import dedup, storage
+from pipeline import dedup, storage, versions
 from pipeline.schema import DOCUMENTS, DUPLICATES, SIGNATURES
 
 GROUP = "deduplication"
@@ -36,7 +35,7 @@ class DedupSettings(dg.ConfigurableResource):
 
 @dg.asset(
     partitions_def=daily, backfill_policy=single_run, deps=["documents"], group_name=GROUP, kinds=_KINDS,
-    code_version=dedup.CODE_VERSION, pool="newslake_lake",
+    code_version=versions.DEDUP, pool="newslake_lake",
 )
 def signatures(context: dg.AssetExecutionContext, lake: LakeResource, dedup_settings: DedupSettings):
     """MinHash band hashes, exact hash and figures of every dated document: the persistent dedup index."""
@@ -45,7 +44,7 @@ def signatures(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
     sig = dedup.compute_signatures(docs, config=dedup_settings.config())
     with transient_io_retry():
         version = storage.write_partitions(lk, SIGNATURES, sig, dates=days, run_id=context.run_id,
-                                           code_version=dedup.CODE_VERSION)
+                                           code_version=versions.DEDUP)
     return dg.MaterializeResult(metadata=table_metadata(SIGNATURES, sig.drop("minhash"), version=version,
                                                         uri=lk.uri(SIGNATURES)) | {"days": len(days)})
 
@@ -53,7 +52,7 @@ def signatures(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
 @dg.asset(
     partitions_def=daily, backfill_policy=single_run, group_name=GROUP, kinds=_KINDS,
     deps=[dg.AssetDep("signatures", partition_mapping=WINDOW_MAPPING)],
-    code_version=dedup.CODE_VERSION, pool="newslake_lake",
+    code_version=versions.DEDUP, pool="newslake_lake",
     check_specs=[
         dg.AssetCheckSpec("every_document_clustered", asset="duplicates", blocking=True,
                           description="Every document of the partition has exactly one duplicates row."),
@@ -70,7 +69,7 @@ def duplicates(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
     dups = dedup.deduplicate(day_sig, window, config=cfg)
     with transient_io_retry():
         version = storage.write_partitions(lk, DUPLICATES, dups, dates=days, run_id=context.run_id,
-                                           code_version=dedup.CODE_VERSION)
+                                           code_version=versions.DEDUP)
     per_day = (
         dups.group_by("pub_date").agg(
             pl.len().alias("documents"), (~pl.col("is_canonical")).sum().alias("duplicates"),

@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from assets import automation, dedup, ingestion, nlp
+from assets import automation, dedup, ingestion, maintenance, nlp
 from assets.resources import InboxResource, LakeResource
 
 defs = dg.Definitions(
     assets=[ingestion.ingest, dedup.signatures, dedup.duplicates, nlp.sentences, nlp.entities, nlp.entity_daily],
-    jobs=[automation.ingest_job, automation.daily_job],
-    schedules=[automation.daily_ingest],
+    jobs=[automation.ingest_job, automation.daily_job, maintenance.maintenance_job],
+    schedules=[automation.daily_ingest, maintenance.maintenance_schedule],
     sensors=[automation.inbox_sensor, automation.partitions_sensor],
     resources={
         "lake": LakeResource(root=dg.EnvVar("NEWSLAKE_LAKE")),

@@ -1,6 +1,5 @@
 """Ingestion: new and changed inbox files become `files`, `documents` and `rejects`."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -7,6 +7,7 @@ import time
 import dagster as dg
 import polars as pl
 
+from pipeline import progress
 from pipeline.schema import Table
 
 _DAGSTER_TYPES = {pl.String: "string", pl.Date: "date", pl.Boolean: "boolean", pl.Float64: "double"}
@@ -20,10 +21,15 @@ def column_schema(table: Table) -> dg.TableSchema:
 
 
 def preview(df: pl.DataFrame, *, rows: int = 10, max_chars: int = 60) -> dg.MarkdownMetadataValue:
+    def shorten(c: str, t: pl.DataType) -> pl.Expr:
+        if isinstance(t, pl.List):
+            col = pl.col(c).list.eval(pl.element().cast(pl.String)).list.join(", ")
+        else:
+            col = pl.col(c)
+        return col.str.replace_all(r"[\n|]", " ").str.slice(0, max_chars).alias(c)
+
     shown = df.head(rows).with_columns(
-        [pl.col(c).cast(pl.String).str.slice(0, max_chars) for c, t in df.schema.items()
-         if t == pl.String or isinstance(t, pl.List)]
-        if df.height else []
+        [shorten(c, t) for c, t in df.schema.items() if t == pl.String or isinstance(t, pl.List)]
     )
     with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
                    tbl_rows=rows, tbl_cols=-1, fmt_str_lengths=max_chars):
@@ -56,6 +62,7 @@ class ProgressLog:
         self.t0 = self.last = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
+        progress.report(self.what, done, total)
         now = time.monotonic()
         if now - self.last < self.every and done != total:
             return

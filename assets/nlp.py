@@ -1,6 +1,5 @@
 """Sentences, entity mentions and daily entity counts of canonical (non-duplicate) documents."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl
@@ -10,7 +9,7 @@ from assets.partitions import daily, run_days, single_run
 from assets.resources import LakeResource
 from assets.retry import transient_io_retry
 from pipeline import entities as ent
-from pipeline import segment, storage
+from pipeline import segment, storage, versions
 from pipeline.schema import DOCUMENTS, DUPLICATES, ENTITIES, ENTITY_CACHE, ENTITY_DAILY, SENTENCES
 
 GROUP = "nlp"
@@ -50,7 +49,7 @@ def _offsets_mismatch(rows: pl.DataFrame, docs: pl.DataFrame) -> int:
 
 @dg.asset(
     partitions_def=daily, backfill_policy=single_run, deps=["documents", "duplicates"], group_name=GROUP,
-    kinds=_KINDS, code_version=segment.CODE_VERSION, pool="newslake_lake",
+    kinds=_KINDS, code_version=versions.SEGMENT, pool="newslake_lake",
     check_specs=[
         dg.AssetCheckSpec("offsets_reproduce_sentences", asset="sentences", blocking=True,
                           description="documents.text[start:end] equals the stored sentence, for every row."),
@@ -65,7 +64,7 @@ def sentences(context: dg.AssetExecutionContext, lake: LakeResource):
     sents = segment.sentences_frame(docs)
     with transient_io_retry():
         version = storage.write_partitions(lk, SENTENCES, sents, dates=days, run_id=context.run_id,
-                                           code_version=segment.CODE_VERSION)
+                                           code_version=versions.SEGMENT)
     per_doc = sents.group_by("doc_id").len()["len"] if sents.height else pl.Series([], dtype=pl.UInt32)
     bad = _offsets_mismatch(sents, docs)
     dup_ids = sents.height - sents.select("doc_id", "sent_idx").n_unique() if sents.height else 0
@@ -88,7 +87,7 @@ def sentences(context: dg.AssetExecutionContext, lake: LakeResource):
 
 @dg.asset(
     partitions_def=daily, backfill_policy=single_run, deps=["documents", "sentences"], group_name=GROUP,
-    kinds=_KINDS | {"spacy"}, code_version=ent.CODE_VERSION, pool="newslake_lake",
+    kinds=_KINDS | {"spacy"}, code_version=versions.ENTITIES_WITH_MODEL, pool="newslake_lake",
     check_specs=[
         dg.AssetCheckSpec("offsets_reproduce_mentions", asset="entities", blocking=True,
                           description="documents.text[start:end] equals the stored mention, for every row."),
@@ -106,9 +105,9 @@ def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: Tagg
         pl.col("sent_hash").is_in(hashes) & (pl.col("model") == ent.model_id(cfg)))
     mentions, new_cache, stats = ent.entities_frame(docs, sents, cache, config=cfg)
     with transient_io_retry():
-        storage.upsert(lk, ENTITY_CACHE, new_cache, run_id=context.run_id, code_version=ent.CODE_VERSION)
+        storage.upsert(lk, ENTITY_CACHE, new_cache, run_id=context.run_id, code_version=versions.ENTITIES_WITH_MODEL)
         version = storage.write_partitions(lk, ENTITIES, mentions, dates=days, run_id=context.run_id,
-                                           code_version=ent.CODE_VERSION)
+                                           code_version=versions.ENTITIES_WITH_MODEL)
     bad = _offsets_mismatch(mentions, docs)
     orphans = mentions.join(sents, on=["doc_id", "sent_idx"], how="anti").height if mentions.height else 0
     top = (mentions.group_by("norm", "label").len().sort("len", descending=True).head(15)
@@ -132,7 +131,7 @@ def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: Tagg
 
 @dg.asset(
     partitions_def=daily, backfill_policy=single_run, deps=["entities"], group_name="analytics",
-    kinds=_KINDS, code_version=ent.CODE_VERSION, pool="newslake_lake",
+    kinds=_KINDS, code_version=versions.ENTITIES_WITH_MODEL, pool="newslake_lake",
 )
 def entity_daily(context: dg.AssetExecutionContext, lake: LakeResource):
     """Mentions and documents per entity and day: the table a newsroom analyst opens first."""
@@ -140,7 +139,7 @@ def entity_daily(context: dg.AssetExecutionContext, lake: LakeResource):
     daily_counts = ent.entity_daily(storage.read(lk, ENTITIES, dates=days))
     with transient_io_retry():
         version = storage.write_partitions(lk, ENTITY_DAILY, daily_counts, dates=days, run_id=context.run_id,
-                                           code_version=ent.CODE_VERSION)
+                                           code_version=versions.ENTITIES_WITH_MODEL)
     return dg.MaterializeResult(
         metadata=table_metadata(ENTITY_DAILY, daily_counts.sort("mentions", descending=True), version=version,
                                 uri=lk.uri(ENTITY_DAILY))

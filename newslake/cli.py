@@ -84,7 +84,7 @@ def cmd_run(args) -> int:
     touched: list[date] = []
     if not args.skip_ingest:
         print(f"ingesting {os.environ['NEWSLAKE_INBOX']} ...", file=sys.stderr)
-        res = defs.get_job_def("ingest_job").execute_in_process(
+        res = defs.resolve_job_def("ingest_job").execute_in_process(
             instance=instance, run_config=run_config, tags=automation.WRITER_TAGS, raise_on_error=False)
         if not res.success:
             print("ingestion failed; see `newslake ui` for the run's logs", file=sys.stderr)
@@ -102,7 +102,7 @@ def cmd_run(args) -> int:
         done = set(storage.partition_dates(lake, DUPLICATES))
         days = planning.affected_days(touched, existing=existing, window_days=30) | (set(existing) - done)
     ranges = planning.contiguous_ranges(days)
-    job = defs.get_job_def("daily_job")
+    job = defs.resolve_job_def("daily_job")
     failed = []
     for i, (a, b) in enumerate(ranges, 1):
         print(f"processing {a} .. {b} ({i}/{len(ranges)})", file=sys.stderr)
@@ -219,6 +219,25 @@ def _shell(con, lake_sql) -> int:
             buf = ""
 
 
+def cmd_maintain(args) -> int:
+    _env(args)
+    import dagster as dg
+
+    from assets.definitions import defs
+    from pipeline import maintenance, storage
+
+    run_config = {"ops": {"maintain_lake": {"config": {"retention_hours": args.retention_hours}}},
+                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    res = defs.resolve_job_def("maintenance_job").execute_in_process(
+        instance=dg.DagsterInstance.get(), run_config=run_config, raise_on_error=False)
+    lake = storage.Lake(os.environ["NEWSLAKE_LAKE"])
+    for name in storage.table_versions(lake):
+        counts = maintenance.file_counts(lake, name)
+        if counts:
+            print(f"{name}: {sum(counts.values())} files, at most {max(counts.values())} per partition")
+    return 0 if res.success else 1
+
+
 def cmd_ui(args) -> int:
     env = _env(args)
     workspace = PROJECT / "workspace.yaml"
@@ -265,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--param", action="append", metavar="NAME=VALUE", help="query parameter (repeatable)")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
     s.set_defaults(func=cmd_sql)
+
+    m = sub.add_parser("maintain", help="compact small files and vacuum old ones (through Dagster)")
+    common(m, inbox=False)
+    m.add_argument("--retention-hours", type=int, default=168,
+                   help="keep files needed by versions younger than this (default: %(default)s = 7 days)")
+    m.set_defaults(func=cmd_maintain)
 
     u = sub.add_parser("ui", help="start the Dagster UI (127.0.0.1 only)")
     common(u)

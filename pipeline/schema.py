@@ -130,8 +130,9 @@ SIGNATURES = _t(
         ("pub_datetime", UTC_TS, "publication time, for the canonical order"),
         ("text_len", pl.Int32, "characters of normalised text, for the canonical order"),
         ("exact_hash", pl.String, "hash of the normalised text"),
-        ("bands", pl.List(pl.UInt64), "one hash per LSH band"),
-        ("minhash", pl.List(pl.UInt32), "MinHash signature"),
+        # Delta Lake has no unsigned integers: 64-bit hashes are stored as their signed reinterpretation.
+        ("bands", pl.List(pl.Int64), "one hash per LSH band (64-bit, stored signed)"),
+        ("minhash", pl.List(pl.Int64), "MinHash signature (32-bit values widened to int64)"),
         ("figures", pl.String, "the numbers in the text, normalised, for the template-story guard"),
     ],
 )
@@ -212,3 +213,22 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (FILES, DOCUMENTS, REJECTS, SIGNATURES, DUPLICATES, SENTENCES, ENTITIES, ENTITY_DAILY, ENTITY_CACHE)
 }
+
+
+def _type_name(dtype: pl.DataType) -> str:
+    return "timestamp (UTC)" if dtype == UTC_TS else str(dtype).replace("String", "string")
+
+
+def markdown() -> str:
+    """Every table as markdown (the README's table reference is generated from this)."""
+    out = []
+    for t in TABLES.values():
+        part = f"partitioned by `{t.partition_by}`" if t.partition_by else "not partitioned"
+        out.append(f"### `{t.name}` ({part})\n\n{t.doc}\n\n| column | type | meaning |\n|---|---|---|")
+        out += [f"| `{c.name}` | {_type_name(c.dtype)} | {c.doc.replace('|', '/')} |" for c in t.columns]
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown())

