@@ -22,10 +22,8 @@ def column_schema(table: Table) -> dg.TableSchema:
 
 def preview(df: pl.DataFrame, *, rows: int = 10, max_chars: int = 60) -> dg.MarkdownMetadataValue:
     def shorten(c: str, t: pl.DataType) -> pl.Expr:
-        if isinstance(t, pl.List):
-            col = pl.col(c).list.eval(pl.element().cast(pl.String)).list.join(", ")
-        else:
-            col = pl.col(c)
+        is_list = isinstance(t, pl.List)
+        col = pl.col(c).list.eval(pl.element().cast(pl.String)).list.join(", ") if is_list else pl.col(c)
         return col.str.replace_all(r"[\n|]", " ").str.slice(0, max_chars).alias(c)
 
     shown = df.head(rows).with_columns(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -187,10 +188,8 @@ def _print_frame(df, fmt: str) -> None:
 
 
 def _shell(con, lake_sql) -> int:
-    try:
+    with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
-    except ImportError:
-        pass
     print("newslake SQL (DuckDB). Views: " + ", ".join(lake_sql.views(con)))
     print("End statements with ';'. Commands: .tables, .schema TABLE, .quit")
     buf = ""

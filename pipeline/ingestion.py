@@ -20,12 +20,12 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from pipeline import storage
-from pipeline.ingest import IngestConfig, InboxEntry, ParsedFile, parse_files, scan_inbox
+from pipeline import storage, versions
+from pipeline.ingest import InboxEntry, IngestConfig, ParsedFile, parse_files, scan_inbox
 from pipeline.schema import DOCUMENTS, FILES, REJECTS
 from pipeline.storage import Lake
 
-CODE_VERSION = "ingest-1"
+CODE_VERSION = versions.INGEST
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,8 @@ def _write_batch(lake: Lake, parsed: list[ParsedFile], replaced: frozenset[str],
         storage.upsert(lake, REJECTS, rej, run_id=run_id, code_version=CODE_VERSION)
         report.rejects_by_reason.update(rej["reason"].to_list())
     rows = [
-        _file_row(path=p.rel_path, sha256=p.sha256, size=sizes.get(p.rel_path), format=p.format, compression=p.compression,
-                  status=p.status, reason=p.reason, records=p.records, documents=p.documents.height,
+        _file_row(path=p.rel_path, sha256=p.sha256, size=sizes.get(p.rel_path), format=p.format,
+                  compression=p.compression, status=p.status, reason=p.reason, records=p.records, documents=p.documents.height,
                   rejected=p.rejects.height, ingested_at=ingested_at, run_id=run_id)
         for p in parsed
     ]
@@ -187,17 +187,19 @@ def ingest(
 
     sizes = {e.rel_path: e.size for e in p.to_parse}
     batch: list[ParsedFile] = []
-    n_docs = done = 0
-    for parsed in parse_files(p.to_parse, config=config, ingested_at=ingested_at):
+    n_docs = 0
+    parsed_stream = parse_files(p.to_parse, config=config, ingested_at=ingested_at)
+    for done, parsed in enumerate(parsed_stream, 1):
         batch.append(parsed)
         n_docs += parsed.documents.height
-        done += 1
         if on_progress:
             on_progress(done, len(p.to_parse))
         if n_docs >= batch_documents or len(batch) >= batch_files:
-            _write_batch(lake, batch, p.replaced_paths, sizes=sizes, run_id=run_id, ingested_at=ingested_at, report=report)
+            _write_batch(lake, batch, p.replaced_paths, sizes=sizes, run_id=run_id, ingested_at=ingested_at,
+                         report=report)
             batch, n_docs = [], 0
     if batch:
-        _write_batch(lake, batch, p.replaced_paths, sizes=sizes, run_id=run_id, ingested_at=ingested_at, report=report)
+        _write_batch(lake, batch, p.replaced_paths, sizes=sizes, run_id=run_id, ingested_at=ingested_at,
+                     report=report)
     report.versions = storage.table_versions(lake)
     return report

@@ -93,6 +93,62 @@ class Lake:
         return None if dt is None else dt.version()
 
 
+class SchemaMismatch(RuntimeError):
+    """The table on disk does not have the schema ``pipeline/schema.py`` declares."""
+
+
+def stored_schema(lake: Lake, table: Table) -> pl.Schema | None:
+    """The polars schema of the table as stored in its Delta log (None if it does not exist)."""
+    dt = lake.open(table)
+    if dt is None:
+        return None
+    return pl.from_arrow(pa.schema(dt.schema().to_arrow()).empty_table()).schema
+
+
+def schema_diff(lake: Lake, table: Table) -> tuple[list[str], list[str], list[str]]:
+    """(columns to add, columns with another type, columns on disk but no longer declared)."""
+    stored = stored_schema(lake, table)
+    if stored is None:
+        return [], [], []
+    declared = table.schema
+    missing = [c for c in declared if c not in stored]
+    changed = [c for c in declared if c in stored and stored[c] != declared[c]]
+    extra = [c for c in stored if c not in declared]
+    return missing, changed, extra
+
+
+def check_schema(lake: Lake, table: Table) -> None:
+    """Raise :class:`SchemaMismatch` unless the stored table matches its declaration exactly."""
+    missing, changed, extra = schema_diff(lake, table)
+    if changed:
+        raise SchemaMismatch(f"{table.name}: column types changed {changed}; a type change needs a new table "
+                             "or a rewrite, not a silent cast")
+    if missing or extra:
+        raise SchemaMismatch(f"{table.name}: stored columns differ (to add: {missing}, undeclared: {extra}); "
+                             "run `newslake migrate` to add declared columns")
+
+
+def migrate(lake: Lake, table: Table, *, run_id: str | None = None) -> list[str]:
+    """Add columns declared in ``schema.py`` but missing on disk (nullable, NULL for existing rows).
+
+    The only schema change newslake makes by itself; a changed type or a removed column raises.
+    """
+    missing, changed, extra = schema_diff(lake, table)
+    if changed or extra:
+        raise SchemaMismatch(f"{table.name}: cannot migrate automatically (changed: {changed}, "
+                             f"undeclared: {extra})")
+    if missing:
+        from deltalake.schema import Field
+        from deltalake.schema import Schema as DeltaSchema
+
+        arrow = table.empty().select(missing).to_arrow().schema
+        fields = list(DeltaSchema.from_arrow(arrow).fields)
+        dt = lake.open(table)
+        dt.alter.add_columns([Field(f.name, f.type, nullable=True) for f in fields],
+                             commit_properties=_commit(run_id, "migration"))
+    return missing
+
+
 def _commit(run_id: str | None, code_version: str | None, extra: dict | None = None) -> CommitProperties:
     meta = {"newslake.run_id": run_id or "", "newslake.code_version": code_version or ""}
     meta.update({f"newslake.{k}": str(v) for k, v in (extra or {}).items()})
@@ -176,6 +232,7 @@ def write_partitions(
         raise ValueError(f"{table.name}: {outside.height} rows fall outside the partitions being written")
     arrow = df.to_arrow()
     uri = lake.uri(table)
+    check_schema(lake, table)
     commit = _commit(run_id, code_version, extra_metadata)
     if not lake.exists(table):
         write_deltalake(
@@ -207,6 +264,7 @@ def upsert(
     if df.height == 0:
         return lake.version(table)
     commit = _commit(run_id, code_version)
+    check_schema(lake, table)
     dt = lake.open(table)
     if dt is None:
         write_deltalake(
