@@ -128,8 +128,8 @@ def _write_batch(lake: Lake, parsed: list[ParsedFile], replaced: frozenset[str],
         report.rejects_by_reason.update(rej["reason"].to_list())
     rows = [
         _file_row(path=p.rel_path, sha256=p.sha256, size=sizes.get(p.rel_path), format=p.format,
-                  compression=p.compression, status=p.status, reason=p.reason, records=p.records, documents=p.documents.height,
-                  rejected=p.rejects.height, ingested_at=ingested_at, run_id=run_id)
+                  compression=p.compression, status=p.status, reason=p.reason, records=p.records,
+                  documents=p.documents.height, rejected=p.rejects.height, ingested_at=ingested_at, run_id=run_id)
         for p in parsed
     ]
     if rows:
