@@ -43,7 +43,7 @@ def _offsets_mismatch(rows: pl.DataFrame, docs: pl.DataFrame) -> int:
         docs.select("doc_id", pl.col("text").alias("doc_text")), on="doc_id", how="left")
     ok = joined.with_columns(
         pl.col("doc_text").str.slice(pl.col("start"), pl.col("end") - pl.col("start")).alias("slice")
-    ).filter(pl.col("slice") != pl.col("text") | pl.col("slice").is_null())
+    ).filter((pl.col("slice") != pl.col("text")) | pl.col("slice").is_null())
     return ok.height
 
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -124,25 +125,38 @@ def _summary(lake, days, seconds: float) -> None:
     import polars as pl
 
     from pipeline import storage
-    from pipeline.schema import DOCUMENTS, REJECTS
+    from pipeline.schema import DOCUMENTS, DUPLICATES, ENTITIES, REJECTS, SENTENCES
 
-    docs = storage.read(lake, DOCUMENTS, columns=["pub_date"])
-    per_day = docs.group_by("pub_date").len().sort("pub_date")
+    def per_day(table, name, where=None):
+        df = storage.read(lake, table, columns=["pub_date"] + ([where] if where else []))
+        if where:
+            df = df.filter(~pl.col(where))
+        return df.group_by("pub_date").agg(pl.len().alias(name))
+
+    docs = per_day(DOCUMENTS, "documents")
+    table = docs
+    for t, name, where in ((DUPLICATES, "duplicates", "is_canonical"), (SENTENCES, "sentences", None),
+                           (ENTITIES, "entities", None)):
+        table = table.join(per_day(t, name, where), on="pub_date", how="left", nulls_equal=True)
+    table = table.fill_null(0).sort("pub_date", nulls_last=False)
     rejects = storage.read(lake, REJECTS, columns=["reason"])
-    print(f"\nnewslake run finished in {seconds:.1f}s; {len(days)} day(s) processed this run")
-    print(f"documents: {docs.height} in {per_day.height} partition(s) "
-          f"({docs['pub_date'].null_count()} undated)")
-    with pl.Config(tbl_rows=15, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
-        if per_day.height:
-            print(per_day.rename({"len": "documents"}).tail(15) if per_day.height > 15 else
-                  per_day.rename({"len": "documents"}))
+    n_docs = int(docs["documents"].sum()) if docs.height else 0
+    undated = int(docs.filter(pl.col("pub_date").is_null())["documents"].sum()) if docs.height else 0
+    print(f"\nnewslake run finished in {seconds:.1f}s; {len(days)} day(s) processed by this run")
+    print(f"documents: {n_docs} on {table.height - (1 if undated else 0)} day(s), {undated} undated "
+          "(pub_date NULL: see the undated_documents view)")
+    with pl.Config(tbl_rows=20, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        print(table if table.height <= 20 else table.tail(20))
+        if table.height > 20:
+            print(f"(last 20 of {table.height} days)")
         print(f"rejects: {rejects.height}")
         if rejects.height:
             print(rejects.group_by("reason").len().sort("len", descending=True).rename({"len": "count"}))
     print("table versions: " + ", ".join(f"{k}=v{v}" for k, v in storage.table_versions(lake).items()
                                         if v is not None))
     print(f"tables under: {lake.root}")
-    print('try: newslake sql "SELECT pub_date, count(*) AS docs FROM documents GROUP BY 1 ORDER BY 1"')
+    print('try: newslake sql "SELECT norm, label, sum(mentions) AS n FROM entity_daily GROUP BY ALL '
+          'ORDER BY n DESC LIMIT 10"')
 
 
 def cmd_sql(args) -> int:
@@ -161,13 +175,12 @@ def cmd_sql(args) -> int:
 
 def _run_query(con, query: str, params, fmt: str) -> int:
     import duckdb
-    import polars as pl
 
     try:
-        rel = con.execute(query, params) if params else con.execute(query)
-        if rel.description is None:
+        rel = con.sql(query, params=params)
+        if rel is None:  # a statement without a result
             return 0
-        df = pl.from_arrow(rel.to_arrow_table())
+        df = rel.pl()
     except duckdb.Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -300,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     return args.func(args)
 
 

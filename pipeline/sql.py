@@ -11,7 +11,6 @@ configuration cannot be changed back. A user query can read the lake's tables an
 from __future__ import annotations
 
 import duckdb
-import polars as pl
 
 from pipeline.schema import TABLES
 from pipeline.storage import Lake
@@ -69,6 +68,6 @@ def query(lake: Lake, sql: str, params: list | dict | None = None):
     """Run one query against the lake and return a polars frame (values bound as parameters)."""
     con = connect(lake)
     try:
-        return pl.from_arrow(con.execute(sql, params).to_arrow_table())
+        return con.sql(sql, params=params).pl()
     finally:
         con.close()

@@ -46,7 +46,10 @@ def validate_date(value: str | date) -> date:
         return value
     if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
         raise ValueError(f"not a YYYY-MM-DD date: {value!r}")
-    return date.fromisoformat(value)
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"not a YYYY-MM-DD date: {value!r} ({exc})") from None
 
 
 def partition_predicate(dates: Iterable[date], *, include_undated: bool = False) -> str:

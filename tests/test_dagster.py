@@ -88,8 +88,11 @@ def test_rerunning_ingestion_on_an_unchanged_inbox_commits_nothing(defs, dagster
 def test_partitions_sensor_requests_the_touched_days(defs, dagster_env):
     instance = dg.DagsterInstance.get()
     assert defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET).success
+    from assets.resources import LakeResource
+
     sensor = defs.get_sensor_def("partitions_sensor")
-    with dg.build_sensor_context(instance=instance, definitions=defs) as ctx:
+    lake = LakeResource(root=str(dagster_env["lake"]))
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources={"lake": lake}) as ctx:
         result = sensor.evaluate_tick(ctx)
     ranges = [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
               for r in result.run_requests]
@@ -98,9 +101,12 @@ def test_partitions_sensor_requests_the_touched_days(defs, dagster_env):
 
 
 def test_inbox_sensor_fires_only_when_the_inbox_changes(defs, dagster_env):
+    from assets.resources import InboxResource
+
     sensor = defs.get_sensor_def("inbox_sensor")
     instance = dg.DagsterInstance.get()
-    with dg.build_sensor_context(instance=instance, definitions=defs) as ctx:
+    inbox = InboxResource(path=str(dagster_env["inbox"]))
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources={"inbox": inbox}) as ctx:
         first = sensor.evaluate_tick(ctx)
         assert len(first.run_requests) == 1
         ctx.update_cursor(first.cursor)
