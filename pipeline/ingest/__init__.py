@@ -1,0 +1,66 @@
+"""Ingestion: raw inbox files -> ``documents`` and ``rejects`` rows (pure parsing; no storage, no Dagster).
+
+Formats (by extension, after an optional ``.gz``; gzip is also recognised by its magic bytes): HTML
+(``.html .htm .xhtml .shtml``), plain-text dumps (``.txt .text``), JSONL (``.jsonl .ndjson .jsonlines``,
+field mapping in :class:`JsonlMapping`), WARC (``.warc``, ``.warc.gz``, or any file starting ``WARC/``).
+
+Entry points: :func:`scan_inbox`, :func:`parse_file`, :func:`parse_files` (worker processes, time limit).
+Dates: see :mod:`pipeline.ingest.dates` for flags and precedence. Record keys: JSONL id field (else line
+number), text-dump article index, WARC-Record-ID, ``"0"`` for an HTML page; ``doc_id`` = first 16 hex of
+sha256(``rel_path + "\\0" + record_key``).
+
+Reason codes (``rejects.reason``; ``files.reason`` carries the file's main one). ``record_key`` is NULL for
+whole-file reasons.
+
+======================  =====  ==============================================================================
+code                    level  meaning
+======================  =====  ==============================================================================
+symlink                 file   inbox entry is a symlink (never followed)
+special_file            file   FIFO, socket or device
+unreadable              file   could not be read (permissions, I/O error)
+empty_file              file   0 bytes (or gzip of 0 bytes)
+file_too_large          file   over ``max_file_bytes`` on disk
+unknown_format          file   extension not recognised and content not a WARC
+binary_content          both   image/PDF/archive magic bytes or mostly control characters
+corrupt_gzip            file   ``.gz`` that is not valid gzip
+truncated_gzip          file   gzip stream ends early (records before the cut are kept: status partial)
+decompression_bomb      file   more than ``max_decompressed_bytes`` after gunzip
+not_warc                file   WARC framing broken
+no_records              file   nothing record-like in the file (blank JSONL, WARC without content records)
+timeout                 file   parsing exceeded the time limit; the worker was killed
+worker_crashed          file   the worker process died (segfault, OOM kill)
+parse_error             file   unexpected library error (a bug: detail has the exception)
+html_too_large          rec    page over ``max_html_bytes``
+not_html                rec    no markup / no parsable tree
+too_deep                rec    element nesting deeper than ``max_depth``
+no_article              rec    no article body found (index pages, empty pages)
+extraction_failed       rec    the extractor raised on this page
+empty_record            rec    no title and no body text
+malformed_json          rec    JSONL line is not valid JSON
+not_an_object           rec    JSONL line is JSON but not an object
+record_too_large        rec    JSONL line or WARC payload over ``max_html_bytes``
+warc_not_html           rec    WARC response/resource record that is not HTML
+warc_http_status        rec    WARC response with a non-2xx HTTP status
+warc_revisit            rec    WARC revisit record (payload stored elsewhere)
+======================  =====  ==============================================================================
+
+File ``status``: ``ok`` (documents, no rejects), ``partial`` (documents and rejects), ``rejected`` (no
+documents). Reconciliation: ``records == documents + record-level rejects`` for every file.
+"""
+
+from .config import IngestConfig, JsonlMapping
+from .inbox import InboxEntry, scan_inbox
+from .parse import detect_format, parse_file
+from .records import ParsedFile
+from .workers import parse_files
+
+__all__ = [
+    "IngestConfig",
+    "InboxEntry",
+    "JsonlMapping",
+    "ParsedFile",
+    "detect_format",
+    "parse_file",
+    "parse_files",
+    "scan_inbox",
+]

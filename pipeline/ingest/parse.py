@@ -1,0 +1,372 @@
+"""``parse_file``: one inbox entry -> a :class:`~.records.ParsedFile` (documents + rejects), never raising."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections import Counter
+from datetime import UTC, datetime
+from typing import IO
+
+from .config import IngestConfig
+from .dates import Candidate, file_name_date, resolve, url_date
+from .decode import clean_text, control_ratio, decode_bytes
+from .inbox import InboxEntry
+from .records import ParsedFile, Reject, document_row, documents_frame, reject_row, rejects_frame
+
+FORMATS = {
+    "html": "html",
+    "htm": "html",
+    "xhtml": "html",
+    "shtml": "html",
+    "txt": "text",
+    "text": "text",
+    "jsonl": "jsonl",
+    "ndjson": "jsonl",
+    "jsonlines": "jsonl",
+    "warc": "warc",
+    "arc": "warc",
+}
+_MAGIC = (
+    (b"\x89PNG", "PNG image"),
+    (b"GIF8", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"RIFF", "RIFF media"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ", "xz"),
+    (b"(\xb5/\xfd", "zstd"),
+    (b"7z\xbc\xaf", "7z"),
+    (b"\x00\x00\x01\x00", "icon"),
+    (b"\x7fELF", "executable"),
+    (b"OggS", "Ogg media"),
+    (b"\x1a\x45\xdf\xa3", "Matroska media"),
+    (b"wOFF", "web font"),
+)
+
+
+def detect_format(rel_path: str) -> tuple[str, str]:
+    """``(format, compression)`` from the name: ``a.warc.gz`` -> (warc, gzip); unknown -> (unknown, ...)."""
+    name = rel_path.rsplit("/", 1)[-1].lower()
+    compression = "none"
+    if name.endswith((".gz", ".gzip")):
+        compression = "gzip"
+        name = name.rsplit(".", 1)[0]
+    ext = name.rsplit(".", 1)[-1] if "." in name else ""
+    return FORMATS.get(ext, "unknown"), compression
+
+
+class CappedReader:
+    """File-like reader that raises ``Reject`` past ``cap`` bytes and maps gzip errors to reasons."""
+
+    def __init__(self, raw: IO[bytes], cap: int, *, gz: bool):
+        self._raw = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+        self._cap = cap
+        self._gz = gz
+        self._buf = b""
+        self.count = 0
+
+    def _guard(self, fn, *args) -> bytes:
+        try:
+            data = fn(*args)
+        except EOFError:
+            raise Reject("truncated_gzip", "compressed stream ends early") from None
+        except (gzip.BadGzipFile, zlib.error) as err:
+            raise Reject("corrupt_gzip", str(err)[:200]) from None
+        self.count += len(data)
+        if self.count > self._cap:
+            what = "decompression_bomb" if self._gz else "file_too_large"
+            raise Reject(what, f"more than {self._cap} bytes" + (" after decompression" if self._gz else ""))
+        return data
+
+    def head(self, n: int = 16) -> bytes:
+        """The first ``n`` bytes, still to be read again."""
+        if len(self._buf) < n:
+            self._buf += self._guard(self._raw.read, n - len(self._buf))
+        return self._buf[:n]
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self._cap + 1  # never more than the cap allows, plus one to detect excess
+        buf, self._buf = self._buf[:n], self._buf[n:]
+        return buf + (self._guard(self._raw.read, n - len(buf)) if n > len(buf) else b"")
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self._buf:
+            i = self._buf.find(b"\n")
+            if i >= 0 and (limit < 0 or i < limit):
+                line, self._buf = self._buf[: i + 1], self._buf[i + 1 :]
+                return line
+            buf, self._buf = self._buf, b""
+            rest = limit - len(buf) if limit >= 0 else -1
+            return buf + (self._guard(self._raw.readline, rest) if rest != 0 else b"")
+        return self._guard(self._raw.readline, limit)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self._gz:
+            self._raw.close()
+
+
+def _magic(head: bytes) -> str | None:
+    for sig, what in _MAGIC:
+        if head.startswith(sig):
+            return what
+    return None
+
+
+class _Builder:
+    def __init__(self, entry: InboxEntry, fmt: str, config: IngestConfig, ingested_at: datetime):
+        self.entry, self.fmt, self.config, self.at = entry, fmt, config, ingested_at
+        self.now = (config.now or datetime.now(UTC)).astimezone(UTC)
+        self.docs: list[dict] = []
+        self.rejects: list[dict] = []
+        self.records = 0
+        self.file_reason: str | None = None
+        self.file_date = file_name_date(entry.rel_path)
+        self.keys: set[str] = set()
+
+    def reject(self, key: str | None, r: Reject) -> None:
+        self.rejects.append(reject_row(self.entry.rel_path, self.entry.sha256, key, r.code, r.detail, self.at))
+        if key is None:
+            self.file_reason = r.code
+
+    def unique(self, key: str, lineno: int) -> str:
+        key = key if key not in self.keys else f"{key}@{lineno}"  # a repeated id must not share a doc_id
+        self.keys.add(key)
+        return key
+
+    def add(self, key: str, cands: list[Candidate], verify: str | None = None, **fields) -> None:
+        if self.file_date:
+            cands = [*cands, self.file_date]
+        date = resolve(cands, now=self.now, verify_text=verify)
+        try:
+            self.docs.append(
+                document_row(
+                    rel_path=self.entry.rel_path,
+                    sha256=self.entry.sha256 or "",
+                    record_key=key,
+                    fmt=self.fmt,
+                    date=date,
+                    ingested_at=self.at,
+                    **fields,
+                )
+            )
+        except Reject as r:
+            self.reject(key, r)
+
+    def html_page(self, key: str, data: bytes, *, url: str | None, charset: str | None = None, **extra) -> None:
+        from .html import extract_html  # trafilatura is imported by the html module only
+
+        self.records += 1
+        try:
+            if len(data) > self.config.max_html_bytes:
+                raise Reject("html_too_large", f"{len(data)} bytes > {self.config.max_html_bytes}")
+            if (what := _magic(data[:16])) is not None:
+                raise Reject("binary_content", what)
+            text = decode_bytes(data, declared=charset, sniff_html=True)[0]
+            if control_ratio(text) > 0.05:
+                raise Reject("binary_content", "mostly control characters: not text")
+            text = clean_text(text)
+            page = extract_html(text, url=url, max_depth=self.config.max_depth)
+        except Reject as r:
+            self.reject(key, r)
+            return
+        except (RecursionError, MemoryError, ValueError) as err:
+            self.reject(key, Reject("extraction_failed", f"{type(err).__name__}: {err}"[:200]))
+            return
+        self.add(
+            key,
+            page.dates,
+            page.date_verify_text,
+            title=page.title,
+            body=page.body,
+            captions=page.captions,
+            authors=page.authors,
+            site=page.site,
+            url=page.url or url,
+            **extra,
+        )
+
+    def result(self, compression: str) -> ParsedFile:
+        n_docs = len(self.docs)
+        if n_docs and not self.rejects:
+            status, reason = "ok", None
+        elif n_docs:
+            status, reason = "partial", self.file_reason or _top_reason(self.rejects)
+        else:
+            status = "rejected"
+            if not self.rejects:
+                self.reject(None, Reject("no_records", "no records found in the file"))
+            reason = self.file_reason or _top_reason(self.rejects)
+        return ParsedFile(
+            self.entry.rel_path,
+            self.entry.sha256 or "",
+            self.fmt,
+            compression,
+            status,
+            reason,
+            self.records,
+            documents_frame(self.docs),
+            rejects_frame(self.rejects),
+        )
+
+
+def _top_reason(rows: list[dict]) -> str:
+    return Counter(r["reason"] for r in rows).most_common(1)[0][0]
+
+
+def rejected_file(
+    entry: InboxEntry,
+    code: str,
+    detail: str,
+    *,
+    ingested_at: datetime,
+    fmt: str | None = None,
+    compression: str | None = None,
+) -> ParsedFile:
+    """A whole-file reject (also used by the worker pool for timeouts and crashes)."""
+    f, c = detect_format(entry.rel_path)
+    row = reject_row(entry.rel_path, entry.sha256, None, code, detail, ingested_at)
+    return ParsedFile(
+        entry.rel_path,
+        entry.sha256 or "",
+        fmt or f,
+        compression or c,
+        "rejected",
+        code,
+        0,
+        documents_frame([]),
+        rejects_frame([row]),
+    )
+
+
+def parse_file(entry: InboxEntry, *, config: IngestConfig, ingested_at: datetime) -> ParsedFile:
+    """Parse one inbox entry. Never raises: every failure is a reject with a reason code."""
+    fmt, compression = detect_format(entry.rel_path)
+    if entry.kind != "file":
+        code = {"symlink": "symlink", "special": "special_file"}.get(entry.kind, "unreadable")
+        return rejected_file(entry, code, f"inbox entry of kind {entry.kind}", ingested_at=ingested_at)
+    if entry.size == 0:
+        return rejected_file(entry, "empty_file", "0 bytes", ingested_at=ingested_at)
+    if entry.size > config.max_file_bytes:
+        return rejected_file(
+            entry, "file_too_large", f"{entry.size} bytes > {config.max_file_bytes}", ingested_at=ingested_at
+        )
+    try:
+        with open(entry.abs_path, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+            fh.seek(0)
+            if compression == "gzip" and not gz:
+                raise Reject("corrupt_gzip", "named .gz but not gzip data")
+            compression = "gzip" if gz else "none"
+            cap = config.max_decompressed_bytes if gz else config.max_file_bytes
+            stream = CappedReader(fh, cap, gz=gz)
+            try:
+                head = stream.head(16)
+                if not head:
+                    raise Reject("empty_file", "gzip of 0 bytes")
+                if fmt == "unknown" and head.startswith(b"WARC/"):
+                    fmt = "warc"
+                if fmt == "unknown":
+                    raise Reject("unknown_format", "extension not one of " + ", ".join(sorted(FORMATS)))
+                if (what := _magic(head)) is not None:
+                    raise Reject("binary_content", what)
+                b = _Builder(entry, fmt, config, ingested_at)
+                try:
+                    _PARSERS[fmt](b, stream)
+                except Reject as r:  # a stream error after some records: keep what was parsed
+                    b.reject(None, r)
+            finally:
+                stream.close()
+        return b.result(compression)
+    except Reject as r:
+        return rejected_file(entry, r.code, r.detail, ingested_at=ingested_at, fmt=fmt, compression=compression)
+    except OSError as err:
+        return rejected_file(
+            entry, "unreadable", str(err)[:200], ingested_at=ingested_at, fmt=fmt, compression=compression
+        )
+    except Exception as err:  # a bug or a library failure must not take the batch down
+        return rejected_file(
+            entry,
+            "parse_error",
+            f"{type(err).__name__}: {err}"[:300],
+            ingested_at=ingested_at,
+            fmt=fmt,
+            compression=compression,
+        )
+
+
+def _read_all(b: _Builder, stream: CappedReader, cap: int, code: str) -> bytes:
+    data = stream.read(cap + 1)
+    if len(data) > cap:
+        raise Reject(code, f"more than {cap} bytes")
+    return data
+
+
+def _parse_html(b: _Builder, stream: CappedReader) -> None:
+    data = _read_all(b, stream, b.config.max_html_bytes, "html_too_large")
+    b.html_page("0", data, url=None)
+
+
+def _parse_text(b: _Builder, stream: CappedReader) -> None:
+    from .textdump import parse_textdump
+
+    data = _read_all(b, stream, b.config.max_decompressed_bytes, "file_too_large")
+    text = decode_bytes(data)[0]
+    if control_ratio(text) > 0.05:
+        raise Reject("binary_content", "control characters: not text")
+    for art in parse_textdump(text):
+        b.records += 1
+        cands = [Candidate(art.date_raw, "text")] if art.date_raw else []
+        b.add(str(art.index), cands, title=art.title, body=art.body, captions=art.captions)
+
+
+def _parse_jsonl(b: _Builder, stream: CappedReader) -> None:
+    from .jsonl import parse_record, read_lines
+
+    m = b.config.jsonl
+    for lineno, line in read_lines(stream, max_line_bytes=b.config.max_html_bytes):
+        if line is None:
+            b.records += 1
+            b.reject(str(lineno), Reject("record_too_large", f"line over {b.config.max_html_bytes} bytes"))
+            continue
+        try:
+            rec = parse_record(line, lineno, m)
+        except Reject as r:
+            b.records += 1
+            b.reject(str(lineno), r)
+            continue
+        if rec is None:
+            continue
+        b.records += 1
+        cands = [Candidate(rec.date_raw, "record_field", fmt=m.date_format, tz=m.date_timezone)] if rec.date_raw else []
+        if (u := url_date(rec.url)) is not None:
+            cands.append(u)
+        b.add(
+            b.unique(rec.key, lineno),
+            cands,
+            title=rec.title,
+            body=rec.body,
+            authors=rec.authors,
+            site=rec.site,
+            url=rec.url,
+        )
+
+
+def _parse_warc(b: _Builder, stream: CappedReader) -> None:
+    from .warc import iter_warc
+
+    for page in iter_warc(stream, max_record_bytes=b.config.max_html_bytes):
+        key = b.unique(page.key, b.records)
+        if page.reject is not None:
+            b.records += 1
+            b.reject(key, page.reject)
+            continue
+        b.html_page(key, page.payload or b"", url=page.url, charset=page.charset, crawled_at=page.crawled_at)
+
+
+_PARSERS = {"html": _parse_html, "text": _parse_text, "jsonl": _parse_jsonl, "warc": _parse_warc}

@@ -1,0 +1,138 @@
+"""Plain-text dumps of scraped pages: several articles per file -> headline, body paragraphs, captions.
+
+Layout assumed (and tolerated when partly absent): articles are separated by two or more blank lines; an
+article starts with its headline; scraped pages may repeat the headline, with photo captions around it
+(before it, after it, or both), and carry page-interface tokens (``TT``, ``20``, ``Share``) on lines of
+their own; body paragraphs are separated by single blank lines.
+
+How lines are told apart, in general terms rather than by word lists:
+
+* interface token: a line without letters of at most 6 characters, a single all-caps token of at most 3
+  characters, or a short non-sentence line (<= 4 words, no final punctuation) that recurs in at least 3
+  articles and 30 % of the file's articles;
+* date line: a line that is entirely a date (optionally after a short label such as ``Published:``); it is
+  the article's ``text`` date unless its label says updated/modified;
+* caption: a line between the headline and its repetition (the photo block of a scraped page), a line that
+  repeats one of those, or a line that appears twice in a row within one block (no blank line between);
+* everything else after the headline is body, in order; a repeated body paragraph is kept once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from .dates import parse_raw
+from .decode import clean_text
+
+_ARTICLE_SPLIT = re.compile(r"\n[ \t\u00a0]*\n(?:[ \t\u00a0]*\n)+")
+_CHUNK_SPLIT = re.compile(r"\n[ \t\u00a0]*\n")
+_LABEL = re.compile(r"^(?P<label>[^\d:|]{1,30}?)\s*[:|]?\s+(?=\d|[A-Za-z]{3,9}\.?\s+\d)")
+_UPDATED = re.compile(r"updat|modif|edit|päivit|uppdat|aktualis|mis à jour|actualiz", re.I)
+
+
+@dataclass
+class TextArticle:
+    index: int
+    title: str
+    body: list[str]
+    captions: list[str]
+    date_raw: str | None
+
+
+def _key(line: str) -> str:
+    return " ".join(line.split()).casefold()
+
+
+def _is_shape_token(line: str) -> bool:
+    s = line.strip()
+    if not any(c.isalpha() for c in s):
+        return len(s) <= 6
+    return " " not in s and len(s) <= 3 and s.upper() == s
+
+
+def _is_short_ui(line: str) -> bool:
+    s = line.strip()
+    return len(s.split()) <= 4 and len(s) <= 30 and not s.endswith((".", "!", "?", ":", '"', "”", "»"))
+
+
+def _date_line(line: str) -> tuple[str, bool] | None:
+    """``(raw, is_update)`` when the whole line is a date, else None."""
+    s = line.strip()
+    if len(s) > 60 or not any(c.isdigit() for c in s):
+        return None
+    label = ""
+    if (m := _LABEL.match(s)) and parse_raw(s[m.end() :])[0]:
+        label, s = m.group("label"), s[m.end() :]
+    readings, flags = parse_raw(s)
+    if readings or "impossible" in flags or "ambiguous_dmy" in flags:
+        if not readings and "ambiguous_dmy" not in flags and len(s) < 8:
+            return None
+        return s, bool(_UPDATED.search(label))
+    return None
+
+
+def split_articles(text: str) -> list[list[list[str]]]:
+    """Articles -> chunks (blank-line separated) -> non-empty stripped lines."""
+    out = []
+    for block in _ARTICLE_SPLIT.split(clean_text(text)):
+        chunks = [[ln.strip() for ln in ch.split("\n") if ln.strip()] for ch in _CHUNK_SPLIT.split(block)]
+        chunks = [c for c in chunks if c]
+        if chunks:
+            out.append(chunks)
+    return out
+
+
+def parse_textdump(text: str) -> list[TextArticle]:
+    raw_articles = split_articles(text)
+    # interface strings recurring across the file's articles
+    per_article = Counter()
+    for art in raw_articles:
+        per_article.update({_key(ln) for ch in art for ln in ch if _is_short_ui(ln)})
+    n = len(raw_articles)
+    ui = {k for k, c in per_article.items() if c >= 3 and c >= 0.3 * n}
+
+    articles = []
+    for art in raw_articles:
+        lines: list[tuple[int, str]] = []
+        date_raw = None
+        for ci, ch in enumerate(art):
+            for ln in ch:
+                if _is_shape_token(ln) or _key(ln) in ui:
+                    continue
+                if (d := _date_line(ln)) is not None:
+                    if not d[1] and date_raw is None:
+                        date_raw = d[0]
+                    continue
+                lines.append((ci, ln))
+        if not lines:
+            continue  # a block of interface tokens only: not an article
+        title = lines[0][1]
+        tkey = _key(title)
+        rest = lines[1:]
+        captions: list[str] = []
+        cap_keys: set[str] = set()
+        rep = next((i for i, (_, ln) in enumerate(rest) if _key(ln) == tkey), None)
+        if rep is not None:
+            for _, ln in rest[:rep]:
+                if _key(ln) not in cap_keys:
+                    captions.append(ln)
+                    cap_keys.add(_key(ln))
+            rest = rest[rep + 1 :]
+        keys = [(ci, _key(ln)) for ci, ln in rest]
+        for i, (ci, k) in enumerate(keys):
+            # a line twice in a row inside one block is an image caption; a paragraph repeated after a
+            # blank line is a repeated body paragraph (kept once, in the body)
+            if i + 1 < len(keys) and keys[i + 1] == (ci, k) and k not in cap_keys:
+                captions.append(rest[i][1])
+                cap_keys.add(k)
+        paras: dict[int, list[str]] = {}
+        for ci, ln in rest:
+            k = _key(ln)
+            if k == tkey or k in cap_keys:
+                continue
+            paras.setdefault(ci, []).append(ln)
+        body = ["\n".join(p) for _, p in sorted(paras.items())]
+        articles.append(TextArticle(len(articles), title, body, captions, date_raw))
+    return articles

@@ -1,0 +1,186 @@
+"""``parse_files``: run :func:`~.parse.parse_file` in worker processes with a per-file time limit.
+
+Why processes: trafilatura/lxml can hang or crash on hostile pages and have crashed under threads; a worker
+that overruns its limit is killed (SIGKILL) and replaced, a worker that dies is replaced, and the file
+becomes a ``rejected`` :class:`ParsedFile` (``timeout`` / ``worker_crashed``). Results come back in input
+order; at most ``4 x workers`` files are in flight or buffered, so memory does not grow with the number of
+files. Workers are fresh interpreters (``python -c``) talking over a socket pair: nothing is inherited from
+the caller (no forked threads or locks, e.g. polars' pool) and, unlike multiprocessing's ``spawn``, the
+caller's ``__main__`` is never re-imported, so callers need no ``if __name__ == "__main__"`` guard. Workers
+are replaced after ``MAX_TASKS_PER_WORKER`` files to bound slow leaks in the parsing libraries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from .config import IngestConfig
+from .inbox import InboxEntry
+from .parse import parse_file, rejected_file
+from .records import ParsedFile
+
+MAX_TASKS_PER_WORKER = 500
+START_TIMEOUT_S = 120.0
+_SIZE_STEP = 8 << 20
+
+
+def time_limit(entry: InboxEntry, config: IngestConfig) -> float:
+    """Per-file limit: ``timeout_s``, plus ``timeout_s`` per further 8 MiB (WARCs hold many pages)."""
+    return config.timeout_s * (1 + max(entry.size, 0) // _SIZE_STEP)
+
+
+_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding the ``pipeline`` package
+
+
+def _child_main(fd: int) -> None:
+    """Entry point of a worker interpreter: receive (config, ingested_at), then (index, entry) tasks."""
+    conn = Connection(fd)
+    config, ingested_at = conn.recv()
+    from . import html  # noqa: F401  (import trafilatura before saying ready: the clock starts per file)
+    from .records import detect_language
+
+    detect_language("warm up the language model once per worker")
+    conn.send(("ready", None))
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        idx, entry = msg
+        conn.send((idx, parse_file(entry, config=config, ingested_at=ingested_at)))
+
+
+class _Slot:
+    def __init__(self, config: IngestConfig, ingested_at: datetime):
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
+        code = f"from pipeline.ingest.workers import _child_main; _child_main({child.fileno()})"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            pass_fds=[child.fileno()],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        child.close()
+        self.conn = Connection(parent.detach())
+        self.conn.send((config, ingested_at))
+        self.started = time.monotonic()
+        self.ready = False
+        self.task: tuple[int, InboxEntry] | None = None
+        self.deadline = 0.0
+        self.done = 0
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.conn.send(None)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(2)
+        self.kill()
+
+
+def parse_files(
+    entries: Iterable[InboxEntry],
+    *,
+    config: IngestConfig,
+    ingested_at: datetime,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Iterator[ParsedFile]:
+    """Parse ``entries`` in ``config.workers`` processes; yield one :class:`ParsedFile` each, in input order.
+
+    ``config.workers == 0`` parses in this process (no time limit; for debugging). Never raises for bad
+    input: timeouts and crashed workers become rejected files.
+    """
+    todo = list(entries)
+    total = len(todo)
+    if config.workers <= 0:
+        for i, e in enumerate(todo, 1):
+            yield parse_file(e, config=config, ingested_at=ingested_at)
+            if on_progress:
+                on_progress(i, total)
+        return
+    n = max(1, min(config.workers, total))
+    slots = [_Slot(config, ingested_at) for _ in range(n)]
+    pending = deque(enumerate(todo))
+    results: dict[int, ParsedFile] = {}
+    next_out = 0
+    start_failures = 0
+    window = 4 * n
+    try:
+        while next_out < total:
+            now = time.monotonic()
+            for s in slots:
+                if s.ready and s.task is None and pending and pending[0][0] < next_out + window:
+                    s.task = pending.popleft()
+                    s.deadline = now + time_limit(s.task[1], config)
+                    s.conn.send(s.task)
+            waits = [s.deadline for s in slots if s.task] + [s.started + START_TIMEOUT_S for s in slots if not s.ready]
+            timeout = max(0.0, min(waits) - now) if waits else None
+            wait([s.conn for s in slots], timeout)  # a dead worker's socket reads EOF
+            for i, s in enumerate(slots):
+                replace = False
+                try:
+                    while s.conn.poll():
+                        idx, res = s.conn.recv()
+                        if idx == "ready":
+                            s.ready = True
+                        else:
+                            results[idx] = res
+                            s.task = None
+                            s.done += 1
+                except (EOFError, OSError):
+                    replace = True
+                now = time.monotonic()
+                if s.task and now > s.deadline:
+                    idx, e = s.task
+                    detail = f"parsing took over {time_limit(e, config):.0f}s"
+                    results[idx] = rejected_file(e, "timeout", detail, ingested_at=ingested_at)
+                    replace = True
+                elif replace or not s.alive():
+                    if not s.ready:
+                        start_failures += 1
+                        if start_failures >= 3:  # an environment problem (imports), not bad input
+                            raise RuntimeError("ingest workers die at start-up; run with workers=0 to see why")
+                    if s.task:
+                        idx, e = s.task
+                        results[idx] = rejected_file(
+                            e, "worker_crashed", f"exit code {s.proc.poll()}", ingested_at=ingested_at
+                        )
+                    replace = True
+                elif not s.ready and now > s.started + START_TIMEOUT_S:
+                    raise RuntimeError("ingest worker did not start")  # environment problem, not input
+                if replace or (s.task is None and s.done >= MAX_TASKS_PER_WORKER):
+                    s.task = None
+                    s.kill() if replace else s.stop()
+                    slots[i] = _Slot(config, ingested_at)
+            while next_out in results:
+                yield results.pop(next_out)
+                next_out += 1
+                if on_progress:
+                    on_progress(next_out, total)
+    finally:
+        for s in slots:
+            s.stop()
