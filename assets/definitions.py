@@ -12,7 +12,7 @@ defs = dg.Definitions(
     sensors=[automation.inbox_sensor, automation.partitions_sensor],
     resources={
         "lake": LakeResource(root=dg.EnvVar("NEWSLAKE_LAKE")),
-        "inbox": InboxResource(path=dg.EnvVar("NEWSLAKE_INBOX")),
+        "inbox": InboxResource(path=dg.EnvVar("NEWSLAKE_INBOX"), config_file=dg.EnvVar("NEWSLAKE_INGEST_CONFIG")),
         "dedup_settings": dedup.DedupSettings(),
         "tagger": nlp.TaggerSettings(),
     },

@@ -33,17 +33,14 @@ class InboxResource(dg.ConfigurableResource):
     """The folder of raw input files and, optionally, a TOML ingestion config (JSONL field mapping, limits)."""
 
     path: str = "data/inbox"
-    config_file: str | None = None
+    config_file: str = ""  # TOML ingestion config (JSONL field mapping, limits); "" = defaults
     workers: int = 2
 
     def folder(self) -> Path:
         return Path(self.path).expanduser().resolve()
 
     def ingest_config(self) -> IngestConfig:
-        cfg_path = self.config_file
-        if cfg_path is None and (self.folder() / "newslake.toml").is_file():
-            cfg_path = str(self.folder() / "newslake.toml")
-        base = IngestConfig.from_toml(cfg_path) if cfg_path else IngestConfig()
+        base = IngestConfig.from_toml(self.config_file) if self.config_file else IngestConfig()
         import dataclasses
 
         return dataclasses.replace(base, workers=self.workers)

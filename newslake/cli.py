@@ -25,6 +25,8 @@ def _env(args) -> dict[str, str]:
     env = {"NEWSLAKE_LAKE": lake}
     if getattr(args, "inbox", None):
         env["NEWSLAKE_INBOX"] = str(Path(args.inbox).expanduser().resolve())
+    config = getattr(args, "config", None)
+    env["NEWSLAKE_INGEST_CONFIG"] = str(Path(config).expanduser().resolve()) if config else ""
     home = Path(os.environ.get("DAGSTER_HOME") or args.home).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
@@ -270,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
         if inbox:
             sp.add_argument("--inbox", default=os.environ.get("NEWSLAKE_INBOX", DEFAULT_INBOX),
                             help="folder of raw input files (default: %(default)s)")
+            sp.add_argument("--config", default=os.environ.get("NEWSLAKE_INGEST_CONFIG") or None,
+                            metavar="TOML", help="ingestion config: JSONL field mapping, limits (see README)")
         sp.add_argument("--lake", default=os.environ.get("NEWSLAKE_LAKE", DEFAULT_LAKE),
                         help="table root: a folder or s3://bucket/prefix (default: %(default)s)")
         sp.add_argument("--home", default=DEFAULT_HOME,

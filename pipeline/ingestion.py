@@ -51,6 +51,10 @@ class IngestReport:
     versions: dict[str, int | None] = field(default_factory=dict)
 
 
+# scan_inbox entry kinds that are never read, and their reject reason codes (see pipeline.ingest).
+_ENTRY_REASONS = {"symlink": "symlink", "special": "special_file", "unreadable": "unreadable"}
+
+
 def _file_row(**kw) -> dict:
     base = dict.fromkeys(FILES.column_names)
     base.update(kw)
@@ -73,7 +77,7 @@ def plan(entries: Iterable[InboxEntry], known: pl.DataFrame, *, ingested_at: dat
     for e in entries:
         if e.kind != "file":
             bad_rows.append(_file_row(path=e.rel_path, sha256=e.sha256 or "", size=e.size, format="unknown",
-                                      compression="none", status="rejected", reason=f"not_a_regular_file:{e.kind}",
+                                      compression="none", status="rejected", reason=_ENTRY_REASONS.get(e.kind, e.kind),
                                       **common))
             continue
         if (e.rel_path, e.sha256) in seen_pairs:

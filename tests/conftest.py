@@ -33,4 +33,5 @@ def dagster_env(tmp_path, monkeypatch, lake_dir, sample_inbox):
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("NEWSLAKE_LAKE", str(lake_dir))
     monkeypatch.setenv("NEWSLAKE_INBOX", str(sample_inbox))
+    monkeypatch.setenv("NEWSLAKE_INGEST_CONFIG", "")
     return {"home": home, "lake": lake_dir, "inbox": sample_inbox}
