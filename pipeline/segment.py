@@ -1,0 +1,491 @@
+"""Rule-based sentence segmentation with exact character offsets.
+
+How it works
+------------
+1. The text is cut into *blocks* at paragraph breaks (a blank line; optionally a newline followed by an
+   indented line, as in wire copy). No sentence crosses a block.
+2. In each block, candidate boundaries are runs of terminal punctuation (``.``, ``?``, ``!``, ellipses)
+   with any closing quotes or brackets, followed by whitespace.
+3. Each candidate is decided from the word before it and the word after it. The word before is
+   classified with the hand-written lists in :mod:`pipeline.segment_lexicon` (titles, post-nominal
+   abbreviations such as ``Inc.``, other abbreviations such as ``U.S.``, initials, numbers); the word after
+   is lower-case, capitalised, a number or other, and may be one of a small table of words that are almost
+   always sentence-initial when capitalised (``The``, ``He``, ``But``...).
+4. Ordered lists (``1. ... 2. ...``, ``a) ... b) ...``) and bullets start new sentences; datelines
+   (``LONDON (Reuters) -``) never hold a boundary.
+
+Everything is a single left-to-right pass with bounded look-around, so time is linear in the text length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline import segment_lexicon as lex
+from pipeline.schema import SENTENCES
+
+__all__ = ["SegmentConfig", "split_sentences", "sentences_frame", "sentence_hash", "normalise_sentence"]
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """Options for :func:`split_sentences`.
+
+    Attributes
+    ----------
+    indent_breaks
+        Treat a newline followed by an indented line (two or more spaces or a tab) as a paragraph break,
+        as in wire copy where paragraphs are indented rather than separated by blank lines.
+    line_bullets
+        A line starting with ``-``, ``*``, ``--`` or a dash followed by a space starts a new sentence.
+    max_chars
+        Longest sentence produced; a longer stretch without a boundary (tables, junk) is cut at the last
+        whitespace before the limit, so downstream models never see unbounded input.
+    """
+
+    indent_breaks: bool = True
+    line_bullets: bool = True
+    max_chars: int = 5000
+
+
+DEFAULT_CONFIG = SegmentConfig()
+
+# --- patterns -------------------------------------------------------------------------------------
+
+_BLANK = r"\n[^\S\n]*+\n\s*+"
+_BREAKS = {
+    (False, False): re.compile(_BLANK),
+    (True, False): re.compile(_BLANK + r"|\n(?=(?:[^\S\n]{2,}+|\t)\S)"),
+    (False, True): re.compile(_BLANK + r"|\n(?=[^\S\n]*+(?:--?|[*–—])[^\S\n])"),
+    (True, True): re.compile(_BLANK + r"|\n(?=(?:[^\S\n]{2,}+|\t)\S)|\n(?=[^\S\n]*+(?:--?|[*–—])[^\S\n])"),
+}
+# Every pattern is linear: no lookahead after a run, bounded repetitions, and possessive quantifiers where
+# two runs of the same characters meet (a million spaces must not cost a million squared steps).
+# A run of terminal punctuation: "." "?!" "..." ". . ." "…", then closing quotes and brackets.
+_TERM = re.compile(r"[.?!…‽]+(?: [.…]+)*([)\]}\"'”’»`]*)")
+_OPENERS = "([{\"'“‘`«"
+_NEXT = re.compile(r"\s*([(\[{\"'“‘`«]*)(\S{0,40})")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+_DOTTED = re.compile(r"[A-Za-z]{1,2}(?:\.[A-Za-z]{1,2})+")
+_BULLETS = "•▪●◦‣⁃■□➢►"
+_BULLET = re.compile(r"(?<!\S)[•▪●◦‣⁃■□➢►]")
+# List markers: "1." "1)" "1.)" "(1)" "a." "b)" ..., preceded by whitespace, a bullet or the block start.
+_MARKER = re.compile(r"(?<![^\s•▪●◦‣⁃■□➢►])(\(?)(\d{1,3}|[A-Za-z])(\.\)|\)|\.)(?=\s)")
+# Datelines at the start of a block: "LONDON (Reuters) - ", "WASHINGTON, Oct. 19 (Reuters) - ",
+# "FT. LAUDERDALE, Fla. (AP) — ", "SALVADOR, Feb 26 - ".
+_DATELINE = re.compile(
+    r"[A-Z][A-Z.'’ -]{1,40}?"  # place in capitals
+    # ", Fla." / ", Oct. 19"
+    r"(?:,[^\S\n]*[A-Z][A-Za-z.]{1,12}(?:[^\S\n]+[A-Z][A-Za-z.]{1,12})?(?:[^\S\n]+\d{1,2})?)*"
+    r"[^\S\n]*+(?:\([^()\n]{1,30}\))?[^\S\n]*+(?:--?|–|—)[^\S\n]"
+)
+
+_DETACHED = re.compile(r"[^\S\n]++[\"'”’`]++(?=\s|$)")
+# '"...?" Mr. Watson asks.': up to three capitalised words, then a verb of saying.
+_ATTRIBUTION = re.compile(
+    r"\s++(?:(?:Mr|Mrs|Ms|Dr|Prof)\.\s++)?(?:[A-Z][\w'’.-]{0,30}\s++){0,2}[A-Z][\w'’-]{0,30}\s++"
+    r"(?:said|says|asked|asks|added|adds|recalled|recalls|replied|replies|wrote|writes|told|tells|explained"
+    r"|explains|noted|notes|insisted|insists|wondered|wonders|declared|declares|continued|continues|argued"
+    r"|argues|shouted|shouts|exclaimed|exclaims|cried|cries)\b"
+)
+# Run-in side heads in capitals at a sentence start: "ENERGY: Petroleum futures rose."
+_SIDEHEAD = re.compile(
+    r"[A-Z][A-Z&'’.-]{0,30}[A-Z](?:[^\S\n]{1,3}[A-Z&][A-Z&'’.-]{0,30}){0,5}:(?=\s{1,3}[\"“]?[A-Z])"
+)
+
+# A colon introducing dash or bullet items: "will consist of: -- $10 billion of notes".
+_COLON_LIST = re.compile(r":(?=[^\S\n]{1,3}(?:--|[•▪●◦‣⁃■]))")
+
+# Classes of the word before a period.
+_ORDINARY, _TITLE, _STREET, _POST, _NUMERIC, _ABBREV, _NEVER = range(7)
+
+
+def _classify(word: str, *, first: bool = False, next_upper: bool = True) -> int:
+    """Abbreviation class of ``word`` (the token before a period, without that period).
+
+    ``first`` says the word opens its sentence, where a post-nominal form has no name to follow;
+    ``next_upper`` says the next word is in capitals (or unknown).
+    """
+    word = word.lstrip(_OPENERS)
+    if not word:
+        return _ORDINARY
+    if "-" in word:  # ex-Gov., non-U.S., Sino-U.S.
+        word = word.rsplit("-", 1)[1] or word
+    key = word.lower()
+    if key in lex.NEVER_END:
+        return _NEVER
+    if key in lex.TITLES and not (key == "ft" and word.islower()):
+        # A title in capitals before ordinary capitalised text is a word or acronym ("the FT. But").
+        return _ORDINARY if len(word) > 1 and word.isupper() and not next_upper else _TITLE
+    if len(word) == 1 and word.isupper():
+        return _ABBREV  # an initial, even where the lower-case letter is an abbreviation (p. 5)
+    if key in lex.STREET:
+        return _STREET
+    if key in lex.POSTNOMINAL:
+        return _ABBREV if first else _POST
+    if key in lex.NUMERIC:
+        return _NUMERIC
+    if key in lex.GENERIC or (key in lex.MONTHS or key in lex.WEEKDAYS) and word[0].isupper():
+        return _ABBREV
+    if (len(word) == 1 and word.isalpha()) or _DOTTED.fullmatch(word):
+        return _ABBREV  # initials, U.S.A., Ph.D., S.p.A.
+    return _ORDINARY
+
+
+@dataclass(frozen=True, slots=True)
+class _Next:
+    kind: str  # "end" | "lower" | "cap" | "digit" | "other"
+    word: str  # lower-cased leading word, apostrophes normalised
+    quote: bool  # an opening quote precedes it
+    paren: bool  # an opening bracket precedes it
+    upper: bool = True  # the word is in capitals (LOUIS, AP)
+
+
+def _next_token(text: str, pos: int, end: int) -> _Next:
+    m = _NEXT.match(text, pos, end)
+    openers, tok = m.group(1), m.group(2)
+    if not tok:
+        return _Next("end" if not openers else "other", "", False, False)
+    quote = any(c in "\"'“‘`«" for c in openers)
+    paren = any(c in "([{" for c in openers)
+    c = tok[0]
+    if c.isdigit():
+        kind = "digit"
+    elif c.isalpha():
+        kind = "lower" if c.islower() and not any(ch.isupper() for ch in tok[:6]) else "cap"
+    else:
+        kind = "other"
+    w = _WORD.match(tok)
+    word = w.group(0).lower().replace("’", "'") if w else ""
+    if len(word) == 1 and tok[1:2] == ".":
+        word = ""  # an initial ("S.p. A.", "J. Smith"), not the article "A" or the pronoun "I"
+    return _Next(kind, word, quote, paren, tok.isupper())
+
+
+def _period_boundary(cls: int, nxt: _Next, closed_quote: bool, caps_block: bool) -> bool:
+    """Decide a single period after a word of class ``cls``."""
+    if nxt.kind == "lower":
+        return False
+    if nxt.kind == "end" or cls == _ORDINARY:
+        return True
+    if cls in (_NEVER, _TITLE) or nxt.kind == "digit" or caps_block:
+        return False
+    if cls == _NUMERIC:
+        return nxt.kind == "cap"
+    if cls == _POST:
+        if nxt.quote:
+            return True
+        if nxt.paren or nxt.kind == "other":
+            return False
+        return nxt.word not in lex.CONTINUATION or nxt.word in lex.HONORIFICS
+    # _ABBREV and _STREET: only before a word that starts sentences.
+    if closed_quote and nxt.kind == "cap":
+        return True
+    return nxt.word in lex.STARTERS or nxt.word in lex.HONORIFICS
+
+
+def _caps_block(text: str, start: int, end: int) -> bool:
+    """True for a short block in title case or capitals, where capitalisation says nothing."""
+    if end - start > 400:
+        return False
+    words = [w for w in _WORD.findall(text, start, end) if len(w) >= 4]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
+
+
+def _list_markers(text: str, start: int, end: int) -> tuple[list[int], set[int]]:
+    """Positions to cut before (list items after the first) and periods that are list markers."""
+    chains: dict[tuple, list] = {}
+    found: list[list[tuple[int, int]]] = []
+    protected: set[int] = set()
+    for m in _MARKER.finditer(text, start, end):
+        s = m.start()
+        open_paren, val, close = m.group(1), m.group(2), m.group(3)
+        kind = "d" if val.isdigit() else ("l" if val.islower() else "u")
+        value = int(val) if kind == "d" else ord(val)
+        style = (open_paren, kind, close)
+        prev = text[s - 1] if s > start else "\n"
+        b = s
+        while b > start and text[b - 1].isspace():
+            b -= 1
+        before = text[b - 1] if b > start else ""
+        period = m.start(3) if close.startswith(".") else -1
+        # A list starts a block or a line, follows a bullet, or follows a colon when its items are
+        # capitalised (lower-case items after a colon run on inside one sentence: "answers: 1) no, ...").
+        anchored = (
+            s == start
+            or prev == "\n"
+            or before[-1:] in _BULLETS
+            or (before[-1:] == ":" and _next_token(text, m.end(), end).kind == "cap")
+        )
+        chain = chains.get(style)
+        if chain is not None and chain[0] == value:
+            chain[0] += 1
+            chain[1].append((s, period))
+        elif anchored:
+            chains[style] = [value + 1, [(s, period)]]
+            found.append(chains[style][1])
+            if s == start or before[-1:] in _BULLETS:
+                protected.add(period)
+    cuts: list[int] = []
+    for items in found:
+        if len(items) >= 2:
+            for s, period in items:
+                protected.add(period)
+                while s > start and (text[s - 1] in _BULLETS or text[s - 1].isspace()):
+                    s -= 1  # cut before the bullet of "• 10." too
+                cuts.append(s)
+    protected.discard(-1)
+    return cuts, protected
+
+
+def _fronted_phrase(text: str, start: int, pos: int) -> bool:
+    """Whether ``text[start:pos]`` is the start of a short prepositional phrase ("At 5", "In early")."""
+    if pos - start > 40:
+        return False
+    words = text[start:pos].split()
+    return 0 < len(words) <= 3 and words[0].lower().lstrip(_OPENERS) in lex.PREPOSITIONS
+
+
+def _sentence_start(text: str, start: int, pos: int) -> bool:
+    """Whether ``pos`` follows the block start or a sentence-final character (ignoring spaces)."""
+    before = text[max(start, pos - 8) : pos].rstrip()
+    return pos == start or (before == "" and pos - start < 8) or before[-1:] in ".?!:\"'”’)"
+
+
+def _block_cuts(text: str, start: int, end: int) -> list[int]:
+    """Sorted positions in ``[start, end)`` where a new sentence may begin (segment ends)."""
+    cuts: list[int] = []
+    protected_upto = start
+    if text[start].isupper():
+        d = _DATELINE.match(text, start, end)
+        if d:
+            protected_upto = d.end()
+    list_cuts, protected = _list_markers(text, start, end)
+    cuts.extend(list_cuts)
+    for m in _BULLET.finditer(text, start, end):
+        cuts.append(m.start())
+    for m in _SIDEHEAD.finditer(text, start, end):
+        if _sentence_start(text, start, m.start()):
+            cuts.append(m.end())
+    for m in _COLON_LIST.finditer(text, start, end):
+        cuts.append(m.end())
+    caps: bool | None = None
+    last_cut = start
+    for m in _TERM.finditer(text, start, end):
+        e = m.end()
+        if e < end and not text[e].isspace():
+            continue  # inner dots (U.S.A, 5.93, example.com, mean...see)
+        s = m.start()
+        if s < protected_upto or s in protected:
+            continue
+        run = text[s : m.start(1)]
+        closed_quote = any(c in "\"'”’»`" for c in m.group(1))
+        d = _DETACHED.match(text, e, end)
+        if d:  # a quote followed by a space can only close: 'dismissal. " I loved' -> 'dismissal. "'
+            e, closed_quote = d.end(), True
+        nxt = _next_token(text, e, end)
+        if "?" in run or "!" in run or "‽" in run:
+            # '"Why?" Mr. Watson asks.' is one sentence: a quotation ends, the attribution follows.
+            if nxt.kind != "lower" and not (closed_quote and _ATTRIBUTION.match(text, e, end)):
+                cuts.append(e)
+                last_cut = e
+            continue
+        dots = run.count(".") + 3 * run.count("…")
+        if dots >= 2:
+            # Ellipses: three dots mark an omission, inside a sentence unless a sentence-initial word
+            # follows (not "I", capitalised anywhere); four are an omission plus a full stop, and the
+            # whole run stays with the sentence it ends ("compounds. . . . The" splits after the run).
+            if nxt.kind == "lower" or (s > start and text[s - 1] in "[("):
+                continue  # "[...]" marks an omission, never an end
+            if dots >= 4 or (closed_quote and not nxt.paren) or nxt.kind == "end" or nxt.word in lex.STARTERS:
+                cuts.append(e)
+                last_cut = e
+            continue
+        prev = s
+        while prev > start and s - prev < 60 and not text[prev - 1].isspace():
+            prev -= 1
+        first = prev
+        while first > last_cut and (text[first - 1].isspace() or text[first - 1] in _OPENERS):
+            first -= 1
+        first = first <= last_cut
+        cls = _classify(text[prev:s], first=first, next_upper=nxt.upper)
+        if cls != _ORDINARY and nxt.kind == "cap" and caps is None:
+            caps = _caps_block(text, start, end)
+        if cls == _ABBREV and _fronted_phrase(text, last_cut, prev):
+            continue  # "At 5 a.m. Mr. Smith left.": "At 5 a.m." alone is no sentence
+        if _period_boundary(cls, nxt, closed_quote, bool(caps)):
+            cuts.append(e)
+            last_cut = e
+    cuts.sort()
+    return cuts
+
+
+def _paragraphs(text: str, config: SegmentConfig):
+    pos = 0
+    for m in _BREAKS[(config.indent_breaks, config.line_bullets)].finditer(text):
+        if m.start() > pos:
+            yield pos, m.start()
+        pos = m.end()
+    if pos < len(text):
+        yield pos, len(text)
+
+
+def _has_alnum(text: str, start: int, end: int) -> bool:
+    return any(c.isalnum() for c in text[start:end])
+
+
+def split_sentences(text: str, *, config: SegmentConfig = DEFAULT_CONFIG) -> list[tuple[int, int]]:
+    """Split ``text`` into sentences.
+
+    Parameters
+    ----------
+    text
+        Any text; paragraphs are separated by blank lines.
+    config
+        Options, see :class:`SegmentConfig`.
+
+    Returns
+    -------
+    list of (start, end)
+        Character spans in order, non-overlapping; ``text[start:end]`` is a sentence without leading or
+        trailing whitespace. No span crosses a paragraph break. A piece without letters or digits (a
+        stray ellipsis or quote) is attached to the sentence before it in the same paragraph.
+    """
+    spans: list[tuple[int, int]] = []
+    for bstart, bend in _paragraphs(text, config):
+        block_first = len(spans)
+        seg_start = bstart
+        last_has_alnum = True
+        for cut in [*_block_cuts(text, bstart, bend), bend]:
+            if cut <= seg_start:
+                continue
+            a, b = seg_start, cut
+            while a < b and text[a].isspace():
+                a += 1
+            while b > a and text[b - 1].isspace():
+                b -= 1
+            seg_start = cut
+            if a == b:
+                continue
+            has_alnum = _has_alnum(text, a, b)
+            if len(spans) > block_first and (not has_alnum or not last_has_alnum):
+                spans[-1] = (spans[-1][0], b)  # glue punctuation-only pieces to a neighbour
+                last_has_alnum = last_has_alnum or has_alnum
+            else:
+                spans.append((a, b))
+                last_has_alnum = has_alnum
+        if len(spans) > block_first:
+            spans[block_first:] = _cap_length(text, spans[block_first:], config.max_chars)
+    return spans
+
+
+def _cap_length(text: str, spans: list[tuple[int, int]], limit: int) -> list[tuple[int, int]]:
+    if all(b - a <= limit for a, b in spans):
+        return spans
+    out = []
+    for a, b in spans:
+        while b - a > limit:
+            cut = a + limit
+            ws = max(text.rfind(" ", a + 1, cut), text.rfind("\n", a + 1, cut))
+            if ws > a:
+                cut = ws
+            end = cut
+            while end > a and text[end - 1].isspace():
+                end -= 1
+            out.append((a, end))
+            a = cut
+            while a < b and text[a].isspace():
+                a += 1
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+# --- hashing ------------------------------------------------------------------------------------------
+
+# One character in, one character out: the normalised sentence has the same length as the original, so
+# entity offsets cached under a hash (relative to the sentence start) stay valid for every sentence with
+# that hash.  Case is kept because the tagger is case-sensitive.
+_FOLD = {
+    ord(c): " "
+    for c in "\t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+}
+_FOLD.update({ord(c): "'" for c in "‘’‚‛′"})
+_FOLD.update({ord(c): '"' for c in "“”„‟″"})
+
+
+def normalise_sentence(sentence: str) -> str:
+    """The form that :func:`sentence_hash` hashes.
+
+    Every whitespace character becomes a space and typographic quotes become ASCII quotes, character for
+    character (so lengths and offsets are unchanged); case and everything else are kept.
+    """
+    return sentence.translate(_FOLD)
+
+
+def sentence_hash(sentence: str) -> str:
+    """Stable hex digest (blake2b, 16 bytes) of :func:`normalise_sentence` of ``sentence``, UTF-8."""
+    return hashlib.blake2b(normalise_sentence(sentence).encode("utf-8"), digest_size=16).hexdigest()
+
+
+# --- documents -> sentences table ---------------------------------------------------------------------
+
+
+def _sections(text: str, body_start: int | None, body_end: int | None):
+    """(start, end, section) regions of a document's text: headline, body, captions."""
+    n = len(text)
+    bs = min(max(body_start or 0, 0), n)
+    be = n if body_end is None else min(max(body_end, bs), n)
+    if bs > 0:
+        yield 0, bs, "headline"
+    yield bs, be, "body"
+    if be < n:
+        yield be, n, "caption"
+
+
+def sentences_frame(docs: pl.DataFrame, *, config: SegmentConfig = DEFAULT_CONFIG) -> pl.DataFrame:
+    """Sentences of every document, as rows of the ``sentences`` table.
+
+    Parameters
+    ----------
+    docs
+        Frame with at least ``doc_id``, ``pub_date``, ``text``, ``body_start`` and ``body_end`` (the
+        ``documents`` layout: headline, blank line, body, then captions after ``body_end``).
+    config
+        Segmentation options, see :class:`SegmentConfig`.
+
+    Returns
+    -------
+    pl.DataFrame
+        Conformed to :data:`pipeline.schema.SENTENCES`: ``sent_idx`` counts from 0 in each document in text
+        order; ``start``/``end`` are offsets into the document text and ``text`` is exactly that slice;
+        ``section`` is headline, body or caption, and no sentence crosses a section; ``sent_hash`` is
+        :func:`sentence_hash`. Documents with no text produce no rows.
+    """
+    cols: dict[str, list] = {
+        k: [] for k in ("doc_id", "pub_date", "sent_idx", "start", "end", "text", "section")
+    }
+    rows = docs.select("doc_id", "pub_date", "text", "body_start", "body_end").iter_rows()
+    for doc_id, pub_date, text, body_start, body_end in rows:
+        if not text:
+            continue
+        idx = 0
+        for r_start, r_end, section in _sections(text, body_start, body_end):
+            for a, b in split_sentences(text[r_start:r_end], config=config):
+                cols["doc_id"].append(doc_id)
+                cols["pub_date"].append(pub_date)
+                cols["sent_idx"].append(idx)
+                cols["start"].append(r_start + a)
+                cols["end"].append(r_start + b)
+                cols["text"].append(text[r_start + a : r_start + b])
+                cols["section"].append(section)
+                idx += 1
+    cols["sent_hash"] = [sentence_hash(t) for t in cols["text"]]
+    schema = SENTENCES.schema
+    frame = pl.DataFrame(cols, schema={k: schema[k] for k in cols})
+    return SENTENCES.conform(frame)
