@@ -259,7 +259,9 @@ def cmd_ui(args) -> int:
     exe = shutil.which("dagster") or str(Path(sys.executable).with_name("dagster"))
     cmd = [exe, "dev", *target, "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (run history in {env['DAGSTER_HOME']})", file=sys.stderr)
-    os.chdir(PROJECT)
+    # Start from the Dagster home, not the project: `dagster dev` loads a .env from its working directory
+    # and would override --lake/--inbox with the project's defaults.
+    os.chdir(env["DAGSTER_HOME"])
     os.execv(cmd[0], cmd)
     return 0  # not reached
 

@@ -1,0 +1,238 @@
+"""The Dagster UI as a user meets it, in headless Chromium: asset graph, one partition materialized by hand.
+
+Starts `dagster dev` on a free loopback port against a copy of the sample inbox and a throwaway lake and
+Dagster home, waits for the sample inbox to be ingested (by the inbox sensor, or launched here if the sensor
+has not fired), then in the browser opens the global asset lineage, checks every asset is drawn, selects
+`signatures`, clicks "Materialize selected", types one partition into the launch dialog, launches, follows the
+toast to the run page and waits for the run to succeed; then checks the run and its materialization through
+the GraphQL API, that no two lake-writing steps ever ran at once, and photographs the run and the graph.
+
+Screenshots go to $NEWSLAKE_SCREENSHOTS if set (`NEWSLAKE_SCREENSHOTS=docs/screenshots pytest -m browser`
+refreshes the README's), otherwise to the test's temporary folder.
+Skips, saying why, when the playwright package or a Chromium executable is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import browser_support as bs  # tests/ is on sys.path (pytest's rootdir-relative test imports)
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the test skips; see chromium_path
+    expect = None
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PROJECT = Path(__file__).resolve().parents[1]
+ASSETS = ("files", "documents", "rejects", "signatures", "duplicates", "sentences", "entities",
+          "entity_daily")
+ASSET, PARTITION = "signatures", "2026-11-24"  # a day the sample inbox has articles for
+SERVER_READY_S = 180
+INGEST_S = 150
+RUN_S = 240
+UI_S = 60  # any single UI wait (page load, dialog, toast)
+IDLE_S = 120  # how long to let sensor-launched runs finish before the final screenshot
+SENSOR_GRACE_S = 20  # how long to let the inbox sensor launch ingestion before launching it ourselves
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("browser test skipped: the Python package `playwright` is not installed")
+    path = bs.find_chromium()
+    if path is None:
+        pytest.skip("browser test skipped: no Chromium executable (apt-get install chromium, "
+                    "or point NEWSLAKE_CHROMIUM at one)")
+    return path
+
+
+@pytest.fixture
+def page(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path, args=bs.CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(viewport={"width": 1920, "height": 900})
+            # The "Join the Dagster community" dialog shows on localhost until dismissed once in the browser.
+            context.add_init_script("window.localStorage.setItem('communityNux', JSON.stringify('1'))")
+            context.set_default_timeout(UI_S * 1000)
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def dagster_ui(tmp_path, sample_inbox, lake_dir):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT / "assets" / "dagster.yaml", home / "dagster.yaml")
+    env = {"DAGSTER_HOME": str(home), "NEWSLAKE_LAKE": str(lake_dir), "NEWSLAKE_INBOX": str(sample_inbox),
+           "NEWSLAKE_INGEST_CONFIG": "",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))}
+    # Not the project root as working directory: `dagster dev` would load the project's .env, whose values
+    # override ours (the repository's data/lake and data/inbox instead of the test's copies).
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    with bs.DagsterDev(workspace=PROJECT / "workspace.yaml", cwd=workdir, env=env,
+                       log_path=tmp_path / "dagster-dev.log") as dev:
+        t0 = time.monotonic()
+        dev.wait_ready(timeout=SERVER_READY_S)
+        print(f"[browser test] dagster dev ready on {dev.url} in {time.monotonic() - t0:.1f}s")
+        yield dev
+        t0 = time.monotonic()
+    print(f"[browser test] dagster dev stopped in {time.monotonic() - t0:.1f}s")
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    out = Path(os.environ.get("NEWSLAKE_SCREENSHOTS") or tmp_path / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _ingested(url: str) -> dict:
+    """Wait for a successful `ingest_job` run: the inbox sensor's, or one launched here if it never fires."""
+    t0 = time.monotonic()
+    launched = None
+    while time.monotonic() - t0 < INGEST_S:
+        ingest_runs = bs.runs(url, job="ingest_job")
+        for r in ingest_runs:
+            if r["status"] == "SUCCESS":
+                return r
+            assert r["status"] not in ("FAILURE", "CANCELED"), (
+                f"ingest run {r['runId']} {r['status']}: {bs.run_failure_messages(url, r['runId'])}")
+        if not ingest_runs and launched is None and time.monotonic() - t0 > SENSOR_GRACE_S:
+            launched = bs.launch_job(url, "ingest_job")
+        time.sleep(2)
+    raise AssertionError(f"no successful ingest_job run after {INGEST_S}s: {bs.runs(url, job='ingest_job')}")
+
+
+def _open_asset_graph(page, url: str):
+    """The global asset lineage with every group expanded; returns the layer the asset nodes are drawn in."""
+    page.goto(f"{url}/asset-groups")
+    page.get_by_role("button", name=re.compile("Materialize all")).wait_for()
+    nodes = page.locator("svg foreignObject")
+    nodes.first.wait_for()
+    settings = page.get_by_role("button", name="settings", exact=True)  # icon buttons are named by icon
+    settings.click()
+    toggle = page.get_by_role("menuitem", name=re.compile("(Expand|Collapse) all groups"))
+    if "Expand" in toggle.inner_text():  # else already expanded: the choice persists in the browser
+        toggle.click()
+        expect(toggle).to_contain_text("Collapse")
+    if toggle.is_visible():  # the menu stays open after a choice; its button closes it
+        settings.click()
+    expect(toggle).to_be_hidden()
+    return nodes
+
+
+def _fit_graph_to_window(page) -> None:
+    """More room for the graph: hide the navigation and the asset tree, then double-click to re-fit it."""
+    # Buttons are named by their icon and text; the asset tree's "Hide sidebar" has only an icon.
+    for name in (re.compile("Hide navigation"), "panel_show_right"):
+        button = page.get_by_role("button", name=name, exact=isinstance(name, str))
+        if button.count():
+            button.click()
+    width = page.viewport_size["width"]
+    page.mouse.dblclick(width // 2, 160)  # empty canvas above the graph: "zoom to fit"
+    page.mouse.move(0, 0)
+
+
+def _screenshot(page, path: Path) -> None:
+    page.mouse.move(0, 0)  # no hover tooltips; toasts stay while hovered
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(path))
+
+
+def _overlapping_steps(url: str) -> list[tuple[str, str]]:
+    """Pairs of steps, in any runs, that executed at the same time.
+
+    Every newslake step writes the lake and is in the pool `newslake_lake` (limit 1), so there must be none,
+    even when a sensor's run and a run launched from the UI are in progress together.
+    """
+    spans = sorted((start, end or time.time(), f"{run[:8]}:{step}") for start, end, run, step in bs.step_spans(url))
+    return [(a[2], b[2]) for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1]]
+
+
+class _Clock:
+    """Prints how long each step took (shown by pytest when the test fails, or with -s)."""
+
+    def __init__(self):
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, step: str) -> None:
+        now = time.monotonic()
+        print(f"[browser test] {step}: {now - self.last:.1f}s (total {now - self.t0:.1f}s)")
+        self.last = now
+
+
+def test_materialize_one_partition_from_the_asset_graph(page, dagster_ui, shots, lake_dir):
+    url, clock = dagster_ui.url, _Clock()
+    _ingested(url)
+    clock("sample inbox ingested")
+    assert (lake_dir / "documents").is_dir(), "the server did not write the test's lake"
+
+    # The asset graph reads like the product: every stage is drawn.
+    nodes = _open_asset_graph(page, url)
+    for name in ASSETS:
+        expect(nodes.get_by_text(name, exact=True)).to_be_visible()
+
+    # Select one asset, open the launch dialog, pick one partition, launch.
+    nodes.get_by_text(ASSET, exact=True).click()
+    page.get_by_role("button", name=re.compile("Materialize selected")).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text(f"Launch runs to materialize {ASSET}")).to_be_visible()
+    show_all = dialog.get_by_text("Show all partitions")  # the dialog may offer only the last 90 days
+    if show_all.count():
+        show_all.click()
+    box = dialog.get_by_role("textbox")
+    box.fill(PARTITION)
+    box.press("Enter")
+    expect(dialog.get_by_text("1 partition", exact=True)).to_be_visible()
+    dialog.get_by_role("button", name="Launch 1 run").click()
+
+    # The toast links to the run: follow it as a user would.
+    view = page.get_by_role("link", name="View", exact=True)
+    match = re.search(r"/runs/([0-9a-f-]{36})", view.get_attribute("href") or "")
+    assert match, f"the toast does not link to a run page: {view.get_attribute('href')!r}"
+    run_id = match.group(1)
+    view.click()
+    page.wait_for_url(re.compile(f"/runs/{run_id}"))
+    page.mouse.move(0, 0)  # a hovered toast never goes away
+    clock("graph checked, run launched from the dialog")
+
+    # The sensor's run for the sample days may be in progress too: lake-writing steps take turns (one pool).
+    final = bs.wait_for_run(url, run_id, timeout=RUN_S)
+    clock(f"run {final['status']}")
+    assert final["status"] == "SUCCESS", f"run {run_id}: {bs.run_failure_messages(url, run_id)}"
+    tags = {t["key"]: t["value"] for t in final["tags"]}
+    assert tags.get("dagster/partition") == PARTITION
+    assert [a["path"] for a in final["assetSelection"]] == [[ASSET]]
+    ours = [m for m in bs.partition_materializations(url, ASSET, PARTITION) if m["runId"] == run_id]
+    assert len(ours) == 1
+    rows = {e["label"]: e.get("intValue") for e in ours[0]["metadataEntries"]}.get("dagster/row_count")
+    assert rows and rows > 0, f"no signatures written for {PARTITION}, a day with sample articles"
+    # ... and the run page says so.
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+    expect(page.get_by_text(f"partition: {PARTITION}").first).to_be_visible()
+    _screenshot(page, shots / "run-success.png")
+
+    # The graph again, roomier, with the stages' status and checks, for the README: after the sensor's runs
+    # for the sample days, if they finish in reasonable time (only the picture depends on it).
+    idle = bs.wait_until_idle(url, timeout=IDLE_S)
+    clock("other runs finished" if idle else f"other runs still in progress after {IDLE_S}s")
+    nodes = _open_asset_graph(page, url)
+    _fit_graph_to_window(page)
+    expect(nodes.get_by_text("Materialized").first).to_be_visible()  # detailed nodes, ingestion done
+    _screenshot(page, shots / "asset-graph.png")
+    assert _overlapping_steps(url) == []
+    clock(f"screenshots saved in {shots}")
