@@ -4,7 +4,7 @@
 import dagster as dg
 import polars as pl
 
-from assets.metadata import counts_table, table_metadata
+from assets.metadata import ProgressLog, counts_table, table_metadata
 from assets.partitions import daily, run_days, single_run
 from assets.resources import LakeResource
 from assets.retry import transient_io_retry
@@ -20,7 +20,8 @@ class TaggerSettings(dg.ConfigurableResource):
     """Entity tagging: the installed spaCy pipeline to use (default en_core_web_sm) and worker processes."""
 
     model: str = "en_core_web_sm"
-    n_process: int = 1
+    n_process: int = 2
+    chunk_documents: int = 2000
 
     def config(self) -> ent.TaggerConfig:
         import dataclasses
@@ -103,7 +104,7 @@ def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: Tagg
     hashes = sents["sent_hash"].unique().to_list()
     cache = storage.read(lk, ENTITY_CACHE).filter(
         pl.col("sent_hash").is_in(hashes) & (pl.col("model") == ent.model_id(cfg)))
-    mentions, new_cache, stats = ent.entities_frame(docs, sents, cache, config=cfg)
+    mentions, new_cache, stats = _tag_in_chunks(context, docs, sents, cache, cfg, tagger.chunk_documents)
     with transient_io_retry():
         storage.upsert(lk, ENTITY_CACHE, new_cache, run_id=context.run_id, code_version=versions.ENTITIES_WITH_MODEL)
         version = storage.write_partitions(lk, ENTITIES, mentions, dates=days, run_id=context.run_id,
@@ -116,7 +117,7 @@ def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: Tagg
         metadata=table_metadata(
             ENTITIES, mentions, version=version, uri=lk.uri(ENTITIES), model=ent.model_id(cfg),
             cache_hit_rate=float(stats.get("cache_hit_rate", 0.0)),
-            sentences_tagged=int(stats.get("sentences", 0)) - int(stats.get("cache_hits", 0)),
+            sentences_tagged=int(stats.get("tagged_sentences", 0)),
             top_entities=counts_table({f"{n} ({lab})": c for n, lab, c in top.iter_rows()}, key="entity"),
             by_label=counts_table(dict(stats.get("by_label", {})), key="label"),
         ),
@@ -127,6 +128,32 @@ def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: Tagg
                                 metadata={"orphan_rows": orphans}),
         ],
     )
+
+
+def _tag_in_chunks(context, docs, sents, cache, cfg, chunk: int):
+    """Tag documents a chunk at a time: bounded memory, and progress in the run log over long backfills."""
+    log = ProgressLog(context.log, "documents tagged")
+    parts, caches, totals = [], [], {}
+    order = docs.sort("doc_id")
+    for start in range(0, max(order.height, 1), chunk):
+        part = order.slice(start, chunk)
+        ids = part["doc_id"].implode()
+        mentions, new_cache, stats = ent.entities_frame(part, sents.filter(pl.col("doc_id").is_in(ids)), cache,
+                                                        config=cfg)
+        parts.append(mentions)
+        caches.append(new_cache)
+        cache = pl.concat([cache, new_cache], how="vertical_relaxed") if new_cache.height else cache
+        for k, v in stats.items():
+            if isinstance(v, int | float) and k != "cache_hit_rate":
+                totals[k] = totals.get(k, 0) + v
+            elif isinstance(v, dict):
+                agg = totals.setdefault(k, {})
+                for kk, vv in v.items():
+                    agg[kk] = agg.get(kk, 0) + vv
+        log(min(start + chunk, order.height), order.height)
+    n = totals.get("sentences", 0)
+    totals["cache_hit_rate"] = (n - totals.get("tagged_sentences", n)) / n if n else 0.0
+    return pl.concat(parts), pl.concat(caches), totals
 
 
 @dg.asset(

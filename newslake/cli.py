@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 import warnings
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,13 @@ def cmd_run(args) -> int:
                 touched = [storage.validate_date(d) for d in mat.metadata["touched_dates"].data]
 
     existing = storage.partition_dates(lake, DOCUMENTS)
-    if args.date:
+    if args.date_from or args.date_to:
+        if not (args.date_from and args.date_to) or args.date_from > args.date_to:
+            print("--from and --to go together, --from first", file=sys.stderr)
+            return 2
+        span = (args.date_to - args.date_from).days
+        days = {args.date_from + timedelta(days=i) for i in range(span + 1)} | set(args.date or [])
+    elif args.date:
         days = set(args.date)
     elif args.all:
         days = set(existing)
@@ -287,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(r)
     r.add_argument("--date", type=_date, action="append", metavar="YYYY-MM-DD",
                    help="process only these days (repeatable); a backfill of given days")
+    r.add_argument("--from", dest="date_from", type=_date, metavar="YYYY-MM-DD",
+                   help="backfill every day from this one (with --to; inclusive)")
+    r.add_argument("--to", dest="date_to", type=_date, metavar="YYYY-MM-DD", help="last day of the backfill")
     r.add_argument("--all", action="store_true", help="reprocess every day found in the documents table")
     r.add_argument("--skip-ingest", action="store_true", help="do not read the inbox, only process days")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
