@@ -225,21 +225,29 @@ def _units_of(text: str) -> list[Unit]:
 
 
 def tag_entities(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[list[Entity]]:
-    """Tag each document text and return its resolved entities.
+    """Tag each document text and return its resolved entities, exactly as the ``entities`` asset does.
 
     A text is read as the ``documents.text`` layout: an optional one-line headline, a blank line, then
-    paragraphs. Labels are consistent per surface form, Title-Case/ALL-CAPS headlines only confirm body
-    entities, and surnames resolve to the full name (``norm``).
+    paragraphs. It is split by :func:`pipeline.split_sentences` and tagged per sentence through
+    :func:`entities_frame`: labels consistent per surface form, Title-Case/ALL-CAPS headlines only confirm
+    body entities, surnames resolve to the full name (``norm``).
     """
-    all_units = [_units_of(t) for t in texts]
-    flat = [t[u.start : u.end] for t, units in zip(texts, all_units, strict=True) for u in units]
-    raw_flat = iter(tag_raw(flat, config=config))
-    out = []
-    for text, units in zip(texts, all_units, strict=True):
-        raw = [
-            RawMention(u.start + s, u.start + e, lab, sc) for u in units for s, e, lab, sc in next(raw_flat)
-        ]
-        out.append([ent for ent, _ in resolve_document(text, units, raw)])
+    from pipeline.segment import sentences_frame
+
+    rows = []
+    for i, text in enumerate(texts):
+        units = _units_of(text)
+        body_start = 0
+        if units and units[0].section == "headline":
+            body_start = units[1].start if len(units) > 1 else len(text)
+        rows.append({"doc_id": f"{i:09d}", "pub_date": None, "text": text, "body_start": body_start,
+                     "body_end": len(text)})
+    docs = pl.DataFrame(rows, schema={"doc_id": pl.String, "pub_date": pl.Date, "text": pl.String,
+                                      "body_start": pl.Int32, "body_end": pl.Int32})
+    mentions, _, _ = entities_frame(docs, sentences_frame(docs), None, config=config)
+    out: list[list[Entity]] = [[] for _ in texts]
+    for r in mentions.sort("doc_id", "start", "end").iter_rows(named=True):
+        out[int(r["doc_id"])].append(Entity(r["start"], r["end"], r["label"], r["text"], r["norm"]))
     return out
 
 
