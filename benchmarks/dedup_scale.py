@@ -1,0 +1,223 @@
+"""Deduplication speed and memory at 25k / 100k / 400k documents, and one new day against a 30-day window.
+
+Documents are replicated from ../shared/corpus (Reuters NORM + BBC bodies): every corpus document once
+as itself, further *stories* as letter-substituted variants of a corpus document (a per-story random
+letter permutation: the same lengths, spacing, digits and shingle statistics, but new text), and ~1/3
+of the stories get one or two syndicated copies (new headline, last paragraph dropped, words changed)
+dated 0-3 days later. 10k documents per day.
+
+Each size runs in a fresh subprocess so that its peak RSS (ru_maxrss) is its own. The daily run is what
+the pipeline does: signatures of the day, then ``deduplicate(day, window)`` with the previous 30 days
+read from memory. Reference measured in the same run: classic MinHash (one hash function per slot,
+``scheme="perm"``) on the first 25k documents.
+
+    python benchmarks/dedup_scale.py [--sizes 25000,100000,400000] [--day 10000 --window 300000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.dedup import DedupConfig, compute_signatures, deduplicate, window_bounds  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+PER_DAY = 10_000
+START = date(2024, 1, 1)
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def base_docs() -> list[tuple[str, list[str]]]:
+    out = []
+    for line in (CORPUS / "reuters21578.jsonl").open():
+        r = json.loads(line)
+        body = (r.get("body") or "").replace("\x03", "").strip()
+        if r.get("text_type") == "NORM" and len(body) >= 100:
+            paras = [" ".join(p.split()) for p in re.split(r"\n {2,}", body) if p.strip()]
+            out.append((r.get("title") or "", paras))
+    for line in (CORPUS / "bbc_fulltext.jsonl").open():
+        r = json.loads(line)
+        out.append((r["title"], [" ".join(p.split()) for p in r["text"].split("\n\n") if p.strip()]))
+    return out
+
+
+def documents(n: int, seed: int = 11) -> pl.DataFrame:
+    """``n`` documents (DOCUMENTS columns the dedup needs), dated over ``ceil(n / PER_DAY)`` days."""
+    base = base_docs()
+    rng = random.Random(seed)
+    days = max(1, -(-n // PER_DAY))
+    schema = {
+        "doc_id": pl.String,
+        "pub_date": pl.Date,
+        "pub_datetime": pl.Datetime("us", "UTC"),
+        "text": pl.String,
+        "body_start": pl.Int32,
+        "body_end": pl.Int32,
+    }
+    chunks: list[pl.DataFrame] = []
+    rows: list[tuple] = []
+    total, s = 0, 0
+    while total + len(rows) < n:
+        title, paras = base[s % len(base)]
+        if s >= len(base):
+            perm = list(LETTERS)
+            rng.shuffle(perm)
+            table = str.maketrans(LETTERS + LETTERS.upper(), "".join(perm) + "".join(perm).upper())
+            title, paras = title.translate(table), [p.translate(table) for p in paras]
+        day = rng.randrange(days)
+        t0 = datetime(START.year, START.month, START.day, tzinfo=UTC) + timedelta(days=day, minutes=rng.randrange(1440))
+        versions = [(title, paras, t0)]
+        for _ in range(rng.choice([0, 0, 0, 0, 1, 2])):
+            p = list(paras[:-1] if len(paras) > 2 else paras)
+            i = rng.randrange(len(p))
+            words = p[i].split(" ")
+            j = rng.randrange(len(words))
+            words[j : j + 2] = ["changed"]
+            p[i] = " ".join(words)
+            versions.append(("New: " + title, p, t0 + timedelta(minutes=rng.randrange(4 * 1440))))
+        for v, (t, p, ts) in enumerate(versions):
+            body = "\n\n".join(p)
+            if ts.date() >= START + timedelta(days=days):
+                ts = t0
+            rows.append((f"s{s}v{v}", ts.date(), ts, f"{t}\n\n{body}", len(t) + 2, len(t) + 2 + len(body)))
+        s += 1
+        if len(rows) >= 20_000:  # keep the texts in Arrow memory, not Python objects
+            chunks.append(pl.DataFrame(rows, schema=schema, orient="row"))
+            total += len(rows)
+            rows = []
+    chunks.append(pl.DataFrame(rows, schema=schema, orient="row"))
+    return pl.concat(chunks).head(n)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_size(n: int, config: DedupConfig) -> dict:
+    """Daily processing of ``n`` documents in date order: signatures, then the day against its window."""
+    docs = documents(n)
+    words = int(docs["text"].str.count_matches(r"\S+").sum())
+    by_day = docs.partition_by("pub_date", as_dict=True, maintain_order=False)
+    del docs
+    t_sig = t_dup = 0.0
+    sigs: dict[date, pl.DataFrame] = {}
+    dups = []
+    for (day,) in sorted(by_day):
+        t = time.perf_counter()
+        sigs[day] = compute_signatures(by_day.pop((day,)), config=config)
+        t_sig += time.perf_counter() - t
+        lo, hi = window_bounds(day, window_days=config.window_days)
+        for d in [d for d in sigs if d < lo]:  # the pipeline reads the window from Delta: keep only it
+            del sigs[d]
+        window = pl.concat([s for d, s in sigs.items() if lo <= d <= hi])
+        t = time.perf_counter()
+        dups.append(deduplicate(sigs[day], window, config=config))
+        t_dup += time.perf_counter() - t
+    dup = pl.concat(dups)
+    return dict(
+        docs=n,
+        words=words,
+        signatures_s=t_sig,
+        dedup_s=t_dup,
+        docs_per_s=n / (t_sig + t_dup),
+        duplicate_rate=1 - dup["is_canonical"].mean(),
+        near=int((dup["method"] == "near").sum()),
+        peak_rss_mb=peak_rss_mb(),
+    )
+
+
+def run_day(day_docs: int, window_docs: int, config: DedupConfig) -> dict:
+    """One new day of ``day_docs`` against a window of ``window_docs`` (30 days before it)."""
+    global PER_DAY
+    PER_DAY = max(1, window_docs // 30)
+    win = compute_signatures(documents(window_docs, seed=5), config=config)
+    last = win["pub_date"].max()
+    PER_DAY = day_docs
+    new = documents(day_docs, seed=6).with_columns(pl.lit(last + timedelta(days=1)).alias("pub_date"))
+    new = new.with_columns(pl.col("pub_datetime") + (pl.col("pub_date") - pl.lit(START)))
+    t = time.perf_counter()
+    day_sig = compute_signatures(new, config=config)
+    t_sig = time.perf_counter() - t
+    window = pl.concat([win, day_sig])
+    t = time.perf_counter()
+    dup = deduplicate(day_sig, window.lazy(), config=config)
+    t_dup = time.perf_counter() - t
+    t = time.perf_counter()
+    deduplicate(day_sig, day_sig, config=config)
+    t_alone = time.perf_counter() - t
+    return dict(day_docs=day_docs, window_docs=window_docs, signatures_s=t_sig, dedup_s=t_dup,
+                dedup_day_alone_s=t_alone, rows=dup.height, peak_rss_mb=peak_rss_mb())  # fmt: skip
+
+
+def run_reference(n: int) -> dict:
+    docs = documents(n)
+    out = {}
+    for scheme in ("oph", "perm"):
+        cfg = DedupConfig(scheme=scheme)
+        t = time.perf_counter()
+        compute_signatures(docs, config=cfg)
+        out[scheme] = n / (time.perf_counter() - t)
+    return out
+
+
+def child(args: list[str]) -> dict:
+    res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="25000,100000,400000")
+    ap.add_argument("--day", type=int, default=10_000)
+    ap.add_argument("--window", type=int, default=300_000)
+    ap.add_argument("--_size", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--_daywin", help=argparse.SUPPRESS)
+    ap.add_argument("--_ref", type=int, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    cfg = DedupConfig()
+    if a._size:
+        print(json.dumps(run_size(a._size, cfg)))
+        return
+    if a._daywin:
+        d, w = map(int, a._daywin.split(","))
+        print(json.dumps(run_day(d, w, cfg)))
+        return
+    if a._ref:
+        print(json.dumps(run_reference(a._ref)))
+        return
+    if not (CORPUS / "reuters21578.jsonl").exists():
+        print(f"SKIPPED: corpus not found at {CORPUS} (../shared/corpus is absent); no figures measured.")
+        return
+    print(f"config: {cfg.shingle}, {cfg.scheme}, {cfg.bands}x{cfg.rows}, window {cfg.window_days} days, "
+          f"{PER_DAY} docs/day")  # fmt: skip
+    print(f"{'docs':>8} {'words':>11} {'signatures s':>12} {'dedup s':>8} {'docs/s':>8} {'dup rate':>8} "
+          f"{'peak RSS MB':>11}")  # fmt: skip
+    for n in [int(x) for x in a.sizes.split(",") if x]:
+        r = child(["--_size", str(n)])
+        print(f"{r['docs']:>8} {r['words']:>11} {r['signatures_s']:>12.1f} {r['dedup_s']:>8.1f} "
+              f"{r['docs_per_s']:>8.0f} {r['duplicate_rate']:>8.3f} {r['peak_rss_mb']:>11.0f}")  # fmt: skip
+    for w in sorted({a.window // 3, a.window}):
+        r = child(["--_daywin", f"{a.day},{w}"])
+        print(f"one day of {r['day_docs']} vs window of {r['window_docs']}: signatures {r['signatures_s']:.1f} s, "
+              f"deduplicate {r['dedup_s']:.1f} s (the day alone: {r['dedup_day_alone_s']:.1f} s), "
+              f"peak RSS {r['peak_rss_mb']:.0f} MB")  # fmt: skip
+    n_ref = min(25_000, min(int(x) for x in a.sizes.split(",") if x))
+    r = child(["--_ref", str(n_ref)])
+    print(f"reference, signatures on {n_ref} docs: one-permutation MinHash {r['oph']:.0f} docs/s, "
+          f"classic {cfg.num_perm}-function MinHash {r['perm']:.0f} docs/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,342 @@
+"""Cross-day clustering: band join, confirmation, template guard, connected components, canonical choice.
+
+Definition of the result for a day ``D`` (a pure function of the signatures dated in ``[D - w, D]``):
+
+* documents with the same ``exact_hash`` form one *node* (exact duplicates, method ``exact``);
+* the *view* of ``D`` holds the nodes with a document dated in ``[D - w, D]`` (``w = window_days``;
+  undated documents only see undated ones);
+* hop 1: the nodes of ``D``'s documents are band-joined (join on band hash, which encodes the band index)
+  against every node of the view; hop ``h + 1`` does the same for the nodes first reached at hop ``h``
+  (``max_hops``, default 2: a day's copy of ``y`` also meets ``y``'s own older duplicate ``z``);
+* a candidate pair is an edge when its estimated similarity reaches ``threshold`` and the figures agree
+  (template guard);
+* a cluster is a connected component of these edges; its canonical document is the first of its view
+  documents by (earliest ``pub_datetime``, longest normalised text, smallest ``doc_id``), and
+  ``cluster_id`` is the canonical ``doc_id``.
+
+So clusters of two days agree whenever the chain that links them lies within both windows and within
+``max_hops`` of each day; a chain longer than that may give a later day an intermediate canonical.
+Cost: candidate pairs, confirmation and components scale with the day (and the documents it reaches);
+the window costs one linear pass (read without its MinHash column, order, exact groups, band table) and
+one semi-join probe per hop; MinHash rows are read only for candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from pipeline.dedup.config import DedupConfig
+from pipeline.schema import DUPLICATES, SIGNATURES
+
+_UNDATED = -(10**6)  # day number standing for a null pub_date
+_EPOCH = date(1970, 1, 1)
+_KEY_CHUNK = 400_000  # frontier (node, band hash) rows per pair-building join: bounds hot buckets
+
+
+def window_bounds(day: date, *, window_days: int | None) -> tuple[date | None, date]:
+    """First and last date (both inclusive) whose signatures the result for ``day`` depends on.
+
+    ``None`` as the first date means unlimited (every earlier partition).
+    """
+    return (None if window_days is None else day - timedelta(days=window_days)), day
+
+
+def affected_days(day: date, *, known_days: Iterable[date], window_days: int | None) -> list[date]:
+    """Later days whose duplicates must be recomputed when ``day``'s signatures change.
+
+    Those are the known days ``d`` with ``day < d <= day + window_days`` (every later day when unlimited);
+    ``day`` itself is not included.
+    """
+    last = None if window_days is None else day + timedelta(days=window_days)
+    return sorted({d for d in known_days if d > day and (last is None or d <= last)})
+
+
+def _daynum(col: str = "pub_date") -> pl.Expr:
+    return (pl.col(col) - pl.lit(_EPOCH)).dt.total_days().cast(pl.Int32).fill_null(_UNDATED)
+
+
+def _view_lo(v: pl.Expr, window_days: int | None) -> pl.Expr:
+    lo = pl.lit(_UNDATED + 1) if window_days is None else v - window_days
+    return pl.when(v == _UNDATED).then(pl.lit(_UNDATED)).otherwise(lo)
+
+
+def _in_view(d: str, v: str, window_days: int | None) -> pl.Expr:
+    return (pl.col(d) >= _view_lo(pl.col(v), window_days)) & (pl.col(d) <= pl.col(v))
+
+
+class _MinHashes:
+    """MinHash rows of exact-group representatives, read on demand and cached.
+
+    The window's MinHash column is the bulk of its bytes and only candidates need it, so it is read
+    (from the LazyFrame, with a doc_id filter) for the groups a hop actually confirms.
+    """
+
+    def __init__(self, day: pl.DataFrame, window: pl.LazyFrame, reps: pl.DataFrame, k: int) -> None:
+        self.day, self.window, self.reps, self.k = day, window, reps, k
+        self.gids = np.zeros(0, dtype=np.uint32)
+        self.rows = np.zeros((0, k), dtype=np.uint32)
+
+    def get(self, gids: np.ndarray) -> np.ndarray:
+        missing = np.setdiff1d(gids, self.gids)
+        if missing.size:
+            want = self.reps.filter(pl.col("gid").is_in(pl.Series(missing).implode()))
+            ids = want["doc_id"].implode()
+            found = pl.concat(
+                [
+                    self.day.filter(pl.col("doc_id").is_in(ids)).select("doc_id", "minhash"),
+                    self.window.filter(pl.col("doc_id").is_in(ids)).select("doc_id", "minhash").collect(),
+                ]
+            ).unique("doc_id", keep="first")
+            got = want.join(found, on="doc_id").sort("gid")
+            mh = got["minhash"].explode().to_numpy().astype(np.uint32).reshape(got.height, self.k)
+            order = np.argsort(np.r_[self.gids, got["gid"].to_numpy()], kind="stable")
+            self.gids = np.r_[self.gids, got["gid"].to_numpy()][order]
+            self.rows = np.concatenate([self.rows, mh])[order]
+        return self.rows[np.searchsorted(self.gids, gids)]
+
+
+def pair_similarity(
+    mh_a: np.ndarray, mh_b: np.ndarray, len_a: np.ndarray, len_b: np.ndarray, *, config: DedupConfig
+) -> np.ndarray:
+    """Estimated similarity of aligned signature rows: Jaccard, or containment when enabled (see config)."""
+    j = np.empty(mh_a.shape[0])
+    for s in range(0, j.size, 200_000):
+        j[s : s + 200_000] = (mh_a[s : s + 200_000] == mh_b[s : s + 200_000]).mean(1)
+    if not config.containment:
+        return j
+    lo = np.maximum(np.minimum(len_a, len_b), 1).astype(float)
+    ratio = np.maximum(len_a, len_b) / lo
+    cont = np.minimum(1.0, j * (1 + ratio) / (1 + j))
+    return np.where(j >= config.min_jaccard, np.maximum(j, cont), j)
+
+
+def template_conflicts(pairs: pl.DataFrame, figures: pl.DataFrame, *, tolerance: float) -> pl.Series:
+    """Boolean per row of ``pairs`` (columns a, b): do the two texts' figures disagree?
+
+    A *slot* is the word before or the word after a number (see ``pipeline.dedup.text``). A slot found in
+    both texts where neither text's numbers there are a subset of the other's is a conflict; a pair is a
+    template pair when conflicts exceed ``tolerance`` times the shared slots. Slots found in one text only
+    (a trimmed or extended part, a slot garbled by noise) say nothing either way. When no slot is shared
+    but both texts have multi-digit numbers, the pair is a template pair if no such number appears in
+    both. ``figures`` maps ``gid`` to the ``figures`` string.
+    """
+    pairs = pairs.select("a", "b").with_row_index("pid")
+
+    def tokens(side: str) -> pl.DataFrame:
+        return (
+            pairs.select("pid", side)
+            .join(figures.rename({"gid": side}), on=side)
+            .select("pid", pl.col("figures").str.split(" ").alias("t"))
+            .explode("t")
+            .filter(pl.col("t").is_not_null() & (pl.col("t") != ""))
+            .select("pid", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
+            .unnest("t")
+            .unique()
+        )
+
+    ta, tb = tokens("a"), tokens("b")
+
+    # a slot is the word before or the word after a number ("worth 129 mln" fills "worth ." and ". mln");
+    # per slot, the numbers found there in each text
+    def by_slot(t: pl.DataFrame, col: str) -> pl.DataFrame:
+        words = pl.col("slot").str.split_exact("_", 1)
+        return (
+            t.with_columns(pl.concat_list("p:" + words.struct[0], "n:" + words.struct[1]).alias("slot"))
+            .explode("slot")
+            .filter(~pl.col("slot").is_in(["p:", "n:"]))
+            .group_by("pid", "slot")
+            .agg(pl.col("fig").unique().alias(col))
+        )
+
+    sa, sb = by_slot(ta, "fa"), by_slot(tb, "fb")
+    common = pl.col("fa").list.set_intersection("fb").list.len()
+    slots = sa.join(sb, on=["pid", "slot"]).with_columns(
+        # a trimmed copy keeps a subset of a slot's numbers; a template has other numbers there
+        ((common < pl.col("fa").list.len()) & (common < pl.col("fb").list.len())).alias("conflict")
+    )
+    slot_bad = (
+        slots.group_by("pid")
+        .agg(pl.col("conflict").sum().alias("conflicts"), pl.len().alias("shared"))
+        .filter(pl.col("conflicts") > pl.col("shared") * tolerance)
+        .select("pid")
+    )
+    # no slot in common (reworded or garbled context): figures on both sides, none of them shared
+    # (single digits are left out here: OCR turns letters into them and they carry little)
+    ta, tb = (t.filter(pl.col("fig").str.len_chars() > 1) for t in (ta, tb))
+    both = ta.select("pid").unique().join(tb.select("pid").unique(), on="pid")
+    same_value = ta.select("pid", "fig").join(tb.select("pid", "fig"), on=["pid", "fig"]).select("pid")
+    value_bad = both.join(slots.select("pid"), on="pid", how="anti").join(same_value, on="pid", how="anti")
+    bad = pl.concat([slot_bad, value_bad])
+    return pairs["pid"].is_in(bad["pid"].implode())
+
+
+def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config: DedupConfig) -> pl.DataFrame:
+    """Similarity and verdict of node pairs ``(a, b)``: columns a, b, sim, ok."""
+    if pairs.height == 0:
+        return pairs.with_columns(pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"))
+    need = pl.concat([pairs["a"], pairs["b"]]).unique()
+    sub = groups.filter(pl.col("gid").is_in(need.implode())).sort("gid")
+    gids = sub["gid"].to_numpy()
+    mh = mhs.get(gids)
+    tl = sub["text_len"].to_numpy()
+    ia, ib = np.searchsorted(gids, pairs["a"].to_numpy()), np.searchsorted(gids, pairs["b"].to_numpy())
+    sim = pair_similarity(mh[ia], mh[ib], tl[ia], tl[ib], config=config)
+    out = pairs.with_columns(pl.Series("sim", sim), pl.Series("ok", sim >= config.threshold))
+    if config.template_guard:
+        ok = out["ok"].to_numpy().copy()
+        idx = np.flatnonzero(ok)
+        bad = template_conflicts(out[idx], sub.select("gid", "figures"), tolerance=config.figure_tolerance)
+        ok[idx[bad.to_numpy()]] = False
+        out = out.with_columns(pl.Series("ok", ok))
+    return out
+
+
+def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Smallest node index of each node's connected component (min-label propagation, pointer jumping)."""
+    lab = np.arange(n)
+    while src.size:
+        m = np.minimum(lab[src], lab[dst])
+        new = lab.copy()
+        np.minimum.at(new, src, m)
+        np.minimum.at(new, dst, m)
+        new = new[new]
+        if np.array_equal(new, lab):
+            break
+        lab = new
+    return lab
+
+
+def deduplicate(
+    day: pl.DataFrame,
+    window: pl.DataFrame | pl.LazyFrame,
+    *,
+    config: DedupConfig = DedupConfig(),  # noqa: B008
+) -> pl.DataFrame:
+    """Duplicate clusters of the day's documents against themselves and the window (see module docstring).
+
+    Parameters
+    ----------
+    day : pl.DataFrame
+        ``SIGNATURES`` rows of the partition(s) being (re)computed; each date is its own view.
+    window : pl.DataFrame or pl.LazyFrame
+        ``SIGNATURES`` rows of earlier partitions (may include the day's rows and rows outside the
+        windows; both are handled). A LazyFrame is filtered to the needed dates before collecting.
+    config : DedupConfig
+        Must be the configuration the signatures were computed with.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``DUPLICATES`` rows, one per document of ``day``, sorted by ``pub_date``, ``doc_id``.
+    """
+    cols = SIGNATURES.column_names
+    w = config.window_days
+    day = day.select(cols).unique("doc_id", keep="first", maintain_order=True)
+    if day.height == 0:
+        return DUPLICATES.empty()
+    views = day.select(_daynum().unique()).to_series()
+    lo_all = min(_UNDATED if v == _UNDATED else (_UNDATED + 1 if w is None else v - w) for v in views)
+    hi_all = views.max()
+    win_lazy = window.lazy().filter(
+        _daynum().is_between(lo_all, hi_all) & ~pl.col("doc_id").is_in(day["doc_id"].implode())
+    )
+    win = win_lazy.select([c for c in cols if c != "minhash"]).collect()
+    u = (
+        pl.concat(
+            [
+                day.drop("minhash").with_columns(pl.lit(True).alias("is_day")),
+                win.with_columns(pl.lit(False).alias("is_day")),
+            ]
+        )
+        .with_columns(_daynum().alias("dnum"))
+        .sort(["pub_datetime", "text_len", "doc_id"], descending=[False, True, False], nulls_last=True)
+        .with_row_index("rank")
+        .with_columns(
+            pl.coalesce("exact_hash", pl.lit("\x00doc:") + pl.col("doc_id")).rank("dense").cast(pl.UInt32).alias("gid")
+        )
+    )
+    # one node per exact group; its content is that of its first member (all members normalise alike)
+    groups = u.filter(pl.col("rank") == pl.col("rank").min().over("gid")).select(
+        "gid", "doc_id", "bands", "text_len", "figures"
+    )
+    mhs = _MinHashes(day, win_lazy, groups.select("gid", "doc_id"), config.num_perm)
+    members = u.select("doc_id", "pub_date", "gid", "dnum", "rank", "is_day")
+    band_tab = groups.select("gid", pl.col("bands").alias("key")).explode("key").drop_nulls("key")
+    presence = members.select("gid", "dnum").unique()
+
+    visited = members.filter("is_day").select(pl.col("dnum").alias("v"), "gid").unique()
+    frontier, edges = visited, []
+    checked = pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "sim": pl.Float64, "ok": pl.Boolean})
+    for _ in range(config.max_hops):
+        if frontier.height == 0:
+            break
+        # one probe of the window's band table per hop (semi-join on the frontier's keys); the pairs are
+        # then built from the few rows that share a key, in chunks to bound hot buckets
+        fkeys = frontier.join(band_tab, on="gid")
+        hits = band_tab.join(fkeys.select("key").unique(), on="key", how="semi").rename({"gid": "gid2"})
+        cand = pl.concat(
+            [
+                chunk.join(hits, on="key").filter(pl.col("gid") != pl.col("gid2")).select("v", "gid", "gid2").unique()
+                for chunk in fkeys.iter_slices(_KEY_CHUNK)
+            ]
+        )
+        cand = (
+            cand.join(presence.rename({"gid": "gid2"}), on="gid2")
+            .filter(_in_view("dnum", "v", w))
+            .select("v", "gid", "gid2")
+            .unique()
+            .with_columns(pl.min_horizontal("gid", "gid2").alias("a"), pl.max_horizontal("gid", "gid2").alias("b"))
+        )
+        todo = cand.select("a", "b").unique().join(checked, on=["a", "b"], how="anti")
+        checked = pl.concat([checked, _confirm(todo, groups, mhs, config)])
+        hop_edges = cand.join(checked.filter("ok"), on=["a", "b"]).select("v", "gid", "gid2")
+        edges.append(hop_edges)
+        frontier = (
+            hop_edges.select("v", pl.col("gid2").alias("gid")).unique().join(visited, on=["v", "gid"], how="anti")
+        )
+        visited = pl.concat([visited, frontier])
+
+    # nodes ordered by (view, canonical order of their first document in the view): the smallest node
+    # index of a component is its canonical node
+    nodes = (
+        visited.join(members.select("gid", pl.col("dnum").alias("d"), "rank", "doc_id"), on="gid")
+        .filter(_in_view("d", "v", w))
+        .group_by("v", "gid")
+        .agg(pl.col("rank").min().alias("vrank"), pl.col("doc_id").sort_by("rank").first().alias("cdoc"))
+        .sort("v", "vrank")
+        .with_row_index("q")
+    )
+    e = (
+        pl.concat(edges)
+        .join(nodes.select("v", "gid", pl.col("q").alias("q1")), on=["v", "gid"])
+        .join(nodes.select("v", pl.col("gid").alias("gid2"), pl.col("q").alias("q2")), on=["v", "gid2"])
+    )
+    root = _components(nodes.height, e["q1"].to_numpy().astype(np.int64), e["q2"].to_numpy().astype(np.int64))
+    nodes = nodes.with_columns(pl.Series("root", root, dtype=pl.UInt32))
+    canon = nodes.select(pl.col("q").alias("root"), pl.col("gid").alias("cgid"), pl.col("cdoc").alias("canonical"))
+    out = (
+        members.filter("is_day")
+        .join(nodes.select(pl.col("v").alias("dnum"), "gid", "root"), on=["dnum", "gid"])
+        .join(canon, on="root")
+    )
+    near = out.filter(pl.col("gid") != pl.col("cgid"))
+    sims = _confirm(
+        near.select(pl.col("gid").alias("a"), pl.col("cgid").alias("b")).unique(), groups, mhs, config
+    ).select(pl.col("a").alias("gid"), pl.col("b").alias("cgid"), "sim")
+    out = out.join(sims, on=["gid", "cgid"], how="left").with_columns(
+        pl.col("canonical").alias("cluster_id"),
+        pl.col("canonical").alias("canonical_doc_id"),
+        (pl.col("doc_id") == pl.col("canonical")).alias("is_canonical"),
+        pl.when(pl.col("doc_id") == pl.col("canonical"))
+        .then(pl.lit("unique"))
+        .when(pl.col("gid") == pl.col("cgid"))
+        .then(pl.lit("exact"))
+        .otherwise(pl.lit("near"))
+        .alias("method"),
+        pl.when(pl.col("gid") == pl.col("cgid")).then(1.0).otherwise(pl.col("sim")).alias("similarity"),
+    )
+    return DUPLICATES.conform(out).sort("pub_date", "doc_id")

@@ -1,0 +1,81 @@
+"""Deduplication settings (one frozen dataclass, documented defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Parameters of exact and near-duplicate detection.
+
+    Parameters
+    ----------
+    num_perm : int
+        MinHash slots per document (``bands * rows``).
+    bands, rows : int
+        LSH banding. A pair with Jaccard ``s`` becomes a candidate with probability
+        ``1 - (1 - s**rows)**bands``: 42 x 3 gives 0.29 at s=0.2, 0.68 at 0.3, 0.93 at 0.4, 0.996 at
+        0.5 (containment matches of trimmed copies have a low Jaccard), and 4e-5 at 0.01 (unrelated).
+    shingle : str
+        ``"char:K"`` (K-byte shingles of the normalised text, K <= 32) or ``"word:N"`` (word N-grams).
+        Character shingles survive OCR-like noise and small edits better than word 5-grams.
+    scheme : str
+        ``"oph"``: one-permutation hashing with rotation densification (one hash per shingle, fast);
+        ``"perm"``: classic MinHash, one hash function per slot (``num_perm`` times the work).
+    threshold : float
+        A candidate pair is a duplicate when its estimated similarity is at least this.
+    containment : bool
+        Similarity is ``max(jaccard, containment)``, containment estimated from the Jaccard estimate and
+        the two text lengths, so that a copy trimmed or extended at the end still matches.
+    min_jaccard : float
+        Containment only counts when the Jaccard estimate reaches this (guards against noisy estimates
+        for very unequal lengths).
+    min_chars : int
+        Normalised texts shorter than this get no MinHash (exact matching only): too few shingles for a
+        meaningful estimate, and very short texts are mostly headlines or templates.
+    template_guard : bool
+        Reject near pairs whose figures disagree (see ``figure_tolerance``).
+    figure_tolerance : float
+        A near pair is a template pair (not duplicates) when more than this fraction of the figure slots
+        found in both texts (the words around a number) hold different numbers.
+    window_days : int or None
+        A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
+    max_hops : int
+        Hops of the candidate search from the day's documents into the window (see ``deduplicate``).
+    seed : int
+        Seed of the hash functions. Changing it (or the shingle/slot settings) invalidates stored signatures.
+    """
+
+    num_perm: int = 126
+    bands: int = 42
+    rows: int = 3
+    shingle: str = "char:9"
+    scheme: str = "oph"
+    threshold: float = 0.45
+    containment: bool = True
+    min_jaccard: float = 0.2
+    min_chars: int = 40
+    template_guard: bool = True
+    figure_tolerance: float = 0.1
+    window_days: int | None = 30
+    max_hops: int = 2
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.bands * self.rows != self.num_perm:
+            raise ValueError("bands * rows must equal num_perm")
+        if self.scheme not in ("oph", "perm"):
+            raise ValueError(f"unknown scheme {self.scheme!r}")
+        self.shingle_kind  # noqa: B018 - validates the shingle spec
+        if self.window_days is not None and self.window_days < 0:
+            raise ValueError("window_days must be >= 0 or None")
+        if self.max_hops < 1:
+            raise ValueError("max_hops must be >= 1")
+
+    @property
+    def shingle_kind(self) -> tuple[str, int]:
+        kind, _, size = self.shingle.partition(":")
+        if kind not in ("char", "word") or not size.isdigit() or not 1 <= int(size) <= 32:
+            raise ValueError(f"shingle must be 'char:K' or 'word:N' (1..32), not {self.shingle!r}")
+        return kind, int(size)

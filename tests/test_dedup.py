@@ -1,0 +1,287 @@
+"""Deduplication: normalisation, signatures, clusters across days, template stories, order invariance."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from pipeline.dedup import (
+    DedupConfig,
+    affected_days,
+    compute_signatures,
+    deduplicate,
+    normalise,
+    window_bounds,
+)
+from pipeline.schema import DUPLICATES, SIGNATURES
+
+D0 = date(2024, 3, 1)
+_WORDS = (  # noqa: SIM905 - a word list is easier to read as text
+    "market bank minister council report growth price shares company rates government union talks plan "
+    "oil coffee harvest export import board chairman election court ruling police storm city river "
+    "bridge school hospital budget debt bond yield inflation factory strike airline airport rail port "
+    "league match season coach player film festival music award science space rocket satellite energy "
+    "wind solar coal gas pipeline treaty border army navy summit visit farmers drought rain flood"
+).split()
+
+
+def paragraph(seed: int, n: int = 28) -> str:
+    rng = random.Random(seed)
+    return " ".join(rng.choice(_WORDS) for _ in range(n)).capitalize() + "."
+
+
+def doc(doc_id: str, day: int, paras: list[str], *, title: str = "Headline", hour: int = 9) -> dict:
+    body = "\n\n".join(paras)
+    text = f"{title}\n\n{body}"
+    ts = datetime(D0.year, D0.month, D0.day, hour, tzinfo=UTC) + timedelta(days=day)
+    return dict(
+        doc_id=doc_id,
+        pub_date=ts.date(),
+        pub_datetime=ts,
+        text=text,
+        body_start=len(title) + 2,
+        body_end=len(text),
+    )
+
+
+def frame(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows).with_columns(
+        pl.col("pub_datetime").dt.cast_time_unit("us"), pl.col("body_start", "body_end").cast(pl.Int32)
+    )
+
+
+def dedup_all(rows: list[dict], config: DedupConfig = DedupConfig()) -> dict[str, dict]:  # noqa: B008
+    sig = compute_signatures(frame(rows), config=config)
+    out = deduplicate(sig, sig, config=config)
+    return {r["doc_id"]: r for r in out.iter_rows(named=True)}
+
+
+STORY = [paragraph(1), paragraph(2), paragraph(3), paragraph(4)]
+
+
+# ---------------------------------------------------------------- normalisation ----
+def test_normalise_drops_dateline_byline_signoff_and_repeats():
+    plain = normalise("Shares rose sharply.\n\nTraders were calm.")
+    assert plain == "shares rose sharply traders were calm"
+    assert normalise("LONDON (Reuters) - Shares rose sharply.\n\nTraders were calm.") == plain
+    assert normalise("SALVADOR, Feb 26 - Shares rose sharply.\n\nTraders were calm.\n Reuter\n\x03") == plain
+    assert normalise("By Jane Doe\n\nShares rose sharply.\n\nTraders were calm.") == plain
+    assert normalise("Shares rose sharply.\n\nTraders were calm.\n\n(Reporting by Jane Doe; Editing by X)") == plain
+    assert normalise("Shares rose sharply.\n\nTraders were calm.\n\nShares  rose sharply!") == plain
+    # an ordinary first sentence is not a dateline
+    assert normalise("Apple - the company - said so.").startswith("apple the company")
+
+
+def test_signatures_schema_and_body_only():
+    rows = [
+        doc("a", 0, STORY, title="Original headline"),
+        doc("b", 0, ["By John Smith", "WASHINGTON (Reuters) - " + STORY[0], *STORY[1:]], title="New headline"),
+        doc("c", 0, STORY[:3]),
+        doc("short", 0, ["Tiny."]),
+        doc("empty", 0, [""], title=""),
+    ]
+    sig = compute_signatures(frame(rows))
+    assert sig.schema == SIGNATURES.schema
+    assert sig["doc_id"].to_list() == ["a", "b", "c", "short", "empty"]
+    h = dict(zip(sig["doc_id"], sig["exact_hash"], strict=True))
+    assert h["a"] == h["b"] != h["c"]
+    assert h["empty"] is None
+    cfg = DedupConfig()
+    lens = dict(zip(sig["doc_id"], sig["bands"].list.len(), strict=True))
+    assert lens["a"] == cfg.bands and lens["short"] == 0
+    assert sig.filter(pl.col("doc_id") == "a")["minhash"].list.len()[0] == cfg.num_perm
+
+
+def test_signatures_are_stable_for_the_same_text():
+    a = compute_signatures(frame([doc("a", 0, STORY)]))
+    b = compute_signatures(frame([doc("zz", 3, STORY, title="Other")]))
+    assert a["minhash"].to_list() == b["minhash"].to_list()
+    assert a["bands"].to_list() == b["bands"].to_list()
+
+
+# ---------------------------------------------------------------- clusters ----
+def test_exact_near_and_unique():
+    edited = [STORY[0], STORY[1].replace(" ", "  ", 1), STORY[2][:-20] + " said officials on Tuesday.", STORY[3]]
+    other = [paragraph(50), paragraph(51), paragraph(52)]
+    out = dedup_all(
+        [
+            doc("orig", 0, STORY),
+            doc("exact", 1, STORY, title="Another headline"),
+            doc("near", 2, edited),
+            doc("other", 2, other),
+        ]
+    )
+    assert out["orig"]["is_canonical"] and out["orig"]["method"] == "unique"
+    assert out["exact"]["method"] == "exact" and out["exact"]["canonical_doc_id"] == "orig"
+    assert out["near"]["method"] == "near" and out["near"]["canonical_doc_id"] == "orig"
+    assert 0.5 <= out["near"]["similarity"] < 1.0
+    assert out["other"]["canonical_doc_id"] == "other"
+    assert len({out[k]["cluster_id"] for k in ("orig", "exact", "near")}) == 1
+
+
+def test_trimmed_and_extended_copies_are_duplicates():
+    out = dedup_all(
+        [
+            doc("orig", 0, STORY),
+            doc("trim", 0, STORY[:2], hour=10),
+            doc("ext", 1, [*STORY, paragraph(99)]),
+        ]
+    )
+    assert out["trim"]["canonical_doc_id"] == "orig"
+    assert out["ext"]["canonical_doc_id"] == "orig"
+
+
+def test_canonical_is_earliest_then_longest_then_doc_id():
+    longer = [*STORY, paragraph(7, 8)]
+    out = dedup_all([doc("b", 0, STORY, hour=9), doc("a", 0, STORY, hour=10), doc("c", 0, longer, hour=9)])
+    assert {r["canonical_doc_id"] for r in out.values()} == {"c"}  # same time: the longest wins
+    out = dedup_all([doc("b", 0, STORY, hour=9), doc("a", 0, STORY, hour=9)])
+    assert {r["canonical_doc_id"] for r in out.values()} == {"a"}  # full tie: smallest doc_id
+    out = dedup_all([doc("b", 0, STORY, hour=8), doc("a", 0, longer, hour=9)])
+    assert {r["canonical_doc_id"] for r in out.values()} == {"b"}  # earliest first
+
+
+def test_output_is_independent_of_input_row_order():
+    rows = [doc(f"d{i}", i % 3, STORY if i % 2 else [paragraph(i), paragraph(i + 100)]) for i in range(12)]
+    sig = compute_signatures(frame(rows))
+    ref = deduplicate(sig, sig)
+    shuffled = sig.sample(fraction=1.0, shuffle=True, seed=3)
+    assert deduplicate(shuffled, shuffled.sample(fraction=1.0, shuffle=True, seed=4)).equals(ref)
+    assert ref.schema == DUPLICATES.schema
+
+
+def test_window_limits_reach():
+    rows = [doc("old", 0, STORY), doc("new", 10, STORY)]
+    assert dedup_all(rows, DedupConfig(window_days=5))["new"]["canonical_doc_id"] == "new"
+    assert dedup_all(rows, DedupConfig(window_days=10))["new"]["canonical_doc_id"] == "old"
+    assert dedup_all(rows, DedupConfig(window_days=None))["new"]["canonical_doc_id"] == "old"
+
+
+def test_day_rows_only_and_later_days_not_seen():
+    sig = compute_signatures(frame([doc("x", 0, STORY), doc("y", 1, STORY)]))
+    out = deduplicate(sig.filter(pl.col("doc_id") == "x"), sig)
+    assert out["doc_id"].to_list() == ["x"]
+    assert out["is_canonical"][0]  # y is later: it does not affect day 0
+
+
+def test_second_hop_gives_the_older_cluster():
+    """e (day 2) resembles y (day 1) which resembles z (day 0); e alone does not match z."""
+    p = [paragraph(200 + i) for i in range(14)]
+    z, y, e = p[0:8], p[3:11], p[6:14]  # Jaccard z-y and y-e 5/11, z-e 2/14
+    sig = compute_signatures(frame([doc("z", 0, z), doc("y", 1, y), doc("e", 2, e)]))
+    day2 = sig.filter(pl.col("doc_id") == "e")
+    one_hop = deduplicate(day2, sig, config=DedupConfig(max_hops=1)).row(0, named=True)
+    two_hops = deduplicate(day2, sig).row(0, named=True)
+    assert one_hop["canonical_doc_id"] == "y"
+    assert two_hops["canonical_doc_id"] == "z"
+    assert deduplicate(sig.filter(pl.col("doc_id") == "y"), sig)["canonical_doc_id"][0] == "z"
+
+
+# ---------------------------------------------------------------- templates ----
+TRADE = (
+    "The country's trade balance showed a surplus of {a} billion dlrs in {m}, against a deficit of {b} mln "
+    "dlrs in the previous month, the statistics office said.\n\n"
+    "Exports rose {c} pct to {d} billion dlrs while imports fell {e} pct to {f} billion dlrs, it said. "
+    "The office gave no breakdown by country and said seasonally adjusted figures would follow later."
+)
+FED = (
+    "The Federal Reserve entered the government securities market to arrange {a} billion dlrs of customer "
+    "repurchase agreements, a Fed spokesman said.\n\nDealers said Federal funds were trading at {b} pct "
+    "when the Fed began its temporary and indirect supply of reserves to the banking system."
+)
+
+
+def test_template_stories_with_other_figures_are_not_duplicates():
+    t1 = TRADE.format(a="1.2", m="March", b="300", c="4.5", d="12.3", e="2.1", f="11.1")
+    t2 = TRADE.format(a="0.8", m="April", b="150", c="3.9", d="12.9", e="1.7", f="12.1")
+    f1, f2 = FED.format(a="1.5", b="6-3/16"), FED.format(a="1.5", b="6-1/4")
+    rows = [doc("t1", 0, t1.split("\n\n")), doc("t2", 1, t2.split("\n\n")),
+            doc("f1", 0, f1.split("\n\n")), doc("f2", 1, f2.split("\n\n"))]  # fmt: skip
+    out = dedup_all(rows)
+    assert out["t2"]["canonical_doc_id"] == "t2"
+    assert out["f2"]["canonical_doc_id"] == "f2"
+    # without the guard they would be merged: the test has teeth
+    loose = dedup_all(rows, DedupConfig(template_guard=False))
+    assert loose["t2"]["canonical_doc_id"] == "t1" and loose["f2"]["canonical_doc_id"] == "f1"
+
+
+def test_resent_report_with_wording_correction_is_a_duplicate():
+    t1 = TRADE.format(a="1.2", m="March", b="300", c="4.5", d="12.3", e="2.1", f="11.1")
+    corrected = t1.replace("the statistics office said", "the national statistics office said on Tuesday")
+    trimmed = t1.split("\n\n")[0]
+    out = dedup_all(
+        [
+            doc("t1", 0, t1.split("\n\n")),
+            doc("fix", 0, ["CORRECTED - " + corrected.split("\n\n")[0], corrected.split("\n\n")[1]], hour=11),
+            doc("trim", 1, [trimmed]),
+        ]
+    )
+    assert out["fix"]["canonical_doc_id"] == "t1" and out["fix"]["method"] == "near"
+    assert out["trim"]["canonical_doc_id"] == "t1"
+
+
+# ---------------------------------------------------------------- across days ----
+def test_window_bounds_and_affected_days():
+    assert window_bounds(date(2024, 3, 31), window_days=30) == (date(2024, 3, 1), date(2024, 3, 31))
+    assert window_bounds(date(2024, 3, 31), window_days=None) == (None, date(2024, 3, 31))
+    known = [D0 + timedelta(days=i) for i in (0, 1, 2, 5, 9, 40)]
+    assert affected_days(D0 + timedelta(days=1), known_days=known, window_days=4) == [
+        D0 + timedelta(days=2),
+        D0 + timedelta(days=5),
+    ]
+    assert affected_days(D0, known_days=known, window_days=None) == known[1:]
+    assert affected_days(D0 + timedelta(days=40), known_days=known, window_days=30) == []
+
+
+def _corpus() -> dict[date, pl.DataFrame]:
+    """Eight days with exact copies, near copies, a three-day chain, templates and unique stories."""
+    p = [paragraph(300 + i) for i in range(16)]
+    trade = [TRADE.format(a=f"1.{i}", m="May", b=f"{i}00", c="4.5", d=f"1{i}.3", e="2.1", f="11.1") for i in range(3)]
+    rows = [
+        doc("z", 0, p[0:8]), doc("y", 1, p[3:11]), doc("e", 2, p[6:14]), doc("e2", 3, p[6:14], title="Copy"),
+        doc("s", 0, STORY), doc("s_exact", 2, STORY, title="Re-run"), doc("s_trim", 4, STORY[:3]),
+        doc("s_late", 6, [*STORY, paragraph(400)]), doc("u1", 1, [paragraph(500), paragraph(501)]),
+        doc("u2", 5, [paragraph(502), paragraph(503)]), doc("u3", 7, [paragraph(504)]),
+        *(doc(f"trade{i}", i + 3, trade[i].split("\n\n")) for i in range(3)),
+        doc("trade1_fix", 5, trade[1].replace("office said", "office said on Friday").split("\n\n")),
+    ]  # fmt: skip
+    df = frame(rows)
+    return {d: df.filter(pl.col("pub_date") == d) for d in sorted(df["pub_date"].unique())}
+
+
+def _process(order: list[date], docs: dict[date, pl.DataFrame], config: DedupConfig) -> pl.DataFrame:
+    """What the pipeline does: signatures of a day, then its duplicates and those of affected days."""
+    sigs: dict[date, pl.DataFrame] = {}
+    dups: dict[date, pl.DataFrame] = {}
+    for day in order:
+        sigs[day] = compute_signatures(docs[day], config=config)
+        for d in [day, *affected_days(day, known_days=sigs, window_days=config.window_days)]:
+            lo, hi = window_bounds(d, window_days=config.window_days)
+            window = pl.concat([s for k, s in sigs.items() if (lo is None or k >= lo) and k <= hi])
+            dups[d] = deduplicate(sigs[d], window.lazy(), config=config)
+    return pl.concat(dups.values()).sort("doc_id")
+
+
+@pytest.mark.parametrize("window_days", [3, None])
+def test_order_invariance(window_days):
+    docs = _corpus()
+    cfg = DedupConfig(window_days=window_days)
+    days = sorted(docs)
+    in_order = _process(days, docs, cfg)
+    assert _process(days[::-1], docs, cfg).equals(in_order)
+    for seed in (1, 2):
+        shuffled = days[:]
+        random.Random(seed).shuffle(shuffled)
+        assert _process(shuffled, docs, cfg).equals(in_order)
+    canon = dict(zip(in_order["doc_id"], in_order["canonical_doc_id"], strict=True))
+    # the result is not trivial: chains, exact and near copies, templates kept apart
+    assert canon["y"] == canon["e"] == canon["e2"] == "z"
+    assert canon["s_exact"] == "s"
+    # day 4 no longer sees day 0 with a 3-day window: the copy of day 2 is the earliest it knows
+    assert canon["s_trim"] == ("s" if window_days is None else "s_exact")
+    assert canon["s_late"] == ("s" if window_days is None else "s_trim")
+    assert canon["trade1"] == "trade1" and canon["trade2"] == "trade2"
+    assert canon["trade1_fix"] == "trade1"
