@@ -16,6 +16,7 @@ from datetime import date
 
 import dagster as dg
 
+from assets.dedup import DedupSettings
 from assets.partitions import daily
 from assets.resources import InboxResource, LakeResource
 from pipeline import planning, storage
@@ -76,7 +77,8 @@ def inbox_sensor(context: dg.SensorEvaluationContext, inbox: InboxResource):
 
 @dg.asset_sensor(asset_key=dg.AssetKey("documents"), job=daily_job, minimum_interval_seconds=30,
                  default_status=dg.DefaultSensorStatus.RUNNING)
-def partitions_sensor(context: dg.SensorEvaluationContext, asset_event, lake: LakeResource):
+def partitions_sensor(context: dg.SensorEvaluationContext, asset_event, lake: LakeResource,
+                      dedup_settings: DedupSettings):
     """After ingestion, process every touched day (and later days whose dedup window it falls in)."""
     materialization = asset_event.dagster_event.event_specific_data.materialization
     md = materialization.metadata.get("touched_dates")
@@ -84,7 +86,7 @@ def partitions_sensor(context: dg.SensorEvaluationContext, asset_event, lake: La
     if not touched:
         return dg.SkipReason("ingestion touched no day")
     existing = storage.partition_dates(lake.lake(), DOCUMENTS)
-    days = planning.affected_days(touched, existing=existing, window_days=30)
+    days = planning.affected_days(touched, existing=existing, window_days=dedup_settings.config().window_days)
     return [
         dg.RunRequest(run_key=f"{asset_event.run_id}-{a}-{b}", tags=range_tags(a, b))
         for a, b in planning.contiguous_ranges(days)

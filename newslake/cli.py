@@ -75,6 +75,7 @@ def cmd_run(args) -> int:
     from assets import automation
     from assets.definitions import defs
     from pipeline import planning, progress, storage
+    from pipeline.dedup import DedupConfig
     from pipeline.schema import DOCUMENTS, DUPLICATES
 
     bars = _Bars(sys.stderr.isatty() and not args.no_progress)
@@ -110,7 +111,8 @@ def cmd_run(args) -> int:
         days = set(existing)
     else:
         done = set(storage.partition_dates(lake, DUPLICATES))
-        days = planning.affected_days(touched, existing=existing, window_days=30) | (set(existing) - done)
+        window = DedupConfig().window_days
+        days = planning.affected_days(touched, existing=existing, window_days=window) | (set(existing) - done)
     ranges = planning.contiguous_ranges(days)
     job = defs.resolve_job_def("daily_job")
     failed = []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
+
+from pipeline import dedup
 
 
 def affected_days(touched: Iterable[date], *, existing: Iterable[date], window_days: int | None) -> set[date]:
@@ -12,16 +14,10 @@ def affected_days(touched: Iterable[date], *, existing: Iterable[date], window_d
     A late article for day d can change the duplicate clusters of the days after d (up to the window), so
     those are recomputed too; with an unlimited window (None) every later day is.
     """
-    touched = set(touched)
-    if not touched:
-        return set()
-    first = min(touched)
+    existing = list(existing)
     out = set(touched)
-    for day in existing:
-        if day <= first:
-            continue
-        if window_days is None or any(t < day <= t + timedelta(days=window_days) for t in touched):
-            out.add(day)
+    for day in touched:
+        out.update(dedup.affected_days(day, known_days=existing, window_days=window_days))
     return out
 
 

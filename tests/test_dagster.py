@@ -88,11 +88,12 @@ def test_rerunning_ingestion_on_an_unchanged_inbox_commits_nothing(defs, dagster
 def test_partitions_sensor_requests_the_touched_days(defs, dagster_env):
     instance = dg.DagsterInstance.get()
     assert defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET).success
+    from assets.dedup import DedupSettings
     from assets.resources import LakeResource
 
     sensor = defs.get_sensor_def("partitions_sensor")
-    lake = LakeResource(root=str(dagster_env["lake"]))
-    with dg.build_sensor_context(instance=instance, definitions=defs, resources={"lake": lake}) as ctx:
+    resources = {"lake": LakeResource(root=str(dagster_env["lake"])), "dedup_settings": DedupSettings()}
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as ctx:
         result = sensor.evaluate_tick(ctx)
     ranges = [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
               for r in result.run_requests]
