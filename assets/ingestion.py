@@ -1,9 +1,11 @@
 """Ingestion: new and changed inbox files become `files`, `documents` and `rejects`."""
 
 
+from datetime import UTC, datetime
+
 import dagster as dg
 
-from assets.metadata import ProgressLog, counts_table, table_metadata
+from assets.metadata import ProgressLog, counts_table, preview, table_metadata
 from assets.resources import InboxResource, LakeResource
 from assets.retry import transient_io_retry
 from pipeline import ingestion, storage
@@ -24,6 +26,12 @@ _KINDS = {"python", "delta", "polars"}
                      "publication-date partitions that new or changed files touch."),
         dg.AssetSpec("rejects", group_name=GROUP, kinds=_KINDS, code_version=ingestion.CODE_VERSION,
                      description=REJECTS.doc),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("every_record_accounted_for", asset="files", blocking=True,
+                          description="For every file: records = documents + record rejects (nothing lost)."),
+        dg.AssetCheckSpec("dates_sane", asset="documents", blocking=True,
+                          description="pub_date is the UTC date of pub_datetime and not after tomorrow."),
     ],
     pool="newslake_lake",
     op_tags={"newslake/writes": "lake"},
@@ -60,6 +68,14 @@ def ingest(context: dg.AssetExecutionContext, inbox: InboxResource, lake: LakeRe
         ),
     )
     rejects = storage.read(lk, REJECTS)
+    all_docs = storage.read(lk, DOCUMENTS, columns=["doc_id", "pub_date", "pub_datetime", "date_raw", "source_path"])
+    lost = ingestion.unreconciled(files, all_docs, rejects)
+    bad_dates = ingestion.date_problems(all_docs, today=datetime.now(UTC).date())
+    yield dg.AssetCheckResult(asset_key="files", check_name="every_record_accounted_for", passed=lost.height == 0,
+                              metadata={"unreconciled_files": lost.height, "files": files.height,
+                                        "sample": preview(lost)})
+    yield dg.AssetCheckResult(asset_key="documents", check_name="dates_sane", passed=bad_dates.height == 0,
+                              metadata={"bad_documents": bad_dates.height, "sample": preview(bad_dates)})
     yield dg.MaterializeResult(
         asset_key="rejects",
         metadata=table_metadata(

@@ -109,20 +109,15 @@ def check_invariants(lake_root: str) -> dict:
     import polars as pl
 
     from pipeline import storage
+    from pipeline.ingestion import unreconciled
     from pipeline.schema import DOCUMENTS, DUPLICATES, FILES, REJECTS, SENTENCES
     from pipeline.storage import Lake
 
     lake = Lake(lake_root)
     files, docs = storage.read(lake, FILES), storage.read(lake, DOCUMENTS)
     rejects, dups = storage.read(lake, REJECTS), storage.read(lake, DUPLICATES)
-    per_file_docs = docs.group_by("source_path").len().rename({"len": "docs"})
-    rec_rej = rejects.filter(pl.col("record_key").is_not_null()).group_by("source_path").len().rename(
-        {"len": "rej"})
-    recon = (files.filter(pl.col("status") != "duplicate_file").join(
-        per_file_docs, left_on="path", right_on="source_path", how="left").join(
-        rec_rej, left_on="path", right_on="source_path", how="left").fill_null(0)
-        .filter(pl.col("records") != pl.col("docs") + pl.col("rej")))
-    assert recon.height == 0, f"reconciliation broken for {recon['path'].to_list()}"
+    lost = unreconciled(files, docs, rejects)
+    assert lost.height == 0, f"reconciliation broken for {lost['path'].to_list()}"
     dated = docs.filter(pl.col("pub_date").is_not_null())
     assert docs["doc_id"].n_unique() == docs.height, "duplicate doc ids"
     assert dated.join(dups, on="doc_id", how="anti").height == 0, "a dated document has no duplicates row"
