@@ -64,9 +64,11 @@ def duplicates(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
     """Exact and near-duplicate clusters; each day compared with itself and the window of earlier days."""
     lk, days, cfg = lake.lake(), run_days(context), dedup_settings.config()
     lo, _ = dedup.window_bounds(days[0], window_days=cfg.window_days)
-    window = storage.read(lk, SIGNATURES, between=(lo, days[-1]))
-    day_sig = window.filter(pl.col("pub_date").is_in(days))
+    day_sig = storage.read(lk, SIGNATURES, dates=days)
+    # Lazy: deduplicate reads the window's MinHash lists only for candidate documents.
+    window = storage.scan(lk, SIGNATURES)
     dups = dedup.deduplicate(day_sig, window, config=cfg)
+    window_ids = storage.read(lk, SIGNATURES, between=(lo, days[-1]), columns=["doc_id"])["doc_id"]
     with transient_io_retry():
         version = storage.write_partitions(lk, DUPLICATES, dups, dates=days, run_id=context.run_id,
                                            code_version=versions.DEDUP)
@@ -80,7 +82,7 @@ def duplicates(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
     n_dup = int((~dups["is_canonical"]).sum()) if dups.height else 0
     missing = day_sig.join(dups, on="doc_id", how="anti").height
     extra = dups.height - dups["doc_id"].n_unique() if dups.height else 0
-    bad_canon = dups.filter(~pl.col("canonical_doc_id").is_in(window["doc_id"].implode())).height
+    bad_canon = dups.filter(~pl.col("canonical_doc_id").is_in(window_ids.implode())).height
     return dg.MaterializeResult(
         metadata=table_metadata(
             DUPLICATES, dups.filter(~pl.col("is_canonical")), version=version, uri=lk.uri(DUPLICATES),
@@ -88,7 +90,7 @@ def duplicates(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
             duplicates_exact=int((dups["method"] == "exact").sum()) if dups.height else 0,
             duplicates_near=int((dups["method"] == "near").sum()) if dups.height else 0,
             window_days=cfg.window_days if cfg.window_days is not None else -1,
-            window_documents=window.height,
+            window_documents=window_ids.len(),
             duplicate_rate_per_day=dg.MetadataValue.md(_md(per_day)),
         ),
         check_results=[

@@ -260,6 +260,24 @@ def cmd_maintain(args) -> int:
     return 0 if res.success else 1
 
 
+def cmd_migrate(args) -> int:
+    _env(args)
+    from pipeline import storage
+    from pipeline.schema import TABLES
+
+    lake, status = storage.Lake(os.environ["NEWSLAKE_LAKE"]), 0
+    for table in TABLES.values():
+        try:
+            added = storage.migrate(lake, table)
+        except storage.SchemaMismatch as exc:
+            print(f"{table.name}: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        if added:
+            print(f"{table.name}: added {', '.join(added)} (NULL in existing rows)")
+    return status
+
+
 def cmd_ui(args) -> int:
     env = _env(args)
     workspace = PROJECT / "workspace.yaml"
@@ -319,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--retention-hours", type=int, default=168,
                    help="keep files needed by versions younger than this (default: %(default)s = 7 days)")
     m.set_defaults(func=cmd_maintain)
+
+    g = sub.add_parser("migrate", help="add columns that schema.py declares but the stored tables lack",
+                       description="The only schema change newslake makes: new nullable columns. A changed type "
+                       "or a removed column is reported and left alone (exit 1).")
+    common(g, inbox=False)
+    g.set_defaults(func=cmd_migrate)
 
     u = sub.add_parser("ui", help="start the Dagster UI (127.0.0.1 only)")
     common(u)

@@ -162,6 +162,14 @@ def _to_arrow(table: Table, df: pl.DataFrame) -> pa.Table:
     return table.conform(df).to_arrow()
 
 
+def scan(lake: Lake, table: Table) -> pl.LazyFrame:
+    """A lazy scan of the table's current version (filters and projections are pushed down)."""
+    dt = lake.open(table)
+    if dt is None:
+        return table.empty().lazy()
+    return pl.scan_pyarrow_dataset(dt.to_pyarrow_dataset())
+
+
 def read(
     lake: Lake,
     table: Table,

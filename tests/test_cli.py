@@ -65,7 +65,7 @@ def test_run_then_query_then_a_late_article(sample_inbox, env):
 
 
 def test_help_for_every_command(env):
-    for cmd in ("run", "sql", "ui", "maintain"):
+    for cmd in ("run", "sql", "ui", "maintain", "migrate"):
         out = newslake(cmd, "--help", env=env, timeout=60)
         assert out.returncode == 0 and "usage: newslake" in out.stdout
 
