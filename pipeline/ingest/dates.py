@@ -258,26 +258,25 @@ def url_date(url: str | None) -> Candidate | None:
         return None
     path = re.sub(r"^[a-z]+://[^/]+", "", url, flags=re.I).split("?")[0]
     m = _URL_DATE.search(path) or _URL_DATE_SEP.search(path)
-    if not m:
-        return None
-    try:
-        d = date(int(m["y"]), int(m["m"]), int(m["d"]))
-    except ValueError:
-        return None
-    return Candidate(m.group(0).strip("/-_."), "url", value=d)
+    return _ymd_candidate(m, m.group(0).strip("/-_.") if m else "", "url")
 
 
 def file_name_date(rel_path: str) -> Candidate | None:
     """A Y-M-D in the file's name (not its directories: ``2024/`` folders are often ingest batches)."""
     name = rel_path.rsplit("/", 1)[-1]
     m = _FILE_DATE.search(name)
+    return _ymd_candidate(m, m.group(0) if m else "", "file_name")
+
+
+def _ymd_candidate(m: re.Match | None, raw: str, source: str) -> Candidate | None:
+    """A candidate from a match with y/m/d groups; None when absent or not a calendar date."""
     if not m:
         return None
     try:
         d = date(int(m["y"]), int(m["m"]), int(m["d"]))
     except ValueError:
         return None
-    return Candidate(m.group(0), "file_name", value=d)
+    return Candidate(raw, source, value=d)
 
 
 def _month_forms(d: date) -> list[str]:
