@@ -21,10 +21,11 @@ def affected_days(touched: Iterable[date], *, existing: Iterable[date], window_d
     return out
 
 
-def contiguous_ranges(days: Iterable[date], *, max_gap: int = 3) -> list[tuple[date, date]]:
+def contiguous_ranges(days: Iterable[date], *, max_gap: int = 14) -> list[tuple[date, date]]:
     """Group days into inclusive ranges, merging gaps of at most ``max_gap`` empty days.
 
-    Each range becomes one single-run backfill: a few wasted empty days are cheaper than one more run.
+    Each range becomes one single-run backfill: an empty day in a range costs milliseconds, one more run
+    costs seconds of start-up (run creation, model loading), so gaps up to two weeks are merged.
     """
     ordered = sorted(set(days))
     ranges: list[tuple[date, date]] = []
