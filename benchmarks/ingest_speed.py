@@ -6,6 +6,10 @@
   pages, already decompressed and decoded (only extraction is timed, which favours the reference).
 * Reuters: the 21,578-record JSONL export through the documented mapping (one file = one worker).
 
+Wall-clock ratios swing with other jobs on the machine, so the load average is printed around each run and
+CPU seconds are reported too: the workers' CPU per document against the reference's CPU per document is
+the machine-load-robust figure (below 1.0 = a worker does a page in less CPU than the plain loop).
+
     python benchmarks/ingest_speed.py [--shared ../shared]
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import resource
 import shutil
 import sys
@@ -39,15 +44,52 @@ def _rss_mib(who) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
-def run(entries, config) -> tuple[float, int, int]:
+def _cpu(who) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def run(entries, config) -> tuple[float, int, int, float, float]:
+    """``(wall s, documents, rejects, parent CPU s, workers' CPU s)``; workers are reaped when the run ends."""
     from pipeline.ingest import parse_files
 
+    c_self, c_kids = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     docs = rejected = 0
     for pf in parse_files(entries, config=config, ingested_at=datetime.now(UTC)):
         docs += pf.documents.height
         rejected += pf.rejects.height
-    return time.perf_counter() - t, docs, rejected
+    wall = time.perf_counter() - t
+    return wall, docs, rejected, _cpu(resource.RUSAGE_SELF) - c_self, _cpu(resource.RUSAGE_CHILDREN) - c_kids
+
+
+def cpu_per_page(pages: list[Path], texts: list[str], inbox: Path) -> tuple[float, float]:
+    """CPU seconds per page of ``parse_file`` in this process and of plain ``bare_extraction``, interleaved.
+
+    Page by page, one after the other, so that load from other jobs hits both alike. ``parse_file`` reads the
+    ``.html.gz`` file (gunzip, decoding, metadata, dates, language, frames); the reference gets decoded text.
+    """
+    from trafilatura import bare_extraction
+
+    from pipeline.ingest import IngestConfig, parse_file, scan_inbox
+
+    for p in pages:
+        shutil.copyfile(p, inbox / p.name)
+    entries = {e.rel_path: e for e in scan_inbox(inbox)}
+    config, at = IngestConfig(workers=0), datetime.now(UTC)
+    parse_file(entries[pages[0].name], config=config, ingested_at=at)  # warm up: imports, language model
+    ours = ref = 0.0
+    for p, h in zip(pages, texts, strict=True):
+        c0 = time.process_time()
+        bare_extraction(h)
+        c1 = time.process_time()
+        parse_file(entries[p.name], config=config, ingested_at=at)
+        ours, ref = ours + time.process_time() - c1, ref + c1 - c0
+    return ours / len(pages), ref / len(pages)
 
 
 def main() -> int:
@@ -67,14 +109,17 @@ def main() -> int:
 
     pages = sorted(bench.glob("*.html.gz"))
     texts = [decode_bytes(gzip.decompress(p.read_bytes()), sniff_html=True)[0] for p in pages]
-    t = time.perf_counter()
+    bare_extraction(texts[0])  # warm up (lazy imports, caches), as the workers do at start-up
+    print(f"machine load average at start: {_load()}")
+    t, c = time.perf_counter(), time.process_time()
     for h in texts:
         bare_extraction(h)
-    ref_s = time.perf_counter() - t
+    ref_s, ref_cpu = time.perf_counter() - t, time.process_time() - c
     ref_rate = len(texts) / ref_s
-    print(f"machine load average at start: {Path('/proc/loadavg').read_text().split()[:3]}")
+    ref_cpu_doc = ref_cpu / len(texts)
     print(
         f"reference  plain bare_extraction loop, 1 process: {len(texts)} pages in {ref_s:.2f}s = {ref_rate:.1f} docs/s"
+        f" ({ref_cpu_doc * 1000:.1f} ms CPU/page); load after: {_load()}"
     )
     config = IngestConfig(workers=args.workers)
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,18 +130,20 @@ def main() -> int:
                 for p in pages:
                     shutil.copyfile(p, inbox / f"{c}-{p.name}")
             entries = scan_inbox(inbox)
-            secs, docs, rej = run(entries, config)
+            secs, docs, rej, cpu_parent, cpu_workers = run(entries, config)
             print(
                 f"newslake   parse_files HTML, {args.workers} workers, {len(entries)} files: {docs} docs, "
                 f"{rej} rejects in {secs:.2f}s = {docs / secs:.1f} docs/s = {docs / secs / ref_rate:.2f}x "
-                f"reference; peak RSS so far: parent {_rss_mib(resource.RUSAGE_SELF):.0f} MiB, "
-                f"largest worker {_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB"
+                f"reference; CPU parent {cpu_parent:.2f}s, workers {cpu_workers:.2f}s = "
+                f"{cpu_workers / docs * 1000:.1f} ms/doc ({cpu_workers / docs / ref_cpu_doc:.2f}x reference's, "
+                f"start-up included); peak RSS so far: parent {_rss_mib(resource.RUSAGE_SELF):.0f} MiB, "
+                f"largest worker {_rss_mib(resource.RUSAGE_CHILDREN):.0f} MiB; load after: {_load()}"
             )
     if reuters.exists():
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copyfile(reuters, Path(tmp) / "reuters21578.jsonl")
             cfg = IngestConfig(workers=args.workers, jsonl=JsonlMapping(**REUTERS_MAPPING))
-            secs, docs, rej = run(scan_inbox(Path(tmp)), cfg)
+            secs, docs, rej, _, _ = run(scan_inbox(Path(tmp)), cfg)
             print(
                 f"newslake   Reuters JSONL (1 file): {docs} docs, {rej} rejects in {secs:.2f}s = "
                 f"{docs / secs:.0f} docs/s; peak RSS parent {_rss_mib(resource.RUSAGE_SELF):.0f} MiB, "
@@ -104,6 +151,14 @@ def main() -> int:
             )
     else:
         print(f"{reuters} not found: Reuters not measured")
+    # last: parsing in this process loads trafilatura's caches and the language model here, which would
+    # inflate the peak RSS figures above (and of workers started afterwards)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, ref = cpu_per_page(pages, texts, Path(tmp))
+        print(
+            f"CPU/page   in-process parse_file {ours * 1000:.1f} ms vs plain bare_extraction {ref * 1000:.1f} ms "
+            f"(interleaved) = {ours / ref:.2f}x; load after: {_load()}"
+        )
     return 0
 
 

@@ -78,7 +78,7 @@ def test_bad_files_are_rejected_with_reason(tmp_path, name, data, reason):
 def test_deeply_nested_page(tmp_path):
     deep = "<div>" * 5000 + "<p>" + "deep text " * 50 + "</p>" + "</div>" * 5000
     pf = parse(tmp_path, "deep.html", f"<html><body>{deep}</body></html>")
-    assert pf.status == "rejected" and pf.reason in ("too_deep", "no_article")
+    assert pf.status == "rejected" and pf.reason == "too_deep"
 
 
 def test_huge_page(tmp_path):

@@ -63,7 +63,7 @@ class IngestConfig:
     max_file_bytes: int = 1024 * MiB  # on disk
     max_decompressed_bytes: int = 2048 * MiB  # after gunzip (bomb guard)
     max_html_bytes: int = 20 * MiB  # one HTML page (file or WARC record), decoded
-    max_depth: int = 400  # element nesting; trafilatura silently fails past ~256 levels anyway
+    max_depth: int = 250  # element nesting; lxml stops nesting at 256 and trafilatura fails there anyway
     now: datetime | None = None  # "now" for future-date checks (None = real now, UTC)
 
     @classmethod

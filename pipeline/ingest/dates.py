@@ -284,12 +284,32 @@ def _month_forms(d: date) -> list[str]:
     return [f"{d.month:02d}", str(d.month), *names]
 
 
+_NEAR_YEAR = 120  # every written form has the year within this many characters of the rest of the date
+
+
+def _year_windows(low: str, y: str) -> list[tuple[int, int]]:
+    """Merged spans of ``low`` around each occurrence of the year ``y`` (the only text a date form can use)."""
+    spans: list[tuple[int, int]] = []
+    i = low.find(y)
+    while i >= 0:
+        s, e = max(0, i - _NEAR_YEAR), i + len(y) + _NEAR_YEAR
+        if spans and s <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], e)
+        else:
+            spans.append((s, e))
+        i = low.find(y, i + 1)
+    return spans
+
+
 def found_in(value: date, text: str) -> str | None:
     """Where ``value`` is written in ``text`` (year, month as number or English name, and day), or None."""
     low = text.lower()
     y = str(value.year)
     if y not in low:
         return None
+    # searching whole pages costs tens of ms per pattern; only the text around the year can match
+    spans = _year_windows(low, y) if len(low) > 4096 else [(0, len(low))]
+    windows = [(s, low[s:e]) for s, e in spans]
     day = rf"0?{value.day}(?:st|nd|rd|th)?"
     for mo in _month_forms(value):
         mo_rx = re.escape(mo) if mo.isdigit() else mo + r"[a-z]*\.?"
@@ -300,8 +320,10 @@ def found_in(value: date, text: str) -> str | None:
             rf"(?<!\d){mo_rx}[-/.]{day}[-/.]{y}" if mo.isdigit() else r"(?!)",
         )
         for p in pats:
-            if m := re.search(p, low):
-                return text[m.start() : m.end()]
+            rx = re.compile(p)
+            for off, w in windows:
+                if m := rx.search(w):
+                    return text[off + m.start() : off + m.end()]
     return None
 
 

@@ -10,7 +10,7 @@ from typing import IO
 
 from .config import IngestConfig
 from .dates import Candidate, file_name_date, resolve, url_date
-from .decode import clean_text, control_ratio, decode_bytes
+from .decode import control_ratio, decode_bytes
 from .inbox import InboxEntry
 from .records import ParsedFile, Reject, document_row, documents_frame, reject_row, rejects_frame
 
@@ -170,7 +170,8 @@ class _Builder:
             text = decode_bytes(data, declared=charset, sniff_html=True)[0]
             if control_ratio(text) > 0.05:
                 raise Reject("binary_content", "mostly control characters: not text")
-            text = clean_text(text)
+            # no cleaning pass over the whole page: trafilatura's loader drops characters XML cannot hold,
+            # and every extracted field is cleaned (controls, NFC) in document_row
             page = extract_html(text, url=url, max_depth=self.config.max_depth)
         except Reject as r:
             self.reject(key, r)

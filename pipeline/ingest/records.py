@@ -157,7 +157,7 @@ def reject_row(rel_path: str, sha256: str | None, record_key: str | None, code: 
 def documents_frame(rows: list[dict]) -> pl.DataFrame:
     if not rows:
         return DOCUMENTS.empty()
-    return DOCUMENTS.conform(pl.DataFrame(rows, schema=DOCUMENTS.schema))
+    return pl.DataFrame(rows, schema=DOCUMENTS.schema)  # the schema fixes columns, order and types
 
 
 def rejects_frame(rows: list[dict]) -> pl.DataFrame:

@@ -46,7 +46,11 @@ def _child_main(fd: int) -> None:
     """Entry point of a worker interpreter: receive (config, ingested_at), then (index, entry) tasks."""
     conn = Connection(fd)
     config, ingested_at = conn.recv()
-    from . import html  # noqa: F401  (import trafilatura before saying ready: the clock starts per file)
+    # load trafilatura (html.py imports it lazily) and the language model before saying ready: the
+    # per-file clock must not count them
+    import trafilatura.core  # noqa: F401
+    import trafilatura.metadata  # noqa: F401
+
     from .records import detect_language
 
     detect_language("warm up the language model once per worker")
@@ -121,6 +125,8 @@ def parse_files(
             yield parse_file(e, config=config, ingested_at=ingested_at)
             if on_progress:
                 on_progress(i, total)
+        return
+    if not todo:
         return
     n = max(1, min(config.workers, total))
     slots = [_Slot(config, ingested_at) for _ in range(n)]
