@@ -4,6 +4,7 @@
 from datetime import UTC, datetime
 
 import dagster as dg
+import polars as pl
 
 from assets.metadata import ProgressLog, counts_table, preview, table_metadata
 from assets.resources import InboxResource, LakeResource
@@ -68,9 +69,14 @@ def ingest(context: dg.AssetExecutionContext, inbox: InboxResource, lake: LakeRe
         ),
     )
     rejects = storage.read(lk, REJECTS)
-    all_docs = storage.read(lk, DOCUMENTS, columns=["doc_id", "pub_date", "pub_datetime", "date_raw", "source_path"])
-    lost = ingestion.unreconciled(files, all_docs, rejects)
-    bad_dates = ingestion.date_problems(all_docs, today=datetime.now(UTC).date())
+    # Checks cover what this run wrote (O(run), not O(lake)); earlier runs were checked when they ran.
+    paths = sorted(report.parsed_paths)
+    run_docs = storage.read(lk, DOCUMENTS, dates=sorted(report.touched_dates), undated=True,
+                            columns=["doc_id", "pub_date", "pub_datetime", "date_raw", "source_path"],
+                            where_in=("source_path", paths)) if paths else DOCUMENTS.empty()
+    in_run = pl.col("source_path").is_in(paths)
+    lost = ingestion.unreconciled(files.filter(pl.col("path").is_in(paths)), run_docs, rejects.filter(in_run))
+    bad_dates = ingestion.date_problems(run_docs, today=datetime.now(UTC).date())
     yield dg.AssetCheckResult(asset_key="files", check_name="every_record_accounted_for", passed=lost.height == 0,
                               metadata={"unreconciled_files": lost.height, "files": files.height,
                                         "sample": preview(lost)})

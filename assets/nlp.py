@@ -102,11 +102,15 @@ def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: Tagg
     docs = canonical_documents(lk, days)
     sents = storage.read(lk, SENTENCES, dates=days)
     hashes = sents["sent_hash"].unique().to_list()
-    cache = storage.read(lk, ENTITY_CACHE).filter(
-        pl.col("sent_hash").is_in(hashes) & (pl.col("model") == ent.model_id(cfg)))
+    # Only the cache rows of this partition's sentences are read (pushed down to the Parquet scan).
+    cache = storage.read(lk, ENTITY_CACHE, where_in=("sent_hash", hashes)).filter(
+        pl.col("model") == ent.model_id(cfg))
     mentions, new_cache, stats = _tag_in_chunks(context, docs, sents, cache, cfg, tagger.chunk_documents)
     with transient_io_retry():
-        storage.upsert(lk, ENTITY_CACHE, new_cache, run_id=context.run_id, code_version=versions.ENTITIES_WITH_MODEL)
+        # New rows are sentences whose hash was not in the cache: append, no MERGE over the whole cache.
+        # A retry re-reads the cache first and finds them, so nothing is appended twice.
+        storage.append(lk, ENTITY_CACHE, new_cache.unique(["sent_hash", "model"]), run_id=context.run_id,
+                       code_version=versions.ENTITIES_WITH_MODEL)
         version = storage.write_partitions(lk, ENTITIES, mentions, dates=days, run_id=context.run_id,
                                            code_version=versions.ENTITIES_WITH_MODEL)
     bad = _offsets_mismatch(mentions, docs)

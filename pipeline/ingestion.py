@@ -48,6 +48,7 @@ class IngestReport:
     rejects_by_reason: Counter = field(default_factory=Counter)
     files_by_status: Counter = field(default_factory=Counter)
     touched_dates: set[date] = field(default_factory=set)
+    parsed_paths: set[str] = field(default_factory=set)
     versions: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -143,6 +144,7 @@ def _write_batch(lake: Lake, parsed: list[ParsedFile], replaced: frozenset[str],
     report.undated += new_docs["pub_date"].null_count()
     report.touched_dates |= dates
     report.files_by_status.update(p.status for p in parsed)
+    report.parsed_paths |= batch_paths
 
 
 def ingest(

@@ -177,13 +177,15 @@ def read(
     dates: Sequence[date] | None = None,
     between: tuple[date | None, date | None] | None = None,
     undated: bool = False,
+    where_in: tuple[str, Sequence] | None = None,
     columns: Sequence[str] | None = None,
     version: int | None = None,
 ) -> pl.DataFrame:
     """Read a table's current (or given) version, optionally only some ``pub_date`` partitions.
 
-    ``dates`` selects listed days, ``between`` an inclusive range (None = open end). A missing table reads
-    as an empty, typed frame.
+    ``dates`` selects listed days, ``between`` an inclusive range (None = open end), ``where_in`` rows whose
+    column (a name from the schema) holds one of the values; all are pushed down to the Parquet scan. A
+    missing table reads as an empty, typed frame.
     """
     dt = lake.open(table)
     if dt is None:
@@ -210,6 +212,12 @@ def read(
                 cond = (col >= pa.scalar(validate_date(bound), pa.date32())) if op == "ge" else (
                     col <= pa.scalar(validate_date(bound), pa.date32()))
                 filt = cond if filt is None else (filt & cond)
+    if where_in is not None:
+        name, values = where_in
+        if name not in table.schema:
+            raise ValueError(f"{table.name} has no column {name!r}")
+        cond = pads.field(name).isin(pa.array(list(values), type=ds.schema.field(name).type))
+        filt = cond if filt is None else (filt & cond)
     at = ds.to_table(columns=list(columns) if columns else None, filter=filt)
     df = pl.from_arrow(at)
     assert isinstance(df, pl.DataFrame)
@@ -293,6 +301,17 @@ def upsert(
         .execute()
     )
     return dt.version()
+
+
+def append(lake: Lake, table: Table, df: pl.DataFrame, *, run_id: str | None = None,
+           code_version: str | None = None) -> int | None:
+    """Append rows to an unpartitioned table (the caller guarantees they are new); empty = no commit."""
+    if df.height == 0:
+        return lake.version(table)
+    check_schema(lake, table)
+    write_deltalake(lake.uri(table), table.conform(df).to_arrow(), mode="append",
+                    commit_properties=_commit(run_id, code_version), storage_options=lake.storage_options or None)
+    return lake.version(table)
 
 
 def table_versions(lake: Lake) -> dict[str, int | None]:

@@ -142,6 +142,12 @@ def _text_of(el) -> str:
     return " ".join("".join(el.itertext()).split())
 
 
+def warm_up() -> None:
+    """Import trafilatura now (it is imported lazily), so a worker's first file does not pay for it."""
+    import trafilatura.core  # noqa: F401
+    import trafilatura.metadata  # noqa: F401
+
+
 def extract_html(text: str, *, url: str | None = None, max_depth: int = 250, want_dates: bool = True) -> HtmlPage:
     """Extract one page from decoded HTML ``text``; raise :class:`Reject` when it is no article.
 

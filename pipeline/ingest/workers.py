@@ -48,11 +48,10 @@ def _child_main(fd: int) -> None:
     config, ingested_at = conn.recv()
     # load trafilatura (html.py imports it lazily) and the language model before saying ready: the
     # per-file clock must not count them
-    import trafilatura.core  # noqa: F401
-    import trafilatura.metadata  # noqa: F401
-
+    from .html import warm_up
     from .records import detect_language
 
+    warm_up()
     detect_language("warm up the language model once per worker")
     conn.send(("ready", None))
     while True:
