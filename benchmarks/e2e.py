@@ -32,7 +32,7 @@ from e2e_measure import dagster_step_times, run_tree, table_sizes  # noqa: E402
 PROJECT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 NEWSLAKE = str(Path(PY).with_name("newslake"))
-CONFIG = PROJECT / "examples" / "reuters21578.toml"
+CONFIG = PROJECT / "examples" / "wire-1987-mapping.toml"
 STEP_ORDER = ["ingest", "signatures", "duplicates", "sentences", "entities", "entity_daily"]
 
 

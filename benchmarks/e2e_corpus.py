@@ -1,6 +1,6 @@
 """Build a benchmark inbox from ../shared/corpus (never inside the repository), optionally subset and replicated.
 
-* Reuters-21578 JSONL: records copied as they are (mapped by ``examples/reuters21578.toml``).
+* Reuters-21578 JSONL: records copied as they are (mapped by ``examples/wire-1987-mapping.toml``).
 * BBC articles: they carry **no dates**; they are written as JSONL in the Reuters field layout (``newid``,
   ``title``, ``body`` with paragraphs as indented lines, ``date`` in Reuters' format) with **synthetic dates**
   spread evenly over the days of the Reuters stories taken, so one TOML maps both.

@@ -48,7 +48,7 @@ def _daily_runs(work: Path, days: int, per_day: int, first: int = 0) -> list[flo
     os.environ["DAGSTER_HOME"] = str(home)
     lines = (e2e_corpus.CORPUS / e2e_corpus.REUTERS).read_text().splitlines()
     rng, secs = random.Random(5), []
-    cfg = str(PROJECT / "examples" / "reuters21578.toml")
+    cfg = str(PROJECT / "examples" / "wire-1987-mapping.toml")
     for i in range(first, first + days):
         day = START + timedelta(days=i)
         text = _feed(lines, rng, day, per_day, f"d{i}")
