@@ -92,13 +92,3 @@ def ingest(context: dg.AssetExecutionContext, inbox: InboxResource, lake: LakeRe
                 dict(rejects.group_by("reason").len().iter_rows()) if rejects.height else {}, key="reason"),
         ),
     )
-
-
-def touched_dates_of(materialization_metadata: dict) -> list[str]:
-    """The dates an `ingest` run touched, read back from the `documents` materialization metadata."""
-    value = materialization_metadata.get("touched_dates")
-    data = getattr(value, "data", value)
-    return list(data or [])
-
-
-__all__ = ["ingest", "touched_dates_of"]

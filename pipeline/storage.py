@@ -158,10 +158,6 @@ def _commit(run_id: str | None, code_version: str | None, extra: dict | None = N
     return CommitProperties(custom_metadata=meta)
 
 
-def _to_arrow(table: Table, df: pl.DataFrame) -> pa.Table:
-    return table.conform(df).to_arrow()
-
-
 def scan(lake: Lake, table: Table) -> pl.LazyFrame:
     """A lazy scan of the table's current version (filters and projections are pushed down)."""
     dt = lake.open(table)
