@@ -13,6 +13,7 @@ means the batch is parsed again next time; document ids are stable, so nothing i
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from pipeline import storage, versions
-from pipeline.ingest import InboxEntry, IngestConfig, ParsedFile, parse_files, scan_inbox
+from pipeline.ingest import InboxEntry, IngestConfig, ParsedFile, WorkerPool, parse_files, scan_inbox
 from pipeline.schema import DOCUMENTS, FILES, REJECTS
 from pipeline.storage import Lake
 
@@ -172,41 +173,44 @@ def ingest(
         Called with (files done, files to parse).
     """
     ingested_at = (now or datetime.now(UTC)).astimezone(UTC)
-    entries = scan_inbox(inbox)
-    known = storage.read(lake, FILES, columns=["path", "sha256", "status"])
-    p = plan(entries, known, ingested_at=ingested_at, run_id=run_id)
-    report = IngestReport(files_seen=len(entries), files_new=len(p.to_parse), files_unchanged=p.unchanged,
-                          files_duplicate=p.duplicate_files.height)
-    whole_file = pl.concat([p.duplicate_files, p.unusable])
-    if p.unusable.height:
-        rej = p.unusable.select(
-            pl.col("path").alias("source_path"), pl.col("sha256").alias("source_sha256"),
-            pl.lit(None, pl.String).alias("record_key"), pl.lit("ingest").alias("stage"),
-            pl.col("reason"), pl.lit("inbox entry is not a regular file; not read").alias("detail"),
-            pl.col("ingested_at").alias("rejected_at"), pl.col("run_id"),
-        )
-        storage.upsert(lake, REJECTS, rej, run_id=run_id, code_version=CODE_VERSION)
-        report.rejects_by_reason.update(rej["reason"].to_list())
-    if whole_file.height:
-        storage.upsert(lake, FILES, whole_file, run_id=run_id, code_version=CODE_VERSION)
-        report.files_by_status.update(whole_file["status"].to_list())
+    # workers take ~1 s to start (interpreter, trafilatura, language model): let that overlap the scan
+    pool = WorkerPool(config.workers, config=config, ingested_at=ingested_at) if config.workers > 0 else None
+    with pool or contextlib.nullcontext():
+        entries = scan_inbox(inbox)
+        known = storage.read(lake, FILES, columns=["path", "sha256", "status"])
+        p = plan(entries, known, ingested_at=ingested_at, run_id=run_id)
+        report = IngestReport(files_seen=len(entries), files_new=len(p.to_parse), files_unchanged=p.unchanged,
+                              files_duplicate=p.duplicate_files.height)
+        whole_file = pl.concat([p.duplicate_files, p.unusable])
+        if p.unusable.height:
+            rej = p.unusable.select(
+                pl.col("path").alias("source_path"), pl.col("sha256").alias("source_sha256"),
+                pl.lit(None, pl.String).alias("record_key"), pl.lit("ingest").alias("stage"),
+                pl.col("reason"), pl.lit("inbox entry is not a regular file; not read").alias("detail"),
+                pl.col("ingested_at").alias("rejected_at"), pl.col("run_id"),
+            )
+            storage.upsert(lake, REJECTS, rej, run_id=run_id, code_version=CODE_VERSION)
+            report.rejects_by_reason.update(rej["reason"].to_list())
+        if whole_file.height:
+            storage.upsert(lake, FILES, whole_file, run_id=run_id, code_version=CODE_VERSION)
+            report.files_by_status.update(whole_file["status"].to_list())
 
-    sizes = {e.rel_path: e.size for e in p.to_parse}
-    batch: list[ParsedFile] = []
-    n_docs = 0
-    parsed_stream = parse_files(p.to_parse, config=config, ingested_at=ingested_at)
-    for done, parsed in enumerate(parsed_stream, 1):
-        batch.append(parsed)
-        n_docs += parsed.documents.height
-        if on_progress:
-            on_progress(done, len(p.to_parse))
-        if n_docs >= batch_documents or len(batch) >= batch_files:
+        sizes = {e.rel_path: e.size for e in p.to_parse}
+        batch: list[ParsedFile] = []
+        n_docs = 0
+        parsed_stream = parse_files(p.to_parse, config=config, ingested_at=ingested_at, pool=pool)
+        for done, parsed in enumerate(parsed_stream, 1):
+            batch.append(parsed)
+            n_docs += parsed.documents.height
+            if on_progress:
+                on_progress(done, len(p.to_parse))
+            if n_docs >= batch_documents or len(batch) >= batch_files:
+                _write_batch(lake, batch, p.replaced_paths, sizes=sizes, run_id=run_id, ingested_at=ingested_at,
+                             report=report)
+                batch, n_docs = [], 0
+        if batch:
             _write_batch(lake, batch, p.replaced_paths, sizes=sizes, run_id=run_id, ingested_at=ingested_at,
                          report=report)
-            batch, n_docs = [], 0
-    if batch:
-        _write_batch(lake, batch, p.replaced_paths, sizes=sizes, run_id=run_id, ingested_at=ingested_at,
-                     report=report)
     report.versions = storage.table_versions(lake)
     return report
 

@@ -252,3 +252,55 @@ def test_gzip_of_each_format(tmp_path):
     assert (pf.status, pf.compression, pf.records) == ("ok", "gzip", 2)
     pf = parse(tmp_path, "c.jsonl.gz", gzip.compress(b'{"title": "T", "text": "x y"}\n'))
     assert (pf.status, pf.format) == ("ok", "jsonl")
+
+
+LANG_SAMPLES = {
+    "en": "The harbour council approved the budget after a long debate on Tuesday evening.",
+    "de": "Der Stadtrat hat den Haushalt nach einer langen Debatte am Dienstagabend beschlossen.",
+    "fr": "Le conseil municipal a adopté le budget après un long débat mardi soir.",
+}
+
+
+def _fresh_identifier(monkeypatch, cache):
+    from pipeline.ingest import language
+
+    monkeypatch.setenv("NEWSLAKE_CACHE_DIR", str(cache))
+    monkeypatch.setattr(language, "_IDENTIFIER", None)
+    return language
+
+
+def test_language_model_cache_matches_packaged_model(tmp_path, monkeypatch):
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    language = _fresh_identifier(monkeypatch, tmp_path / "cache")
+    packaged = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    first = language.identifier()  # writes the cache
+    assert len(list((tmp_path / "cache").glob("py3langid-*.npz"))) == 1
+    monkeypatch.setattr(language, "_IDENTIFIER", None)
+    second = language.identifier()  # reads it
+    for lang, text in LANG_SAMPLES.items():
+        assert first.classify(text) == second.classify(text) == packaged.classify(text)
+        assert language.detect_language(text) == lang
+
+
+def test_language_model_without_writable_cache(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    language = _fresh_identifier(monkeypatch, blocker / "cache")
+    assert language.detect_language(LANG_SAMPLES["de"]) == "de"  # py3langid's own loader
+
+
+def test_worker_pool_serves_several_batches(tmp_path):
+    from pipeline.ingest import WorkerPool, parse_files
+
+    for i in range(3):
+        (tmp_path / f"p{i}.html").write_text(page(title=f"Harbour budget {i} approved"))
+    entries = scan_inbox(tmp_path)
+    cfg = IngestConfig(workers=2, now=CFG.now)
+    with WorkerPool(2, config=cfg, ingested_at=AT) as pool:
+        first = list(parse_files(entries[:2], config=cfg, ingested_at=AT, pool=pool))
+        procs = [s.proc.pid for s in pool.slots]
+        second = list(parse_files(entries[2:], config=cfg, ingested_at=AT, pool=pool))
+        assert [s.proc.pid for s in pool.slots] == procs  # the same workers, started once
+    assert [pf.documents.height for pf in first + second] == [1, 1, 1]
+    assert all(s.proc.poll() is not None for s in pool.slots)  # stopped on exit

@@ -52,7 +52,7 @@ from .config import IngestConfig, JsonlMapping
 from .inbox import InboxEntry, scan_inbox
 from .parse import detect_format, parse_file
 from .records import ParsedFile
-from .workers import parse_files
+from .workers import WorkerPool, parse_files
 
 __all__ = [
     "IngestConfig",
@@ -62,5 +62,6 @@ __all__ = [
     "detect_format",
     "parse_file",
     "parse_files",
+    "WorkerPool",
     "scan_inbox",
 ]

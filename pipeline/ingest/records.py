@@ -12,6 +12,7 @@ import polars as pl
 from ..schema import DOCUMENTS, REJECTS
 from .dates import DateResult
 from .decode import clean_text
+from .language import detect_language
 
 _BLANK_SPLIT = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
@@ -79,21 +80,6 @@ def layout(title: str | None, body: list[str], captions: list[str]) -> tuple[str
     end = start + len(body_txt)
     text = head + body_txt + ("\n\n" + "\n\n".join(captions) if captions else "")
     return title, text, start, end, captions
-
-
-_LANGID = None
-
-
-def detect_language(text: str) -> str | None:
-    global _LANGID
-    if len(text.strip()) < 20:
-        return None
-    if _LANGID is None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        _LANGID = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    lang, prob = _LANGID.classify(text[:2000])  # enough for a stable answer
-    return lang if prob >= 0.5 else None
 
 
 def document_row(

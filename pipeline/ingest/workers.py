@@ -49,7 +49,7 @@ def _child_main(fd: int) -> None:
     # load trafilatura (html.py imports it lazily) and the language model before saying ready: the
     # per-file clock must not count them
     from .html import warm_up
-    from .records import detect_language
+    from .language import detect_language
 
     warm_up()
     detect_language("warm up the language model once per worker")
@@ -98,6 +98,9 @@ class _Slot:
         self.conn.close()
 
     def stop(self) -> None:
+        if not self.ready:  # still starting (e.g. a pool with nothing to parse): no need to wait for it
+            self.kill()
+            return
         with contextlib.suppress(OSError, ValueError):
             self.conn.send(None)
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -105,36 +108,37 @@ class _Slot:
         self.kill()
 
 
-def parse_files(
-    entries: Iterable[InboxEntry],
-    *,
-    config: IngestConfig,
-    ingested_at: datetime,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> Iterator[ParsedFile]:
-    """Parse ``entries`` in ``config.workers`` processes; yield one :class:`ParsedFile` each, in input order.
+class WorkerPool:
+    """``n`` parsing workers, started at construction so their start-up overlaps the caller's own work.
 
-    ``config.workers == 0`` parses in this process (no time limit; for debugging). Never raises for bad
-    input: timeouts and crashed workers become rejected files.
+    Use as a context manager; :meth:`map` may be called more than once. Replaced workers (time limit,
+    crash, ``MAX_TASKS_PER_WORKER``) are restarted on demand.
     """
-    todo = list(entries)
-    total = len(todo)
-    if config.workers <= 0:
-        for i, e in enumerate(todo, 1):
-            yield parse_file(e, config=config, ingested_at=ingested_at)
-            if on_progress:
-                on_progress(i, total)
-        return
-    if not todo:
-        return
-    n = max(1, min(config.workers, total))
-    slots = [_Slot(config, ingested_at) for _ in range(n)]
-    pending = deque(enumerate(todo))
-    results: dict[int, ParsedFile] = {}
-    next_out = 0
-    start_failures = 0
-    window = 4 * n
-    try:
+
+    def __init__(self, n: int, *, config: IngestConfig, ingested_at: datetime):
+        self.config, self.ingested_at = config, ingested_at
+        self.slots = [_Slot(config, ingested_at) for _ in range(max(1, n))]
+        self.start_failures = 0
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for s in self.slots:
+            s.stop()
+
+    def map(self, entries: list[InboxEntry], on_progress: Callable[[int, int], None] | None = None
+            ) -> Iterator[ParsedFile]:
+        """Parse ``entries``; yield one :class:`ParsedFile` each, in input order."""
+        config, ingested_at, slots = self.config, self.ingested_at, self.slots
+        total = len(entries)
+        pending = deque(enumerate(entries))
+        results: dict[int, ParsedFile] = {}
+        next_out = 0
+        window = 4 * len(slots)
         while next_out < total:
             now = time.monotonic()
             for s in slots:
@@ -166,8 +170,8 @@ def parse_files(
                     replace = True
                 elif replace or not s.alive():
                     if not s.ready:
-                        start_failures += 1
-                        if start_failures >= 3:  # an environment problem (imports), not bad input
+                        self.start_failures += 1
+                        if self.start_failures >= 3:  # an environment problem (imports), not bad input
                             raise RuntimeError("ingest workers die at start-up; run with workers=0 to see why")
                     if s.task:
                         idx, e = s.task
@@ -186,6 +190,34 @@ def parse_files(
                 next_out += 1
                 if on_progress:
                     on_progress(next_out, total)
-    finally:
-        for s in slots:
-            s.stop()
+
+
+def parse_files(
+    entries: Iterable[InboxEntry],
+    *,
+    config: IngestConfig,
+    ingested_at: datetime,
+    on_progress: Callable[[int, int], None] | None = None,
+    pool: WorkerPool | None = None,
+) -> Iterator[ParsedFile]:
+    """Parse ``entries`` in ``config.workers`` processes; yield one :class:`ParsedFile` each, in input order.
+
+    ``config.workers == 0`` parses in this process (no time limit; for debugging). Never raises for bad
+    input: timeouts and crashed workers become rejected files. ``pool``: workers started earlier (see
+    :class:`WorkerPool`); it is left open. Without it, workers are started here and stopped at the end.
+    """
+    todo = list(entries)
+    total = len(todo)
+    if config.workers <= 0:
+        for i, e in enumerate(todo, 1):
+            yield parse_file(e, config=config, ingested_at=ingested_at)
+            if on_progress:
+                on_progress(i, total)
+        return
+    if not todo:
+        return
+    if pool is not None:
+        yield from pool.map(todo, on_progress)
+        return
+    with WorkerPool(min(config.workers, total), config=config, ingested_at=ingested_at) as own:
+        yield from own.map(todo, on_progress)
