@@ -14,6 +14,7 @@ Safety rules, each learnt the hard way upstream (see README "Guarantees"):
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,17 @@ def partition_predicate(dates: Iterable[date], *, include_undated: bool = False)
     return " OR ".join(parts)
 
 
+_OPEN_CACHE: dict[str, tuple[tuple[int, int, int], DeltaTable]] = {}
+
+
+def _log_stamp(uri: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(os.path.join(uri, "_delta_log"))
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_ctime_ns
+
+
 @dataclass(frozen=True)
 class Lake:
     """Where the tables live: a local folder or an object-store URI (``s3://bucket/prefix``)."""
@@ -83,10 +95,24 @@ class Lake:
         return f"{self.root.rstrip('/')}/{name}"
 
     def open(self, table: Table | str) -> DeltaTable | None:
+        """The table at its latest version (None if it does not exist). Do not move it to another version.
+
+        Local tables are cached per process while their ``_delta_log`` folder is unchanged: opening replays
+        the log (~15 ms, more as it grows) and a run opens the same tables dozens of times. Any commit, from
+        any process, adds a file to the folder and so changes its mtime, which invalidates the entry.
+        """
+        uri = self.uri(table)
+        key = _log_stamp(uri) if "://" not in uri else None
+        if key is not None and (hit := _OPEN_CACHE.get(uri)) is not None and hit[0] == key:
+            return hit[1]
         try:
-            return DeltaTable(self.uri(table), storage_options=self.storage_options or None)
+            dt = DeltaTable(uri, storage_options=self.storage_options or None)
         except TableNotFoundError:
+            _OPEN_CACHE.pop(uri, None)
             return None
+        if key is not None:
+            _OPEN_CACHE[uri] = (key, dt)
+        return dt
 
     def exists(self, table: Table | str) -> bool:
         return self.open(table) is not None
@@ -187,27 +213,34 @@ def read(
     if dt is None:
         out = table.empty()
         return out.select(columns) if columns else out
-    if version is not None:
-        dt.load_as_version(version)
-    ds = dt.to_pyarrow_dataset()
+    if version is not None:  # a fresh object: the one from lake.open is shared
+        dt = DeltaTable(lake.uri(table), version=version, storage_options=lake.storage_options or None)
     import pyarrow.dataset as pads
 
     filt = None
+    prune = []  # the same conditions as SQL for Delta's file pruning: only matching partitions are listed
     if dates is not None or undated:
         days = sorted({validate_date(d) for d in (dates or [])})
         col = pads.field("pub_date")
-        if days:
-            filt = col.isin(pa.array(days, pa.date32()))
+        filt = col.isin(pa.array(days, pa.date32()))
         if undated:
-            filt = col.is_null() if filt is None else (filt | col.is_null())
+            filt = filt | col.is_null()
+        prune.append(partition_predicate(days, include_undated=True) if undated and days else
+                     "pub_date IS NULL" if undated else partition_predicate(days) if days else "FALSE")
     if between is not None:
         lo, hi = between
         col = pads.field("pub_date")
         for bound, op in ((lo, "ge"), (hi, "le")):
             if bound is not None:
-                cond = (col >= pa.scalar(validate_date(bound), pa.date32())) if op == "ge" else (
-                    col <= pa.scalar(validate_date(bound), pa.date32()))
+                day = validate_date(bound)
+                cond = (col >= pa.scalar(day, pa.date32())) if op == "ge" else (
+                    col <= pa.scalar(day, pa.date32()))
                 filt = cond if filt is None else (filt & cond)
+                prune.append(f"pub_date {'>=' if op == 'ge' else '<='} '{day.isoformat()}'")
+    if prune and table.partition_by == "pub_date":
+        ds = dt.to_pyarrow_dataset(file_pruning_predicate=" AND ".join(f"({p})" for p in prune))
+    else:
+        ds = dt.to_pyarrow_dataset()
     if where_in is not None:
         name, values = where_in
         if name not in table.schema:
