@@ -146,6 +146,11 @@ def _worker_tag(texts: list[str]) -> list[list[_Raw]]:
     return _run(_worker_nlp, texts, _worker_batch)
 
 
+def _worker_tag_and_resolve(task: tuple[list, int]):
+    docs, limit = task
+    return _tag_and_resolve(docs, lambda texts: _tag_split(texts, limit, _worker_tag))
+
+
 def _pool(config: TaggerConfig):
     key = (config.model, config.n_process)
     if key not in _POOLS:
@@ -179,30 +184,67 @@ def _pieces(text: str, limit: int) -> list[tuple[int, str]]:
     return out
 
 
-def tag_raw(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[list[_Raw]]:
-    """Plain model output per text: (start, end, label, score) with offsets into that text."""
-    limit = max(1, min(config.max_chars, _load(config.model).max_length - 1))
+def _tag_split(texts: list[str], limit: int, tag) -> list[list[_Raw]]:
+    """``tag`` over ``texts`` cut into pieces of at most ``limit`` characters; offsets mapped back."""
     owner, offsets, pieces = [], [], []
     for i, t in enumerate(texts):
         for off, piece in _pieces(t, limit):
             owner.append(i)
             offsets.append(off)
             pieces.append(piece)
-    parallel = config.n_process > 1 and (
-        (config.model, config.n_process) in _POOLS or len(pieces) >= config.min_parallel
-    )
-    step = config.chunk_texts
-    chunks = [pieces[i : i + step] for i in range(0, len(pieces), step)]
-    if parallel:
-        parts = _pool(config).imap(_worker_tag, chunks)
-    else:
-        nlp = _load(config.model)
-        parts = (_run(nlp, chunk, config.batch_size) for chunk in chunks)
-    results = [r for part in parts for r in part]
     out: list[list[_Raw]] = [[] for _ in texts]
-    for i, off, ents in zip(owner, offsets, results, strict=True):
+    for i, off, ents in zip(owner, offsets, tag(pieces) if pieces else [], strict=True):
         out[i].extend((s + off, e + off, lab, sc) for s, e, lab, sc in ents)
     return out
+
+
+def _limit(config: TaggerConfig) -> int:
+    return max(1, min(config.max_chars, _load(config.model).max_length - 1))
+
+
+def tag_raw(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[list[_Raw]]:
+    """Plain model output per text: (start, end, label, score) with offsets into that text."""
+    step = config.chunk_texts
+    parallel = config.n_process > 1 and (
+        (config.model, config.n_process) in _POOLS or len(texts) >= config.min_parallel
+    )
+
+    def tag(pieces: list[str]) -> list[list[_Raw]]:
+        chunks = [pieces[i : i + step] for i in range(0, len(pieces), step)]
+        if parallel:
+            parts = _pool(config).imap(_worker_tag, chunks)
+        else:
+            nlp = _load(config.model)
+            parts = (_run(nlp, chunk, config.batch_size) for chunk in chunks)
+        return [r for part in parts for r in part]
+
+    return _tag_split(texts, _limit(config), tag)
+
+
+# Per document: (doc_id, text, [(sent_idx, start, end, section, cached raw mentions or None)])
+_DocTask = tuple[str, str, list[tuple[int, int, int, str | None, list[_Raw] | None]]]
+
+
+def _tag_and_resolve(docs: list[_DocTask], tag) -> tuple[list, dict[str, list[_Raw]]]:
+    """Tag the documents' uncached sentences (each distinct text once) with ``tag``, then resolve each
+    document. Runs in a tagger worker (a share of the documents) or in-process (all of them)."""
+    todo: dict[str, int] = {}
+    for _, text, items in docs:
+        for _, start, end, _, ents in items:
+            if ents is None:
+                todo.setdefault(text[start:end], len(todo))
+    tagged = tag(list(todo)) if todo else []
+    out = []
+    for doc_id, text, items in docs:
+        units = [Unit(start, end, section or "body") for _, start, end, section, _ in items]
+        raw = [
+            RawMention(start + s, start + e, lab, sc)
+            for _, start, end, _, ents in items
+            for s, e, lab, sc in (tagged[todo[text[start:end]]] if ents is None else ents)
+        ]
+        out.append((doc_id, [(e.start, e.end, e.text, e.label, e.norm, items[u][0])
+                             for e, u in resolve_document(text, units, raw)]))
+    return out, {t: tagged[i] for t, i in todo.items()}
 
 
 # --- public API ------------------------------------------------------------------------------------------
@@ -307,48 +349,52 @@ def entities_frame(
         for h, ents in zip(rows["sent_hash"], rows["ents"], strict=True):
             known[h] = [(d["start"], d["end"], d["label"], d["score"]) for d in ents]
 
-    todo: dict[str, int] = {}  # exact sentence text -> position in the list to tag
     new_hash: dict[str, str] = {}  # sent_hash -> text, for new cache rows
-    plan = []  # per sentence: (doc_id, sent_idx, start, end, section, cached ents or text key)
-    hits = repeats = 0
+    per_doc: dict[str, list] = {}  # doc_id -> [(sent_idx, start, end, section, cached ents or None)]
+    hits = 0
     for doc_id, idx, start, end, section, h in sents.select(
         "doc_id", "sent_idx", "start", "end", "section", "sent_hash"
     ).iter_rows():
         s_text = (texts[doc_id] or "")[start:end]
-        if h in known and _fits(known[h], s_text):
+        ents = known.get(h)
+        if ents is not None and _fits(ents, s_text):
             hits += 1
-            plan.append((doc_id, idx, start, end, section, known[h]))
-            continue
-        if s_text in todo:
-            repeats += 1
         else:
-            todo[s_text] = len(todo)
-        if h is not None and h not in known:
-            new_hash.setdefault(h, s_text)
-        plan.append((doc_id, idx, start, end, section, s_text))
+            ents = None
+            if h is not None and h not in known:
+                new_hash.setdefault(h, s_text)
+        per_doc.setdefault(doc_id, []).append((idx, start, end, section, ents))
 
-    tagged = tag_raw(list(todo), config=config) if todo else []
-    by_text = {t: tagged[i] for t, i in todo.items()}
-
-    per_doc: dict[str, list] = {}
-    for doc_id, idx, start, end, section, ents in plan:
-        per_doc.setdefault(doc_id, []).append(
-            (idx, start, end, section, by_text.get(ents) if isinstance(ents, str) else ents)
-        )
-
+    tasks = [(d, texts[d] or "", items) for d, items in per_doc.items()]
+    to_tag = len(sents) - hits
+    parallel = config.n_process > 1 and (
+        (config.model, config.n_process) in _POOLS or to_tag >= config.min_parallel
+    )
+    if parallel:
+        # Tagging and resolution both run in the workers: a task is a run of documents holding about
+        # chunk_texts sentences to tag (repeats inside a task are tagged once).
+        chunks, cur, n = [], [], 0
+        for t in tasks:
+            cur.append(t)
+            n += sum(1 for it in t[2] if it[4] is None)
+            if n >= config.chunk_texts:
+                chunks.append(cur)
+                cur, n = [], 0
+        if cur:
+            chunks.append(cur)
+        limit = _limit(config)
+        parts = list(_pool(config).imap(_worker_tag_and_resolve, [(c, limit) for c in chunks]))
+    else:
+        parts = [_tag_and_resolve(tasks, lambda ts: tag_raw(ts, config=config))] if tasks else []
+    by_text: dict[str, list[_Raw]] = {}
     rows_out = []
-    for doc_id, items in per_doc.items():
-        text = texts[doc_id] or ""
-        units = [Unit(start, end, section or "body") for _, start, end, section, _ in items]
-        raw = [
-            RawMention(start + s, start + e, lab, sc)
-            for _, start, _, _, ents in items
-            for s, e, lab, sc in ents
-        ]
-        for ent, u in resolve_document(text, units, raw):
-            rows_out.append(
-                (doc_id, dates[doc_id], items[u][0], ent.start, ent.end, ent.text, ent.label, ent.norm, mid)
-            )
+    tagged_n = 0
+    for resolved, new in parts:
+        tagged_n += len(new)
+        by_text.update(new)
+        for doc_id, ents in resolved:
+            rows_out.extend((doc_id, dates[doc_id], idx, s, e, t, lab, norm, mid) for s, e, t, lab, norm, idx in ents)
+    repeats = to_tag - tagged_n
 
     entities = ENTITIES.conform(
         pl.DataFrame(rows_out, schema=ENTITIES.column_names, orient="row", infer_schema_length=None)
@@ -373,9 +419,9 @@ def entities_frame(
         "sentences": n,
         "cache_hits": hits,
         "repeated_in_batch": repeats,
-        "tagged_sentences": len(todo),
+        "tagged_sentences": tagged_n,
         "cache_hit_rate": round((hits + repeats) / n, 4) if n else 0.0,
-        "tagged_words": sum(len(t.split()) for t in todo),
+        "tagged_words": sum(len(t.split()) for t in by_text),
         "entities": entities.height,
         "documents": entities["doc_id"].n_unique(),
         "by_label": dict(Counter(entities["label"].to_list()).most_common()),

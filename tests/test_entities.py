@@ -260,3 +260,18 @@ def test_entity_daily_counts_mentions_and_documents():
     daily = E.entity_daily(ents)
     assert daily.schema == ENTITY_DAILY.schema
     assert daily.select("pub_date", "mentions", "documents").rows() == [(d1, 3, 2), (d2, 1, 1)]
+
+
+def test_worker_processes_give_the_same_entities():
+    texts = {f"d{i}": DOC.replace("Friday", day) for i, day in enumerate(["Friday", "Monday", "Sunday", "Tuesday"])}
+    docs, sents = _frames(texts)
+    serial, serial_cache, serial_stats = E.entities_frame(docs, sents, None)
+    cfg = E.TaggerConfig(n_process=2, min_parallel=0, chunk_texts=3)  # several tasks over two workers
+    try:
+        par, par_cache, par_stats = E.entities_frame(docs, sents, None, config=cfg)
+    finally:
+        E.close_pools()
+    assert par.equals(serial)
+    assert par_stats["entities"] == serial_stats["entities"] and par_stats["cache_hits"] == 0
+    assert set(par_cache["sent_hash"]) == set(serial_cache["sent_hash"])
+    assert par_cache.sort("sent_hash").equals(serial_cache.sort("sent_hash"))
