@@ -372,12 +372,14 @@ def entities_frame(
     )
     if parallel:
         # Tagging and resolution both run in the workers: a task is a run of documents holding about
-        # chunk_texts sentences to tag (repeats inside a task are tagged once).
+        # `per_task` sentences to tag (repeats inside a task are tagged once); at least 4 tasks per worker
+        # so that no worker idles while the other finishes a long last task.
+        per_task = max(1, min(config.chunk_texts, -(-to_tag // (4 * config.n_process))))
         chunks, cur, n = [], [], 0
         for t in tasks:
             cur.append(t)
             n += sum(1 for it in t[2] if it[4] is None)
-            if n >= config.chunk_texts:
+            if n >= per_task:
                 chunks.append(cur)
                 cur, n = [], 0
         if cur:
