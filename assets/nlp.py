@@ -28,6 +28,11 @@ class TaggerSettings(dg.ConfigurableResource):
 
         return dataclasses.replace(ent.TaggerConfig(), model=self.model, n_process=self.n_process)
 
+    def setup_for_execution(self, context) -> None:
+        # Resources are set up when a run starts: the tagger workers load spaCy while the dedup and sentence
+        # steps run, instead of when the entities step needs them (~3 s). They are kept for later runs.
+        ent.start_workers(self.config())
+
 
 def canonical_documents(lk, days) -> pl.DataFrame:
     """The day's documents that downstream stages process: canonical ones (or all, before dedup ran)."""

@@ -163,6 +163,13 @@ def _pool(config: TaggerConfig):
     return _POOLS[key]
 
 
+def start_workers(config: TaggerConfig) -> None:
+    """Start the worker processes for ``config`` now (they load the model in the background); no-op when
+    ``n_process`` is 1 or they are running. Later tagging with the same model and ``n_process`` uses them."""
+    if config.n_process > 1:
+        _pool(config)
+
+
 def close_pools() -> None:
     """Stop the worker processes kept for ``n_process > 1`` (they are otherwise reused until exit)."""
     while _POOLS:
