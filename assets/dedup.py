@@ -66,7 +66,7 @@ def duplicates(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
     lo, _ = dedup.window_bounds(days[0], window_days=cfg.window_days)
     day_sig = storage.read(lk, SIGNATURES, dates=days)
     # Lazy: deduplicate reads the window's MinHash lists only for candidate documents.
-    window = storage.scan(lk, SIGNATURES)
+    window = storage.scan(lk, SIGNATURES, between=(lo, days[-1]))
     dups = dedup.deduplicate(day_sig, window, config=cfg)
     window_ids = storage.read(lk, SIGNATURES, between=(lo, days[-1]), columns=["doc_id"])["doc_id"]
     with transient_io_retry():

@@ -137,18 +137,21 @@ def _summary(lake, days, seconds: float) -> None:
     from pipeline import storage
     from pipeline.schema import DOCUMENTS, DUPLICATES, ENTITIES, REJECTS, SENTENCES
 
-    def per_day(table, name, where=None):
-        df = storage.read(lake, table, columns=["pub_date"] + ([where] if where else []))
-        if where:
-            df = df.filter(~pl.col(where))
-        return df.group_by("pub_date").agg(pl.len().alias(name))
+    # Counts per day come from the Delta log (file statistics), so the summary costs the same on any lake.
+    def per_day(table, name):
+        return storage.partition_rows(lake, table).rename({"rows": name})
 
     docs = per_day(DOCUMENTS, "documents")
     table = docs
-    for t, name, where in ((DUPLICATES, "duplicates", "is_canonical"), (SENTENCES, "sentences", None),
-                           (ENTITIES, "entities", None)):
-        table = table.join(per_day(t, name, where), on="pub_date", how="left", nulls_equal=True)
+    for t, name in ((SENTENCES, "sentences"), (ENTITIES, "entities")):
+        table = table.join(per_day(t, name), on="pub_date", how="left", nulls_equal=True)
     table = table.fill_null(0).sort("pub_date", nulls_last=False)
+    shown = table.tail(20)
+    dated = [d for d in shown["pub_date"].to_list() if d is not None]
+    dups = (storage.read(lake, DUPLICATES, dates=dated, columns=["pub_date", "is_canonical"])
+            .filter(~pl.col("is_canonical")).group_by("pub_date").agg(pl.len().alias("duplicates")))
+    shown = (shown.join(dups, on="pub_date", how="left", nulls_equal=True).fill_null(0)
+             .select("pub_date", "documents", "duplicates", "sentences", "entities"))
     rejects = storage.read(lake, REJECTS, columns=["reason"])
     n_docs = int(docs["documents"].sum()) if docs.height else 0
     undated = int(docs.filter(pl.col("pub_date").is_null())["documents"].sum()) if docs.height else 0
@@ -156,7 +159,7 @@ def _summary(lake, days, seconds: float) -> None:
     print(f"documents: {n_docs} on {table.height - (1 if undated else 0)} day(s), {undated} undated "
           "(pub_date NULL: see the undated_documents view)")
     with pl.Config(tbl_rows=20, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
-        print(table if table.height <= 20 else table.tail(20))
+        print(shown)
         if table.height > 20:
             print(f"(last 20 of {table.height} days)")
         print(f"rejects: {rejects.height}")

@@ -184,12 +184,27 @@ def _commit(run_id: str | None, code_version: str | None, extra: dict | None = N
     return CommitProperties(custom_metadata=meta)
 
 
-def scan(lake: Lake, table: Table) -> pl.LazyFrame:
-    """A lazy scan of the table's current version (filters and projections are pushed down)."""
+def scan(lake: Lake, table: Table, *, between: tuple[date | None, date | None] | None = None) -> pl.LazyFrame:
+    """A lazy scan of the table's current version (filters and projections are pushed down).
+
+    ``between`` (inclusive, None = open end) limits it to those ``pub_date`` partitions; only their files
+    are listed, so the cost follows the range, not the table."""
     dt = lake.open(table)
     if dt is None:
         return table.empty().lazy()
-    return pl.scan_pyarrow_dataset(dt.to_pyarrow_dataset())
+    if between is None or table.partition_by != "pub_date":
+        return pl.scan_pyarrow_dataset(dt.to_pyarrow_dataset())
+    conds = [f"pub_date {op} '{validate_date(d).isoformat()}'" for d, op in zip(between, (">=", "<="), strict=True)
+             if d is not None]
+    if not conds:
+        return pl.scan_pyarrow_dataset(dt.to_pyarrow_dataset())
+    lf = pl.scan_pyarrow_dataset(dt.to_pyarrow_dataset(file_pruning_predicate=" AND ".join(conds)))
+    lo, hi = between
+    if lo is not None:
+        lf = lf.filter(pl.col("pub_date") >= validate_date(lo))
+    if hi is not None:
+        lf = lf.filter(pl.col("pub_date") <= validate_date(hi))
+    return lf
 
 
 def read(
@@ -346,6 +361,17 @@ def append(lake: Lake, table: Table, df: pl.DataFrame, *, run_id: str | None = N
 def table_versions(lake: Lake) -> dict[str, int | None]:
     """Current Delta version of every known table (None when not created yet)."""
     return {name: lake.version(name) for name in TABLES}
+
+
+def partition_rows(lake: Lake, table: Table) -> pl.DataFrame:
+    """Rows per ``pub_date`` partition (NULL = undated) from the Delta log's file statistics, no data scan."""
+    dt = lake.open(table)
+    if dt is None:
+        return pl.DataFrame(schema={"pub_date": pl.Date, "rows": pl.Int64})
+    actions = pl.from_arrow(pa.table(dt.get_add_actions(flatten=True)))
+    assert isinstance(actions, pl.DataFrame)
+    return (actions.group_by(pl.col("partition.pub_date").cast(pl.Date).alias("pub_date"))
+            .agg(pl.col("num_records").sum().cast(pl.Int64).alias("rows")).sort("pub_date", nulls_last=False))
 
 
 def partition_dates(lake: Lake, table: Table) -> list[date]:

@@ -118,3 +118,19 @@ def test_predicates_refuse_anything_but_a_date(hostile):
 def test_known_injection_strings_are_refused(hostile):
     with pytest.raises(ValueError):
         storage.partition_predicate([hostile])
+
+
+def test_ranged_reads_list_only_their_partitions_and_see_new_commits(lake_dir):
+    lake = Lake(str(lake_dir))
+    storage.write_partitions(lake, SENTENCES, pl.concat([sentences(D1, 3), sentences(D2, 2), sentences(D3, 4)]),
+                             dates=[D1, D2, D3])
+    lf = storage.scan(lake, SENTENCES, between=(D2, D3))
+    assert dict(lf.collect().group_by("pub_date").len().iter_rows()) == {D2: 2, D3: 4}
+    assert storage.scan(lake, SENTENCES, between=(None, D1)).collect().height == 3
+    assert storage.read(lake, SENTENCES, dates=[]).height == 0  # no day named: no rows, not the whole table
+    assert storage.read(lake, SENTENCES, between=(D1, D2)).height == 5
+    # the opened table is cached; a commit (here: another writer object) must be seen by the next read
+    storage.write_partitions(lake, SENTENCES, sentences(D1, 7, tag="c"), dates=[D1])
+    assert storage.read(lake, SENTENCES, dates=[D1]).height == 7
+    rows = dict(storage.partition_rows(lake, SENTENCES).iter_rows())
+    assert rows == {D1: 7, D2: 2, D3: 4}
