@@ -184,27 +184,49 @@ def _commit(run_id: str | None, code_version: str | None, extra: dict | None = N
     return CommitProperties(custom_metadata=meta)
 
 
+def _pub_date_filter(dates: Sequence[date] | None, undated: bool,
+                     between: tuple[date | None, date | None] | None):
+    """The ``pub_date`` selection as a pyarrow row filter and as SQL for Delta's file pruning (None, None: all).
+
+    Pruning lists only the matching partitions' files, so a read costs what it selects, not the table."""
+    import pyarrow.dataset as pads
+
+    col, exprs, sql = pads.field("pub_date"), [], []
+    if dates is not None or undated:
+        days = sorted({validate_date(d) for d in (dates or [])})
+        exprs.append(col.isin(pa.array(days, pa.date32())) | col.is_null() if undated else
+                     col.isin(pa.array(days, pa.date32())))
+        sql.append(partition_predicate(days, include_undated=undated) if days else
+                   "pub_date IS NULL" if undated else "FALSE")
+    for bound, op in zip(between or (None, None), (">=", "<="), strict=True):
+        if bound is not None:
+            day = validate_date(bound)
+            exprs.append(col >= pa.scalar(day, pa.date32()) if op == ">=" else col <= pa.scalar(day, pa.date32()))
+            sql.append(f"pub_date {op} '{day.isoformat()}'")
+    if not exprs:
+        return None, None
+    expr = exprs[0]
+    for e in exprs[1:]:
+        expr = expr & e
+    return expr, " AND ".join(f"({c})" for c in sql)
+
+
+def _dataset(dt: DeltaTable, table: Table, sql: str | None):
+    if sql is not None and table.partition_by == "pub_date":
+        return dt.to_pyarrow_dataset(file_pruning_predicate=sql)
+    return dt.to_pyarrow_dataset()
+
+
 def scan(lake: Lake, table: Table, *, between: tuple[date | None, date | None] | None = None) -> pl.LazyFrame:
     """A lazy scan of the table's current version (filters and projections are pushed down).
 
-    ``between`` (inclusive, None = open end) limits it to those ``pub_date`` partitions; only their files
-    are listed, so the cost follows the range, not the table."""
+    ``between`` (inclusive, None = open end) limits it to those ``pub_date`` partitions."""
     dt = lake.open(table)
     if dt is None:
         return table.empty().lazy()
-    if between is None or table.partition_by != "pub_date":
-        return pl.scan_pyarrow_dataset(dt.to_pyarrow_dataset())
-    conds = [f"pub_date {op} '{validate_date(d).isoformat()}'" for d, op in zip(between, (">=", "<="), strict=True)
-             if d is not None]
-    if not conds:
-        return pl.scan_pyarrow_dataset(dt.to_pyarrow_dataset())
-    lf = pl.scan_pyarrow_dataset(dt.to_pyarrow_dataset(file_pruning_predicate=" AND ".join(conds)))
-    lo, hi = between
-    if lo is not None:
-        lf = lf.filter(pl.col("pub_date") >= validate_date(lo))
-    if hi is not None:
-        lf = lf.filter(pl.col("pub_date") <= validate_date(hi))
-    return lf
+    expr, sql = _pub_date_filter(None, False, between)
+    ds = _dataset(dt, table, sql)
+    return pl.scan_pyarrow_dataset(ds if expr is None else ds.filter(expr))
 
 
 def read(
@@ -220,9 +242,9 @@ def read(
 ) -> pl.DataFrame:
     """Read a table's current (or given) version, optionally only some ``pub_date`` partitions.
 
-    ``dates`` selects listed days, ``between`` an inclusive range (None = open end), ``where_in`` rows whose
-    column (a name from the schema) holds one of the values; all are pushed down to the Parquet scan. A
-    missing table reads as an empty, typed frame.
+    ``dates`` selects listed days (an empty list: none), ``between`` an inclusive range (None = open end),
+    ``where_in`` rows whose column (a name from the schema) holds one of the values; all are pushed down to
+    the Parquet scan. A missing table reads as an empty, typed frame.
     """
     dt = lake.open(table)
     if dt is None:
@@ -232,30 +254,8 @@ def read(
         dt = DeltaTable(lake.uri(table), version=version, storage_options=lake.storage_options or None)
     import pyarrow.dataset as pads
 
-    filt = None
-    prune = []  # the same conditions as SQL for Delta's file pruning: only matching partitions are listed
-    if dates is not None or undated:
-        days = sorted({validate_date(d) for d in (dates or [])})
-        col = pads.field("pub_date")
-        filt = col.isin(pa.array(days, pa.date32()))
-        if undated:
-            filt = filt | col.is_null()
-        prune.append(partition_predicate(days, include_undated=True) if undated and days else
-                     "pub_date IS NULL" if undated else partition_predicate(days) if days else "FALSE")
-    if between is not None:
-        lo, hi = between
-        col = pads.field("pub_date")
-        for bound, op in ((lo, "ge"), (hi, "le")):
-            if bound is not None:
-                day = validate_date(bound)
-                cond = (col >= pa.scalar(day, pa.date32())) if op == "ge" else (
-                    col <= pa.scalar(day, pa.date32()))
-                filt = cond if filt is None else (filt & cond)
-                prune.append(f"pub_date {'>=' if op == 'ge' else '<='} '{day.isoformat()}'")
-    if prune and table.partition_by == "pub_date":
-        ds = dt.to_pyarrow_dataset(file_pruning_predicate=" AND ".join(f"({p})" for p in prune))
-    else:
-        ds = dt.to_pyarrow_dataset()
+    filt, sql = _pub_date_filter(dates, undated, between)
+    ds = _dataset(dt, table, sql)
     if where_in is not None:
         name, values = where_in
         if name not in table.schema:
