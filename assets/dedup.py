@@ -39,11 +39,16 @@ class DedupSettings(dg.ConfigurableResource):
 )
 def signatures(context: dg.AssetExecutionContext, lake: LakeResource, dedup_settings: DedupSettings):
     """MinHash band hashes, exact hash and figures of every dated document: the persistent dedup index."""
-    lk, days = lake.lake(), run_days(context)
+    return materialize_signatures(lake.lake(), run_days(context), run_id=context.run_id,
+                                  config=dedup_settings.config())
+
+
+def materialize_signatures(lk, days, *, run_id: str, config: dedup.DedupConfig) -> dg.MaterializeResult:
+    """The ``signatures`` partitions of ``days`` (shared by the asset and the batch backfill job)."""
     docs = storage.read(lk, DOCUMENTS, dates=days)
-    sig = dedup.compute_signatures(docs, config=dedup_settings.config())
+    sig = dedup.compute_signatures(docs, config=config)
     with transient_io_retry():
-        version = storage.write_partitions(lk, SIGNATURES, sig, dates=days, run_id=context.run_id,
+        version = storage.write_partitions(lk, SIGNATURES, sig, dates=days, run_id=run_id,
                                            code_version=versions.DEDUP)
     return dg.MaterializeResult(metadata=table_metadata(SIGNATURES, sig.drop("minhash"), version=version,
                                                         uri=lk.uri(SIGNATURES)) | {"days": len(days)})
@@ -62,7 +67,13 @@ def signatures(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
 )
 def duplicates(context: dg.AssetExecutionContext, lake: LakeResource, dedup_settings: DedupSettings):
     """Exact and near-duplicate clusters; each day compared with itself and the window of earlier days."""
-    lk, days, cfg = lake.lake(), run_days(context), dedup_settings.config()
+    return materialize_duplicates(lake.lake(), run_days(context), run_id=context.run_id,
+                                  config=dedup_settings.config())
+
+
+def materialize_duplicates(lk, days, *, run_id: str, config: dedup.DedupConfig) -> dg.MaterializeResult:
+    """The ``duplicates`` partitions of ``days`` (any set of days, in one pass over their windows)."""
+    cfg = config
     lo, _ = dedup.window_bounds(days[0], window_days=cfg.window_days)
     day_sig = storage.read(lk, SIGNATURES, dates=days)
     # Lazy: deduplicate reads the window's MinHash lists only for candidate documents.
@@ -70,7 +81,7 @@ def duplicates(context: dg.AssetExecutionContext, lake: LakeResource, dedup_sett
     dups = dedup.deduplicate(day_sig, window, config=cfg)
     window_ids = storage.read(lk, SIGNATURES, between=(lo, days[-1]), columns=["doc_id"])["doc_id"]
     with transient_io_retry():
-        version = storage.write_partitions(lk, DUPLICATES, dups, dates=days, run_id=context.run_id,
+        version = storage.write_partitions(lk, DUPLICATES, dups, dates=days, run_id=run_id,
                                            code_version=versions.DEDUP)
     per_day = (
         dups.group_by("pub_date").agg(

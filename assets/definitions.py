@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from assets import automation, dedup, ingestion, maintenance, nlp
+from assets import automation, backfill, dedup, ingestion, maintenance, nlp
 from assets.resources import InboxResource, LakeResource
 
 defs = dg.Definitions(
     assets=[ingestion.ingest, dedup.signatures, dedup.duplicates, nlp.sentences, nlp.entities, nlp.entity_daily],
-    jobs=[automation.ingest_job, automation.daily_job, maintenance.maintenance_job],
+    jobs=[automation.ingest_job, automation.daily_job, backfill.backfill_job, maintenance.maintenance_job],
     schedules=[automation.daily_ingest, maintenance.maintenance_schedule],
     sensors=[automation.inbox_sensor, automation.partitions_sensor],
     resources={

@@ -65,11 +65,15 @@ def _offsets_mismatch(rows: pl.DataFrame, docs: pl.DataFrame) -> int:
 )
 def sentences(context: dg.AssetExecutionContext, lake: LakeResource):
     """Sentences of canonical documents with exact character offsets and their section."""
-    lk, days = lake.lake(), run_days(context)
+    return materialize_sentences(lake.lake(), run_days(context), run_id=context.run_id)
+
+
+def materialize_sentences(lk, days, *, run_id: str) -> dg.MaterializeResult:
+    """The ``sentences`` partitions of ``days`` (shared by the asset and the batch backfill job)."""
     docs = canonical_documents(lk, days)
     sents = segment.sentences_frame(docs)
     with transient_io_retry():
-        version = storage.write_partitions(lk, SENTENCES, sents, dates=days, run_id=context.run_id,
+        version = storage.write_partitions(lk, SENTENCES, sents, dates=days, run_id=run_id,
                                            code_version=versions.SEGMENT)
     per_doc = sents.group_by("doc_id").len()["len"] if sents.height else pl.Series([], dtype=pl.UInt32)
     bad = _offsets_mismatch(sents, docs)
@@ -103,20 +107,26 @@ def sentences(context: dg.AssetExecutionContext, lake: LakeResource):
 )
 def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: TaggerSettings):
     """Entity mentions with offsets, consistent labels and in-document name resolution (`norm`)."""
-    lk, days, cfg = lake.lake(), run_days(context), tagger.config()
+    return materialize_entities(lake.lake(), run_days(context), run_id=context.run_id, tagger=tagger,
+                                log=context.log)
+
+
+def materialize_entities(lk, days, *, run_id: str, tagger: TaggerSettings, log) -> dg.MaterializeResult:
+    """The ``entities`` partitions of ``days`` and new ``entity_cache`` rows (asset and batch backfill job)."""
+    cfg = tagger.config()
     docs = canonical_documents(lk, days)
     sents = storage.read(lk, SENTENCES, dates=days)
     hashes = sents["sent_hash"].unique().to_list()
     # Only the cache rows of this partition's sentences are read (pushed down to the Parquet scan).
     cache = storage.read(lk, ENTITY_CACHE, where_in=("sent_hash", hashes)).filter(
         pl.col("model") == ent.model_id(cfg))
-    mentions, new_cache, stats = _tag_in_chunks(context, docs, sents, cache, cfg, tagger.chunk_documents)
+    mentions, new_cache, stats = _tag_in_chunks(log, docs, sents, cache, cfg, tagger.chunk_documents)
     with transient_io_retry():
         # New rows are sentences whose hash was not in the cache: append, no MERGE over the whole cache.
         # A retry re-reads the cache first and finds them, so nothing is appended twice.
-        storage.append(lk, ENTITY_CACHE, new_cache.unique(["sent_hash", "model"]), run_id=context.run_id,
+        storage.append(lk, ENTITY_CACHE, new_cache.unique(["sent_hash", "model"]), run_id=run_id,
                        code_version=versions.ENTITIES_WITH_MODEL)
-        version = storage.write_partitions(lk, ENTITIES, mentions, dates=days, run_id=context.run_id,
+        version = storage.write_partitions(lk, ENTITIES, mentions, dates=days, run_id=run_id,
                                            code_version=versions.ENTITIES_WITH_MODEL)
     bad = _offsets_mismatch(mentions, docs)
     orphans = mentions.join(sents, on=["doc_id", "sent_idx"], how="anti").height if mentions.height else 0
@@ -139,9 +149,9 @@ def entities(context: dg.AssetExecutionContext, lake: LakeResource, tagger: Tagg
     )
 
 
-def _tag_in_chunks(context, docs, sents, cache, cfg, chunk: int):
+def _tag_in_chunks(run_log, docs, sents, cache, cfg, chunk: int):
     """Tag documents a chunk at a time: bounded memory, and progress in the run log over long backfills."""
-    log = ProgressLog(context.log, "documents tagged")
+    log = ProgressLog(run_log, "documents tagged")
     parts, caches, totals = [], [], {}
     order = docs.sort("doc_id")
     for start in range(0, max(order.height, 1), chunk):
@@ -171,10 +181,14 @@ def _tag_in_chunks(context, docs, sents, cache, cfg, chunk: int):
 )
 def entity_daily(context: dg.AssetExecutionContext, lake: LakeResource):
     """Mentions and documents per entity and day: the table a newsroom analyst opens first."""
-    lk, days = lake.lake(), run_days(context)
+    return materialize_entity_daily(lake.lake(), run_days(context), run_id=context.run_id)
+
+
+def materialize_entity_daily(lk, days, *, run_id: str) -> dg.MaterializeResult:
+    """The ``entity_daily`` partitions of ``days`` (shared by the asset and the batch backfill job)."""
     daily_counts = ent.entity_daily(storage.read(lk, ENTITIES, dates=days))
     with transient_io_retry():
-        version = storage.write_partitions(lk, ENTITY_DAILY, daily_counts, dates=days, run_id=context.run_id,
+        version = storage.write_partitions(lk, ENTITY_DAILY, daily_counts, dates=days, run_id=run_id,
                                            code_version=versions.ENTITIES_WITH_MODEL)
     return dg.MaterializeResult(
         metadata=table_metadata(ENTITY_DAILY, daily_counts.sort("mentions", descending=True), version=version,

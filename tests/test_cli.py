@@ -73,3 +73,23 @@ def test_help_for_every_command(env):
 def test_bad_date_is_a_clear_error(env):
     out = newslake("run", "--date", "2026-13-45", env=env, timeout=60)
     assert out.returncode == 2 and "not a YYYY-MM-DD date" in out.stderr
+
+
+@pytest.mark.slow
+def test_far_apart_days_are_processed_in_one_run(tmp_path, env):
+    import json
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    body = ("The harbour council in Port Ellery approved the budget on {d}. Mayor Anna Lind said the new "
+            "ferry terminal would open next spring. The vote was 7 to 2.")
+    records = [{"id": str(i), "title": f"Budget vote {i}", "text": body.format(d=d), "date": f"{d}T09:00:00Z"}
+               for i, d in enumerate(["2026-01-05", "2026-06-20", "2026-11-02"])]
+    (inbox / "feed.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    run = newslake("run", "--inbox", str(inbox), env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "3 days in 3 ranges" in run.stderr and "in one run" in run.stderr
+    per_day = newslake("sql", "--format", "csv", """
+        SELECT pub_date, count(DISTINCT s.doc_id), count(DISTINCT e.doc_id)
+        FROM sentences s JOIN entities e USING (doc_id, pub_date) GROUP BY 1 ORDER BY 1""", env=env)
+    assert csv_rows(per_day.stdout) == [["2026-01-05", "1", "1"], ["2026-06-20", "1", "1"], ["2026-11-02", "1", "1"]]

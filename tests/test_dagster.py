@@ -114,3 +114,35 @@ def test_inbox_sensor_fires_only_when_the_inbox_changes(defs, dagster_env):
         assert sensor.evaluate_tick(ctx).run_requests == []
         (dagster_env["inbox"] / "new.html").write_text("<html><body><p>new</p></body></html>")
         assert len(sensor.evaluate_tick(ctx).run_requests) == 1
+
+
+@pytest.mark.slow
+def test_backfill_job_matches_the_assets_and_records_every_partition(defs, dagster_env):
+    instance = dg.DagsterInstance.get()
+    lake = Lake(str(dagster_env["lake"]))
+    assert defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET).success
+    d1, d3 = date(2026, 11, 24), date(2026, 11, 26)  # two days, not a contiguous range
+    daily = defs.resolve_job_def("daily_job")
+    for d in (d1, d3):
+        assert daily.execute_in_process(instance=instance, partition_key=d.isoformat(), run_config=QUIET).success
+    tables = (DUPLICATES, SENTENCES, ENTITIES)
+    by_assets = {t.name: storage.read(lake, t).sort(storage.read(lake, t).columns) for t in tables}
+
+    cfg = {**QUIET, "ops": {"process_days": {"config": {"days": [d1.isoformat(), d3.isoformat()]}}}}
+    res = defs.resolve_job_def("backfill_job").execute_in_process(instance=instance, run_config=cfg)
+    assert res.success
+    for t in tables:
+        again = storage.read(lake, t)
+        assert again.sort(again.columns).equals(by_assets[t.name]), t.name
+    assets = ("signatures", "duplicates", "sentences", "entities", "entity_daily")
+    for name in assets:
+        for d in (d1, d3):
+            recs = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(name), asset_partitions=[d.isoformat()]), limit=1,
+                ascending=False).records
+            assert recs and recs[0].run_id == res.run_id, (name, d)
+        assert date(2026, 11, 25).isoformat() not in {
+            e.partition for e in res.asset_materializations_for_node("process_days") if e.asset_key.path == [name]}
+    checks = [e for e in instance.all_logs(res.run_id) if e.dagster_event
+              and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(checks) == 6 and all(e.dagster_event.event_specific_data.passed for e in checks)
