@@ -5,6 +5,8 @@
 * ``partitions_sensor`` watches ``documents`` materializations and launches ``daily_job`` for every day
   ingestion touched, plus later days whose dedup window contains one (late articles), one single-run backfill
   per contiguous range.
+* ``backfill_job`` (:mod:`assets.backfill`) processes any set of days in one run; ``newslake run`` uses it when
+  the days fall in several far-apart ranges.
 * Every run carries the ``newslake/lake=writer`` tag, limited to one at a time in ``data/dagster/dagster.yaml``,
   so two runs never write the lake at once.
 """
