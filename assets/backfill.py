@@ -9,6 +9,8 @@ partitions materialized exactly as if the assets had run. A failed check fails t
 blocking) before later stages run.
 """
 
+import time
+
 import dagster as dg
 
 from assets import dedup, nlp
@@ -50,12 +52,18 @@ def process_days(context: dg.OpExecutionContext, config: BackfillDays, lake: Lak
         return
     lk, run_id, dcfg = lake.lake(), context.run_id, dedup_settings.config()
     context.log.info(f"{len(days)} day(s), {days[0]} .. {days[-1]}")
-    _report(context, "signatures", days, dedup.materialize_signatures(lk, days, run_id=run_id, config=dcfg))
-    _report(context, "duplicates", days, dedup.materialize_duplicates(lk, days, run_id=run_id, config=dcfg))
-    _report(context, "sentences", days, nlp.materialize_sentences(lk, days, run_id=run_id))
-    _report(context, "entities", days,
-            nlp.materialize_entities(lk, days, run_id=run_id, tagger=tagger, log=context.log))
-    _report(context, "entity_daily", days, nlp.materialize_entity_daily(lk, days, run_id=run_id))
+    stages = [
+        ("signatures", lambda: dedup.materialize_signatures(lk, days, run_id=run_id, config=dcfg)),
+        ("duplicates", lambda: dedup.materialize_duplicates(lk, days, run_id=run_id, config=dcfg)),
+        ("sentences", lambda: nlp.materialize_sentences(lk, days, run_id=run_id)),
+        ("entities", lambda: nlp.materialize_entities(lk, days, run_id=run_id, tagger=tagger, log=context.log)),
+        ("entity_daily", lambda: nlp.materialize_entity_daily(lk, days, run_id=run_id)),
+    ]
+    for asset, materialize in stages:  # in the assets' dependency order
+        t0 = time.perf_counter()
+        result = materialize()
+        _report(context, asset, days, result)
+        context.log.info(f"{asset}: {len(days)} day(s) in {time.perf_counter() - t0:.1f}s")
 
 
 @dg.job(tags=WRITER_TAGS, description="Deduplicate, segment and tag any set of publication days in one run.")
