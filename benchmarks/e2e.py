@@ -87,6 +87,7 @@ def run_newslake(inbox: Path, lake: Path, home: Path, *, fresh: bool = True) -> 
         raise RuntimeError(f"newslake run failed:\n{r.stderr[-3000:]}")
     steps = dagster_step_times(home, exclude=before)
     return {"seconds": r.seconds, "peak_rss_mb": r.peak_rss_mb, "procs": r.max_procs, "steps": steps.steps,
+            "stages": steps.stages,
             "runs": steps.runs, "run_seconds": steps.run_seconds, "cache_hit_rate": steps.cache_hit_rate,
             "load": r.load_after, "tables": table_sizes(lake), **lake_facts(lake)}
 
@@ -102,7 +103,7 @@ def print_pair(size: str, ref: dict, nl: dict) -> None:
     say(f"[{size}] reference: {ref['seconds']:.1f}s for {ref['docs']} docs = {ref['docs'] / ref['seconds']:.1f} "
         f"docs/s, {ref['words'] / ref['seconds']:.0f} words/s, peak RSS {ref['peak_rss_mb']:.0f} MB "
         f"({ref['procs']} procs); stages {ref['stages']}")
-    steps = ", ".join(f"{k} {nl['steps'].get(k, 0):.1f}s" for k in STEP_ORDER)
+    steps = ", ".join(f"{k} {nl['steps'].get(k, nl['stages'].get(k, 0)):.1f}s" for k in STEP_ORDER)
     other = nl["seconds"] - sum(nl["steps"].values())
     say(f"[{size}] newslake:  {nl['seconds']:.1f}s for {nl['documents']} docs = "
         f"{nl['documents'] / nl['seconds']:.1f} docs/s, {words / nl['seconds']:.0f} words/s, peak RSS "
@@ -164,7 +165,7 @@ def incremental(args, work: Path, results: list[dict]) -> dict:
         res = run_newslake(inbox, lake, home, fresh=False)
         path.unlink()
         held = res["documents"] - args.day_docs
-        steps = ", ".join(f"{k} {res['steps'].get(k, 0):.1f}s" for k in STEP_ORDER)
+        steps = ", ".join(f"{k} {res['steps'].get(k, res['stages'].get(k, 0)):.1f}s" for k in STEP_ORDER)
         say(f"INCREMENTAL lake of {held} docs + 1 day of {args.day_docs}: {res['seconds']:.1f}s; steps: "
             f"{steps}; peak RSS {res['peak_rss_mb']:.0f} MB")
         out[held] = res

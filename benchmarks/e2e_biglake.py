@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             (inbox / "zz-newday.jsonl").write_text(day)
             res = run_newslake(inbox, lake, home, fresh=False)
             (inbox / "zz-newday.jsonl").unlink()
-            steps = ", ".join(f"{k} {res['steps'].get(k, 0):.1f}s" for k in STEP_ORDER)
+            steps = ", ".join(f"{k} {res['steps'].get(k, res['stages'].get(k, 0)):.1f}s" for k in STEP_ORDER)
             say(f"INCREMENTAL lake of {held} docs + 1 day of {args.day_docs}: {res['seconds']:.1f}s; steps: {steps}; "
                 f"{res['runs']} runs; peak RSS {res['peak_rss_mb']:.0f} MB")
             out[name] = (held, res["seconds"])

@@ -9,6 +9,7 @@ upper bound).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import threading
 import time
@@ -106,6 +107,7 @@ class StepTimes:
     runs: int = 0
     run_seconds: float = 0.0
     cache_hit_rate: list[float] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # inside backfill_job's one step, from its log
 
 
 def _instance(home: Path):
@@ -123,6 +125,9 @@ def dagster_run_ids(home: Path) -> set[str]:
         inst.dispose()
 
 
+_STAGE_LOG = re.compile(r"^(\w+): \d+ day\(s\) in ([0-9.]+)s$")
+
+
 def dagster_step_times(home: Path, *, exclude: set[str] = frozenset()) -> StepTimes:
     """Read STEP_START .. STEP_SUCCESS/FAILURE from the run storage in ``home`` (a DAGSTER_HOME).
 
@@ -138,6 +143,9 @@ def dagster_step_times(home: Path, *, exclude: set[str] = frozenset()) -> StepTi
         for rec in inst.all_logs(run.run_id):
             ev = rec.dagster_event
             if ev is None:
+                # backfill_job runs all stages in one step and logs "<asset>: N day(s) in X.Ys" for each
+                if m := _STAGE_LOG.match(rec.user_message or ""):
+                    res.stages[m.group(1)] = res.stages.get(m.group(1), 0.0) + float(m.group(2))
                 continue
             kind = ev.event_type_value
             if kind in ("RUN_START", "RUN_SUCCESS", "RUN_FAILURE"):
