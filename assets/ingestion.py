@@ -9,7 +9,7 @@ import polars as pl
 from assets.metadata import ProgressLog, counts_table, preview, table_metadata
 from assets.resources import InboxResource, LakeResource
 from assets.retry import transient_io_retry
-from pipeline import ingestion, storage
+from pipeline import storage, versions
 from pipeline.schema import DOCUMENTS, FILES, REJECTS
 
 GROUP = "ingestion"
@@ -19,13 +19,13 @@ _KINDS = {"python", "delta", "polars"}
 @dg.multi_asset(
     name="ingest",
     specs=[
-        dg.AssetSpec("files", group_name=GROUP, kinds=_KINDS, code_version=ingestion.CODE_VERSION,
+        dg.AssetSpec("files", group_name=GROUP, kinds=_KINDS, code_version=versions.INGEST,
                      description=FILES.doc + " Updated by the `ingest` step."),
         dg.AssetSpec("documents", group_name=GROUP, kinds=_KINDS | {"trafilatura"},
-                     code_version=ingestion.CODE_VERSION,
+                     code_version=versions.INGEST,
                      description=DOCUMENTS.doc + " Written by the `ingest` step, which replaces only the "
                      "publication-date partitions that new or changed files touch."),
-        dg.AssetSpec("rejects", group_name=GROUP, kinds=_KINDS, code_version=ingestion.CODE_VERSION,
+        dg.AssetSpec("rejects", group_name=GROUP, kinds=_KINDS, code_version=versions.INGEST,
                      description=REJECTS.doc),
     ],
     check_specs=[
@@ -41,7 +41,7 @@ def ingest(context: dg.AssetExecutionContext, inbox: InboxResource, lake: LakeRe
     """Parse new or changed inbox files (by sha256) into documents; record every file and every reject."""
     lk = lake.lake()
     with transient_io_retry():
-        report = ingestion.ingest(
+        report = ingest.run(
             inbox.folder(), lk, config=inbox.ingest_config(), run_id=context.run_id,
             on_progress=ProgressLog(context.log, "files parsed"),
         )
@@ -75,8 +75,8 @@ def ingest(context: dg.AssetExecutionContext, inbox: InboxResource, lake: LakeRe
                             columns=["doc_id", "pub_date", "pub_datetime", "date_raw", "source_path"],
                             where_in=("source_path", paths)) if paths else DOCUMENTS.empty()
     in_run = pl.col("source_path").is_in(paths)
-    lost = ingestion.unreconciled(files.filter(pl.col("path").is_in(paths)), run_docs, rejects.filter(in_run))
-    bad_dates = ingestion.date_problems(run_docs, today=datetime.now(UTC).date())
+    lost = ingest.unreconciled(files.filter(pl.col("path").is_in(paths)), run_docs, rejects.filter(in_run))
+    bad_dates = ingest.date_problems(run_docs, today=datetime.now(UTC).date())
     yield dg.AssetCheckResult(asset_key="files", check_name="every_record_accounted_for", passed=lost.height == 0,
                               metadata={"unreconciled_files": lost.height, "files": files.height,
                                         "sample": preview(lost)})

@@ -8,8 +8,9 @@ from assets.metadata import ProgressLog, counts_table, table_metadata
 from assets.partitions import daily, run_days, single_run
 from assets.resources import LakeResource
 from assets.retry import transient_io_retry
-from pipeline import entities as ent
-from pipeline import segment, storage, versions
+from pipeline import sentences as segment
+from pipeline import storage, versions
+from pipeline.entities import tagger as ent
 from pipeline.schema import DOCUMENTS, DUPLICATES, ENTITIES, ENTITY_CACHE, ENTITY_DAILY, SENTENCES
 
 GROUP = "nlp"
@@ -71,7 +72,7 @@ def sentences(context: dg.AssetExecutionContext, lake: LakeResource):
 def materialize_sentences(lk, days, *, run_id: str) -> dg.MaterializeResult:
     """The ``sentences`` partitions of ``days`` (shared by the asset and the batch backfill job)."""
     docs = canonical_documents(lk, days)
-    sents = segment.sentences_frame(docs)
+    sents = segment.segment_documents(docs)
     with transient_io_retry():
         version = storage.write_partitions(lk, SENTENCES, sents, dates=days, run_id=run_id,
                                            code_version=versions.SEGMENT)
@@ -157,7 +158,7 @@ def _tag_in_chunks(run_log, docs, sents, cache, cfg, chunk: int):
     for start in range(0, max(order.height, 1), chunk):
         part = order.slice(start, chunk)
         ids = part["doc_id"].implode()
-        mentions, new_cache, stats = ent.entities_frame(part, sents.filter(pl.col("doc_id").is_in(ids)), cache,
+        mentions, new_cache, stats = ent.tag_documents(part, sents.filter(pl.col("doc_id").is_in(ids)), cache,
                                                         config=cfg)
         parts.append(mentions)
         caches.append(new_cache)
@@ -186,7 +187,7 @@ def entity_daily(context: dg.AssetExecutionContext, lake: LakeResource):
 
 def materialize_entity_daily(lk, days, *, run_id: str) -> dg.MaterializeResult:
     """The ``entity_daily`` partitions of ``days`` (shared by the asset and the batch backfill job)."""
-    daily_counts = ent.entity_daily(storage.read(lk, ENTITIES, dates=days))
+    daily_counts = ent.count_daily(storage.read(lk, ENTITIES, dates=days))
     with transient_io_retry():
         version = storage.write_partitions(lk, ENTITY_DAILY, daily_counts, dates=days, run_id=run_id,
                                            code_version=versions.ENTITIES_WITH_MODEL)

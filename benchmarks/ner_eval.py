@@ -29,8 +29,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.entities import TaggerConfig, entities_frame, tag_raw  # noqa: E402
-from pipeline.entity_norm import trim_span  # noqa: E402
+from pipeline.entities.resolve import trim_span  # noqa: E402
+from pipeline.entities.tagger import TaggerConfig, tag_documents, tag_raw  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "conll2003_dev.iob2.jsonl"
 
@@ -150,7 +150,7 @@ def main() -> None:
             if lab in ONTO_TO_CONLL:
                 plain[doc_id].add((start + s, start + e, ONTO_TO_CONLL[lab]))
     t1 = time.perf_counter()
-    ents, _, stats = entities_frame(docs, sents, None, config=config)
+    ents, _, stats = tag_documents(docs, sents, None, config=config)
     t2 = time.perf_counter()
     pipe: dict[str, set] = defaultdict(set)
     for doc_id, s, e, lab in ents.select("doc_id", "start", "end", "label").iter_rows():

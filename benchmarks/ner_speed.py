@@ -36,7 +36,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import entities as E  # noqa: E402
+from pipeline.entities import tagger as E  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 _SENT = re.compile(r"[^\n]+?(?:[.!?](?=\s)|$)", re.M)
@@ -114,7 +114,7 @@ def main() -> None:
     )
     config = E.TaggerConfig(model=args.model, n_process=args.n_process)
     t = time.perf_counter()
-    E.entities_frame(docs, sents, None, config=config)
+    E.tag_documents(docs, sents, None, config=config)
     print(f"pipeline first call incl. worker start-up: {words / (time.perf_counter() - t):,.0f} words/s")
     # Interleaved repetitions: other processes on the machine shift both figures alike; medians compared.
     refs, pipes = [], []
@@ -123,7 +123,7 @@ def main() -> None:
         n_ref = sum(len(d.ents) for d in nlp.pipe(texts, n_process=args.n_process, batch_size=64))
         refs.append(words / (time.perf_counter() - t))
         t = time.perf_counter()
-        ents, cache, stats = E.entities_frame(docs, sents, None, config=config)
+        ents, cache, stats = E.tag_documents(docs, sents, None, config=config)
         pipes.append(words / (time.perf_counter() - t))
         print(
             f"  rep {rep}: reference {refs[-1]:,.0f} words/s ({n_ref} ents), pipeline {pipes[-1]:,.0f} words/s "
@@ -132,7 +132,7 @@ def main() -> None:
     ref, pipe = statistics.median(refs), statistics.median(pipes)
     print(f"reference nlp.pipe({nlp.pipe_names}, n_process={args.n_process}), median: {ref:,.0f} words/s")
     print(
-        f"pipeline entities_frame(n_process={args.n_process}), cold cache, median: {pipe:,.0f} words/s "
+        f"pipeline tag_documents(n_process={args.n_process}), cold cache, median: {pipe:,.0f} words/s "
         f"= {pipe / ref:.2f}x reference (required >= 0.9x)"
     )
 
@@ -140,15 +140,15 @@ def main() -> None:
     half = len(texts) // 2
     first, rest = texts[:half], texts[half:]
     d1, s1 = frames(first, "day1")
-    _, cache1, _ = E.entities_frame(d1, s1, None, config=config)
+    _, cache1, _ = E.tag_documents(d1, s1, None, config=config)
     batch2 = rest[: half // 2] + first[: half // 2]
     d2, s2 = frames(batch2, "day2")
     w2 = sum(len(x.split()) for x in batch2)
     t = time.perf_counter()
-    E.entities_frame(d2, s2, None, config=config)
+    E.tag_documents(d2, s2, None, config=config)
     no_cache = time.perf_counter() - t
     t = time.perf_counter()
-    _, _, st2 = E.entities_frame(d2, s2, cache1, config=config)
+    _, _, st2 = E.tag_documents(d2, s2, cache1, config=config)
     with_cache = time.perf_counter() - t
     print(
         f"republished copies (50% of batch): without cache {w2 / no_cache:,.0f} words/s, with cache "
@@ -165,7 +165,7 @@ def main() -> None:
         for b in range(0, len(rtexts), args.batch):
             chunk = rtexts[b : b + args.batch]
             d, s = frames(chunk, f"r{b}")
-            E.entities_frame(d, s, None, config=config)
+            E.tag_documents(d, s, None, config=config)
             total_w += sum(len(x.split()) for x in chunk)
             rss = [rss_mb(os.getpid())] + [rss_mb(p) for p in pids]
             peak = max(peak, sum(rss))

@@ -34,7 +34,7 @@ from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pipeline.segment import split_sentences  # noqa: E402
+from pipeline.sentences import split_sentences  # noqa: E402
 
 SHARED = Path(os.environ.get("NEWSLAKE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 Splitter = Callable[[list[str]], list[list[tuple[int, int]]]]

@@ -109,7 +109,7 @@ def check_invariants(lake_root: str) -> dict:
     import polars as pl
 
     from pipeline import storage
-    from pipeline.ingestion import unreconciled
+    from pipeline.ingest import unreconciled
     from pipeline.schema import DOCUMENTS, DUPLICATES, FILES, REJECTS, SENTENCES
     from pipeline.storage import Lake
 

@@ -12,8 +12,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from pipeline import entities as E
-from pipeline.entity_norm import RawMention, Unit, case_unreliable, normalise, resolve_document, trim_span
+from pipeline.entities import tagger as E
+from pipeline.entities.resolve import RawMention, Unit, case_unreliable, normalise, resolve_document, trim_span
 from pipeline.schema import ENTITIES, ENTITY_CACHE, ENTITY_DAILY
 
 
@@ -214,7 +214,7 @@ def test_long_texts_are_split_not_dropped():
 
 def test_entities_frame_uses_the_cache_and_tags_repeats_once(monkeypatch):
     docs, sents = _frames({"a": DOC, "b": DOC.replace("Friday", "Sunday")})
-    ents, cache, stats = E.entities_frame(docs, sents, None)
+    ents, cache, stats = E.tag_documents(docs, sents, None)
     assert ents.schema == ENTITIES.schema and cache.schema == ENTITY_CACHE.schema
     assert set(ents["model"]) == {E.model_id()}
     texts = dict(zip(docs["doc_id"], docs["text"], strict=True))
@@ -227,7 +227,7 @@ def test_entities_frame_uses_the_cache_and_tags_repeats_once(monkeypatch):
         raise AssertionError("a cached sentence went through the model again")
 
     monkeypatch.setattr(E, "tag_raw", no_model)
-    again, new_cache, stats2 = E.entities_frame(docs, sents, cache)
+    again, new_cache, stats2 = E.tag_documents(docs, sents, cache)
     assert stats2["cache_hits"] == sents.height and stats2["cache_hit_rate"] == 1.0
     assert new_cache.height == 0
     assert again.equals(ents)
@@ -235,9 +235,9 @@ def test_entities_frame_uses_the_cache_and_tags_repeats_once(monkeypatch):
 
 def test_cache_rows_that_do_not_fit_the_sentence_are_retagged():
     docs, sents = _frames({"a": DOC})
-    _, cache, _ = E.entities_frame(docs, sents, None)
+    _, cache, _ = E.tag_documents(docs, sents, None)
     bad = cache.with_columns(pl.lit([{"start": 3, "end": 7, "label": "ORG", "score": None}]).alias("ents"))
-    ents, _, stats = E.entities_frame(docs, sents, bad.cast(ENTITY_CACHE.schema))
+    ents, _, stats = E.tag_documents(docs, sents, bad.cast(ENTITY_CACHE.schema))
     assert stats["cache_hits"] == 0
     assert all(DOC[s:e] == t for s, e, t in ents.select("start", "end", "text").iter_rows())
 
@@ -257,7 +257,7 @@ def test_entity_daily_counts_mentions_and_documents():
             "label": ["PERSON"] * 4,
         }
     )
-    daily = E.entity_daily(ents)
+    daily = E.count_daily(ents)
     assert daily.schema == ENTITY_DAILY.schema
     assert daily.select("pub_date", "mentions", "documents").rows() == [(d1, 3, 2), (d2, 1, 1)]
 
@@ -265,10 +265,10 @@ def test_entity_daily_counts_mentions_and_documents():
 def test_worker_processes_give_the_same_entities():
     texts = {f"d{i}": DOC.replace("Friday", day) for i, day in enumerate(["Friday", "Monday", "Sunday", "Tuesday"])}
     docs, sents = _frames(texts)
-    serial, serial_cache, serial_stats = E.entities_frame(docs, sents, None)
+    serial, serial_cache, serial_stats = E.tag_documents(docs, sents, None)
     cfg = E.TaggerConfig(n_process=2, min_parallel=0, chunk_texts=3)  # several tasks over two workers
     try:
-        par, par_cache, par_stats = E.entities_frame(docs, sents, None, config=cfg)
+        par, par_cache, par_stats = E.tag_documents(docs, sents, None, config=cfg)
     finally:
         E.close_pools()
     assert par.equals(serial)

@@ -8,7 +8,7 @@ from datetime import date
 
 import polars as pl
 
-from pipeline import ingestion, storage
+from pipeline import ingest, storage
 from pipeline.ingest import IngestConfig
 from pipeline.schema import DOCUMENTS, FILES, REJECTS
 from pipeline.storage import Lake
@@ -27,12 +27,12 @@ def test_unchanged_renamed_and_changed_files(tmp_path):
     inbox.mkdir()
     (inbox / "a.jsonl").write_text(records("2026-11-24", 3))
     (inbox / "b.jsonl").write_text(records("2026-11-25", 2, prefix="b"))
-    first = ingestion.ingest(inbox, lake, config=CFG)
+    first = ingest.run(inbox, lake, config=CFG)
     assert first.documents == 5 and first.touched_dates == {date(2026, 11, 24), date(2026, 11, 25)}
 
     versions = storage.table_versions(lake)
     shutil.copy(inbox / "a.jsonl", inbox / "a-copy.jsonl")
-    second = ingestion.ingest(inbox, lake, config=CFG)
+    second = ingest.run(inbox, lake, config=CFG)
     assert second.documents == 0 and second.files_duplicate == 1 and second.files_unchanged == 2
     assert storage.table_versions(lake)["documents"] == versions["documents"]
     files = storage.read(lake, FILES)
@@ -41,24 +41,24 @@ def test_unchanged_renamed_and_changed_files(tmp_path):
     # a.jsonl changes: one record dropped, the others move to another day
     (inbox / "a.jsonl").write_text(records("2026-11-26", 2))
     before_b = storage.read(lake, DOCUMENTS, dates=[date(2026, 11, 25)])
-    third = ingestion.ingest(inbox, lake, config=CFG)
+    third = ingest.run(inbox, lake, config=CFG)
     assert third.touched_dates == {date(2026, 11, 24), date(2026, 11, 26)}
     docs = storage.read(lake, DOCUMENTS)
     per_day = dict(docs.group_by("pub_date").len().iter_rows())
     assert per_day == {date(2026, 11, 25): 2, date(2026, 11, 26): 2}
     assert storage.read(lake, DOCUMENTS, dates=[date(2026, 11, 25)]).equals(before_b)
-    assert ingestion.unreconciled(storage.read(lake, FILES), docs, storage.read(lake, REJECTS)).height == 0
+    assert ingest.unreconciled(storage.read(lake, FILES), docs, storage.read(lake, REJECTS)).height == 0
 
 
 def test_reconciliation_catches_a_lost_record(tmp_path):
     inbox, lake = tmp_path / "inbox", Lake(str(tmp_path / "lake"))
     inbox.mkdir()
     (inbox / "a.jsonl").write_text(records("2026-11-24", 3) + "{not json\n")
-    ingestion.ingest(inbox, lake, config=CFG)
+    ingest.run(inbox, lake, config=CFG)
     files, docs, rejects = (storage.read(lake, t) for t in (FILES, DOCUMENTS, REJECTS))
     assert files["records"].to_list() == [4] and rejects.height == 1
-    assert ingestion.unreconciled(files, docs, rejects).height == 0
-    lost = ingestion.unreconciled(files, docs.head(2), rejects)
+    assert ingest.unreconciled(files, docs, rejects).height == 0
+    lost = ingest.unreconciled(files, docs.head(2), rejects)
     assert lost.row(0, named=True) == {"path": "a.jsonl", "records": 4, "found_documents": 2, "found_rejects": 1}
 
 
@@ -69,5 +69,5 @@ def test_date_problems_flags_a_misfiled_or_future_document():
         "pub_datetime": ["2026-11-24T23:59:00+00:00", "2026-11-25T00:30:00+00:00", "2027-01-01T00:00:00+00:00"],
         "date_raw": [None] * 3, "source_path": ["x"] * 3,
     }).with_columns(pl.col("pub_datetime").str.to_datetime(time_zone="UTC"))
-    bad = ingestion.date_problems(docs, today=date(2026, 11, 28))
+    bad = ingest.date_problems(docs, today=date(2026, 11, 28))
     assert sorted(bad["doc_id"]) == ["future", "misfiled"]

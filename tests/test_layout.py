@@ -27,7 +27,7 @@ def test_pipeline_never_imports_dagster():
 
 
 def test_importing_the_pipeline_does_not_load_dagster():
-    code = ("import sys, pipeline, pipeline.storage, pipeline.sql, pipeline.ingestion, pipeline.schema; "
+    code = ("import sys, pipeline, pipeline.storage, pipeline.sql, pipeline.ingest, pipeline.schema; "
             "print('dagster' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.schema import SENTENCES
-from pipeline.segment import (
+from pipeline.sentences import (
     SegmentConfig,
     normalise_sentence,
+    segment_documents,
     sentence_hash,
-    sentences_frame,
     split_sentences,
 )
 
@@ -186,7 +186,7 @@ def test_empty_and_blank():
     assert sents("...") == ["..."]
 
 
-# --- sentences_frame ---------------------------------------------------------------------------------
+# --- segment_documents ---------------------------------------------------------------------------------
 
 
 def _doc(doc_id: str, title: str, paragraphs: list[str], captions: list[str]) -> dict:
@@ -226,7 +226,7 @@ def test_sentences_frame_sections_offsets_and_hashes():
             },
         ]
     )
-    out = sentences_frame(docs)
+    out = segment_documents(docs)
     assert out.schema == SENTENCES.schema
     d1 = out.filter(pl.col("doc_id") == "d1")
     assert d1["sent_idx"].to_list() == list(range(d1.height))
@@ -258,7 +258,7 @@ def test_sentences_frame_empty_input():
             "body_end": pl.Int32,
         }
     )
-    out = sentences_frame(empty)
+    out = segment_documents(empty)
     assert out.height == 0 and out.schema == SENTENCES.schema
 
 

@@ -1,4 +1,4 @@
-"""Ingestion: raw inbox files -> ``documents`` and ``rejects`` rows (pure parsing; no storage, no Dagster).
+"""Stage ``ingest``: raw inbox files -> ``files``, ``documents`` and ``rejects`` (:func:`run` is the runner).
 
 Formats (by extension, after an optional ``.gz``; gzip is also recognised by its magic bytes): HTML
 (``.html .htm .xhtml .shtml``), plain-text dumps (``.txt .text``), JSONL (``.jsonl .ndjson .jsonlines``,
@@ -48,14 +48,17 @@ File ``status``: ``ok`` (documents, no rejects), ``partial`` (documents and reje
 documents). Reconciliation: ``records == documents + record-level rejects`` for every file.
 """
 
-from .config import IngestConfig, JsonlMapping
-from .inbox import InboxEntry, scan_inbox
-from .parse import detect_format, parse_file
-from .records import ParsedFile
-from .workers import WorkerPool, parse_files
+from pipeline.ingest.checks import date_problems, unreconciled
+from pipeline.ingest.config import IngestConfig, JsonlMapping
+from pipeline.ingest.inbox import InboxEntry, scan_inbox
+from pipeline.ingest.parse import detect_format, parse_file
+from pipeline.ingest.records import ParsedFile
+from pipeline.ingest.runner import IngestReport, run
+from pipeline.ingest.workers import WorkerPool, parse_files
 
 __all__ = [
     "IngestConfig",
+    "IngestReport",
     "InboxEntry",
     "JsonlMapping",
     "ParsedFile",
@@ -63,5 +66,8 @@ __all__ = [
     "parse_file",
     "parse_files",
     "WorkerPool",
+    "run",
     "scan_inbox",
+    "date_problems",
+    "unreconciled",
 ]

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .dates import Candidate, url_date
-from .records import Reject
+from pipeline.ingest.dates import Candidate, url_date
+from pipeline.ingest.records import Reject
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .config import JsonlMapping
-from .decode import clean_text, decode_bytes
-from .records import Reject
+from pipeline.ingest.config import JsonlMapping
+from pipeline.ingest.decode import clean_text, decode_bytes
+from pipeline.ingest.records import Reject
 
 AUTO = {
     "id": ("id", "doc_id", "docid", "newid", "uuid", "guid", "_id", "article_id"),

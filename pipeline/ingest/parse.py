@@ -8,11 +8,11 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import IO
 
-from .config import IngestConfig
-from .dates import Candidate, file_name_date, resolve, url_date
-from .decode import control_ratio, decode_bytes
-from .inbox import InboxEntry
-from .records import ParsedFile, Reject, document_row, documents_frame, reject_row, rejects_frame
+from pipeline.ingest.config import IngestConfig
+from pipeline.ingest.dates import Candidate, file_name_date, resolve, url_date
+from pipeline.ingest.decode import control_ratio, decode_bytes
+from pipeline.ingest.inbox import InboxEntry
+from pipeline.ingest.records import ParsedFile, Reject, document_row, documents_frame, reject_row, rejects_frame
 
 FORMATS = {
     "html": "html",
@@ -159,7 +159,7 @@ class _Builder:
             self.reject(key, r)
 
     def html_page(self, key: str, data: bytes, *, url: str | None, charset: str | None = None, **extra) -> None:
-        from .html import extract_html  # trafilatura is imported by the html module only
+        from pipeline.ingest.html import extract_html  # trafilatura is imported by the html module only
 
         self.records += 1
         try:
@@ -314,7 +314,7 @@ def _parse_html(b: _Builder, stream: CappedReader) -> None:
 
 
 def _parse_text(b: _Builder, stream: CappedReader) -> None:
-    from .textdump import parse_textdump
+    from pipeline.ingest.textdump import parse_textdump
 
     data = _read_all(b, stream, b.config.max_decompressed_bytes, "file_too_large")
     text = decode_bytes(data)[0]
@@ -327,7 +327,7 @@ def _parse_text(b: _Builder, stream: CappedReader) -> None:
 
 
 def _parse_jsonl(b: _Builder, stream: CappedReader) -> None:
-    from .jsonl import parse_record, read_lines
+    from pipeline.ingest.jsonl import parse_record, read_lines
 
     m = b.config.jsonl
     for lineno, line in read_lines(stream, max_line_bytes=b.config.max_html_bytes):
@@ -359,7 +359,7 @@ def _parse_jsonl(b: _Builder, stream: CappedReader) -> None:
 
 
 def _parse_warc(b: _Builder, stream: CappedReader) -> None:
-    from .warc import iter_warc
+    from pipeline.ingest.warc import iter_warc
 
     for page in iter_warc(stream, max_record_bytes=b.config.max_html_bytes):
         key = b.unique(page.key, b.records)

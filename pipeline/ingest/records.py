@@ -9,10 +9,10 @@ from datetime import datetime
 
 import polars as pl
 
-from ..schema import DOCUMENTS, REJECTS
-from .dates import DateResult
-from .decode import clean_text
-from .language import detect_language
+from pipeline.ingest.dates import DateResult
+from pipeline.ingest.decode import clean_text
+from pipeline.ingest.language import detect_language
+from pipeline.schema import DOCUMENTS, REJECTS
 
 _BLANK_SPLIT = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")

@@ -23,8 +23,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .dates import parse_raw
-from .decode import clean_text
+from pipeline.ingest.dates import parse_raw
+from pipeline.ingest.decode import clean_text
 
 _ARTICLE_SPLIT = re.compile(r"\n[ \t\u00a0]*\n(?:[ \t\u00a0]*\n)+")
 _CHUNK_SPLIT = re.compile(r"\n[ \t\u00a0]*\n")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO
 
-from .records import Reject
+from pipeline.ingest.records import Reject
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml+html")
 

@@ -24,10 +24,10 @@ from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from .config import IngestConfig
-from .inbox import InboxEntry
-from .parse import parse_file, rejected_file
-from .records import ParsedFile
+from pipeline.ingest.config import IngestConfig
+from pipeline.ingest.inbox import InboxEntry
+from pipeline.ingest.parse import parse_file, rejected_file
+from pipeline.ingest.records import ParsedFile
 
 MAX_TASKS_PER_WORKER = 500
 START_TIMEOUT_S = 120.0
@@ -48,8 +48,8 @@ def _child_main(fd: int) -> None:
     config, ingested_at = conn.recv()
     # load trafilatura (html.py imports it lazily) and the language model before saying ready: the
     # per-file clock must not count them
-    from .html import warm_up
-    from .language import detect_language
+    from pipeline.ingest.html import warm_up
+    from pipeline.ingest.language import detect_language
 
     warm_up()
     detect_language("warm up the language model once per worker")

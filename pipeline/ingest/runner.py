@@ -1,10 +1,4 @@
-"""Incremental ingestion: decide which inbox files are new, parse them in batches, write the tables.
-
-The ``files`` table is the manifest, keyed by (path, sha256):
-
-* a (path, sha256) already in ``files`` is unchanged and skipped;
-* bytes already seen under another path are recorded as ``duplicate_file`` and not parsed again;
-* a known path with new bytes is re-parsed and its earlier documents are replaced.
+"""Stage ``ingest`` runner: new and changed inbox files -> ``documents``, ``rejects`` and ``files``.
 
 Documents are written batch by batch (bounded memory), each batch in one Delta commit that replaces exactly
 the ``pub_date`` partitions it touches. ``files`` is written last in a batch, so a crash mid-batch only
@@ -15,27 +9,22 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import polars as pl
 
 from pipeline import storage, versions
-from pipeline.ingest import InboxEntry, IngestConfig, ParsedFile, WorkerPool, parse_files, scan_inbox
+from pipeline.ingest.config import IngestConfig
+from pipeline.ingest.inbox import scan_inbox
+from pipeline.ingest.manifest import file_row, merge_documents, plan
+from pipeline.ingest.records import ParsedFile
+from pipeline.ingest.workers import WorkerPool, parse_files
 from pipeline.schema import DOCUMENTS, FILES, REJECTS
 from pipeline.storage import Lake
 
 CODE_VERSION = versions.INGEST
-
-
-@dataclass(frozen=True)
-class IngestPlan:
-    to_parse: list[InboxEntry]
-    replaced_paths: frozenset[str]
-    duplicate_files: pl.DataFrame  # FILES rows
-    unusable: pl.DataFrame  # FILES rows for symlinks, special and unreadable entries
-    unchanged: int
 
 
 @dataclass
@@ -51,60 +40,6 @@ class IngestReport:
     touched_dates: set[date] = field(default_factory=set)
     parsed_paths: set[str] = field(default_factory=set)
     versions: dict[str, int | None] = field(default_factory=dict)
-
-
-# scan_inbox entry kinds that are never read, and their reject reason codes (see pipeline.ingest).
-_ENTRY_REASONS = {"symlink": "symlink", "special": "special_file", "unreadable": "unreadable"}
-
-
-def _file_row(**kw) -> dict:
-    base = dict.fromkeys(FILES.column_names)
-    base.update(kw)
-    return base
-
-
-def plan(entries: Iterable[InboxEntry], known: pl.DataFrame, *, ingested_at: datetime, run_id: str | None):
-    """Split inbox entries into what to parse, byte-identical copies, unusable entries and unchanged files.
-
-    ``known`` holds the ``files`` table's ``path``, ``sha256`` and ``status`` columns.
-    """
-    seen_pairs = set(zip(known["path"].to_list(), known["sha256"].to_list(), strict=True))
-    known_paths = set(known["path"].to_list())
-    first_path_of_sha: dict[str, str] = {}
-    for path, sha, status in zip(known["path"], known["sha256"], known["status"], strict=True):
-        if status != "duplicate_file" and sha not in first_path_of_sha:
-            first_path_of_sha[sha] = path
-    to_parse, dup_rows, bad_rows, replaced, unchanged = [], [], [], set(), 0
-    common = dict(ingested_at=ingested_at, run_id=run_id, records=0, documents=0, rejected=0)
-    for e in entries:
-        if e.kind != "file":
-            bad_rows.append(_file_row(path=e.rel_path, sha256=e.sha256 or "", size=e.size, format="unknown",
-                                      compression="none", status="rejected", reason=_ENTRY_REASONS.get(e.kind, e.kind),
-                                      **common))
-            continue
-        if (e.rel_path, e.sha256) in seen_pairs:
-            unchanged += 1
-            continue
-        original = first_path_of_sha.get(e.sha256)
-        if original is not None and original != e.rel_path:
-            dup_rows.append(_file_row(path=e.rel_path, sha256=e.sha256, size=e.size, format="unknown",
-                                      compression="none", status="duplicate_file",
-                                      reason="same bytes as an earlier file", duplicate_of=original, **common))
-            continue
-        first_path_of_sha.setdefault(e.sha256, e.rel_path)
-        if e.rel_path in known_paths:
-            replaced.add(e.rel_path)
-        to_parse.append(e)
-    frame = lambda rows: pl.DataFrame(rows, schema=FILES.schema) if rows else FILES.empty()  # noqa: E731
-    return IngestPlan(to_parse, frozenset(replaced), frame(dup_rows), frame(bad_rows), unchanged)
-
-
-def merge_documents(existing: pl.DataFrame, new: pl.DataFrame, *, replaced_paths: Iterable[str]) -> pl.DataFrame:
-    """Existing rows of the touched partitions, minus replaced ones, plus the new rows (new wins by doc_id)."""
-    replaced = list(replaced_paths)
-    keep = existing.filter(~pl.col("doc_id").is_in(new["doc_id"].implode()) & ~pl.col("source_path").is_in(replaced))
-    return pl.concat([DOCUMENTS.conform(keep), DOCUMENTS.conform(new)]).unique("doc_id", keep="last",
-                                                                              maintain_order=True)
 
 
 def _write_batch(lake: Lake, parsed: list[ParsedFile], replaced: frozenset[str], *, sizes: dict[str, int],
@@ -133,7 +68,7 @@ def _write_batch(lake: Lake, parsed: list[ParsedFile], replaced: frozenset[str],
         storage.upsert(lake, REJECTS, rej, run_id=run_id, code_version=CODE_VERSION)
         report.rejects_by_reason.update(rej["reason"].to_list())
     rows = [
-        _file_row(path=p.rel_path, sha256=p.sha256, size=sizes.get(p.rel_path), format=p.format,
+        file_row(path=p.rel_path, sha256=p.sha256, size=sizes.get(p.rel_path), format=p.format,
                   compression=p.compression, status=p.status, reason=p.reason, records=p.records,
                   documents=p.documents.height, rejected=p.rejects.height, ingested_at=ingested_at, run_id=run_id)
         for p in parsed
@@ -148,7 +83,7 @@ def _write_batch(lake: Lake, parsed: list[ParsedFile], replaced: frozenset[str],
     report.parsed_paths |= batch_paths
 
 
-def ingest(
+def run(
     inbox,
     lake: Lake,
     *,
@@ -213,31 +148,3 @@ def ingest(
                          report=report)
     report.versions = storage.table_versions(lake)
     return report
-
-
-def unreconciled(files: pl.DataFrame, documents: pl.DataFrame, rejects: pl.DataFrame) -> pl.DataFrame:
-    """Files whose records are not all accounted for: records != documents + record-level rejects.
-
-    Every input record must be a document or a reject (duplicates are documents too; they are flagged, not
-    removed). Byte-identical copies of another file (``duplicate_file``) produce nothing by design.
-    """
-    docs = documents.group_by("source_path").agg(pl.len().alias("found_documents"))
-    rej = (rejects.filter(pl.col("record_key").is_not_null()).group_by("source_path")
-           .agg(pl.len().alias("found_rejects")))
-    latest = files.filter(pl.col("status") != "duplicate_file").sort("ingested_at").unique("path", keep="last")
-    return (
-        latest.join(docs, left_on="path", right_on="source_path", how="left")
-        .join(rej, left_on="path", right_on="source_path", how="left")
-        .with_columns(pl.col("found_documents", "found_rejects").fill_null(0))
-        .filter(pl.col("records") != pl.col("found_documents") + pl.col("found_rejects"))
-        .select("path", "records", "found_documents", "found_rejects")
-    )
-
-
-def date_problems(documents: pl.DataFrame, *, today: date) -> pl.DataFrame:
-    """Documents whose partition disagrees with their UTC time, or that are dated after tomorrow."""
-    return documents.filter(
-        (pl.col("pub_date") != pl.col("pub_datetime").dt.date())
-        | (pl.col("pub_date") > pl.lit(today + timedelta(days=1)))
-        | (pl.col("pub_date").is_null() != pl.col("pub_datetime").is_null())
-    ).select("doc_id", "pub_date", "pub_datetime", "date_raw", "source_path")

@@ -1,9 +1,9 @@
 """Entity tagging: the only module that imports spaCy.
 
 The model tags each sentence on its own (so its output can be cached by sentence hash and reused for wire
-copies), using only the components named-entity recognition needs. :mod:`pipeline.entity_norm` then makes
+copies), using only the components named-entity recognition needs. :mod:`pipeline.entities.resolve` then makes
 the mentions consistent per document (labels, headlines, names). :func:`tag_entities` and
-:func:`entities_frame` share that machinery.
+:func:`tag_documents` share that machinery.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.entity_norm import Entity, RawMention, Unit, resolve_document
+from pipeline.entities.resolve import Entity, RawMention, Unit, resolve_document
 from pipeline.schema import ENTITIES, ENTITY_CACHE, ENTITY_DAILY
 
-__all__ = ["Entity", "TaggerConfig", "tag_entities", "entities_frame", "entity_daily", "model_id"]
+__all__ = ["Entity", "TaggerConfig", "tag_entities", "tag_documents", "count_daily", "model_id"]
 
 _NER_COMPONENTS = ("ner", "entity_ruler", "span_ruler")
 _Raw = tuple[int, int, str, float | None]  # start, end, label, score - relative to the tagged text
@@ -278,10 +278,10 @@ def tag_entities(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> 
 
     A text is read as the ``documents.text`` layout: an optional one-line headline, a blank line, then
     paragraphs. It is split by :func:`pipeline.split_sentences` and tagged per sentence through
-    :func:`entities_frame`: labels consistent per surface form, Title-Case/ALL-CAPS headlines only confirm
+    :func:`tag_documents`: labels consistent per surface form, Title-Case/ALL-CAPS headlines only confirm
     body entities, surnames resolve to the full name (``norm``).
     """
-    from pipeline.segment import sentences_frame
+    from pipeline.sentences import segment_documents
 
     rows = []
     for i, text in enumerate(texts):
@@ -293,7 +293,7 @@ def tag_entities(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> 
                      "body_end": len(text)})
     docs = pl.DataFrame(rows, schema={"doc_id": pl.String, "pub_date": pl.Date, "text": pl.String,
                                       "body_start": pl.Int32, "body_end": pl.Int32})
-    mentions, _, _ = entities_frame(docs, sentences_frame(docs), None, config=config)
+    mentions, _, _ = tag_documents(docs, segment_documents(docs), None, config=config)
     out: list[list[Entity]] = [[] for _ in texts]
     for r in mentions.sort("doc_id", "start", "end").iter_rows(named=True):
         out[int(r["doc_id"])].append(Entity(r["start"], r["end"], r["label"], r["text"], r["norm"]))
@@ -314,7 +314,7 @@ def _fits(ents: list[_Raw], sentence: str) -> bool:
     return True
 
 
-def entities_frame(
+def tag_documents(
     docs: pl.DataFrame,
     sentences: pl.DataFrame,
     cache: pl.DataFrame | None = None,
@@ -438,7 +438,7 @@ def entities_frame(
     return entities, cache_rows, stats
 
 
-def entity_daily(entities: pl.DataFrame) -> pl.DataFrame:
+def count_daily(entities: pl.DataFrame) -> pl.DataFrame:
     """``entity_daily`` rows: mentions and distinct documents per (pub_date, norm, label)."""
     daily = (
         entities.group_by("pub_date", "norm", "label")
