@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import shutil
 import sys
@@ -17,6 +18,8 @@ DEFAULT_INBOX = "data/inbox"
 DEFAULT_LAKE = "data/lake"
 DEFAULT_HOME = "data/dagster"
 DAGSTER_YAML = PROJECT / "assets" / "dagster.yaml"
+# Further subcommands, one module each: ``register(subparsers, common)`` adds the parser and sets ``func``.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _env(args) -> dict[str, str]:
@@ -360,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--port", type=int, default=3000)
     u.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; the UI has no login)")
     u.set_defaults(func=cmd_ui)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"newslake.{name}").register(sub, common)
     return p
 
 
