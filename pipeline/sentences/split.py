@@ -19,10 +19,11 @@ Everything is a single left-to-right pass with bounded look-around, so time is l
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from pipeline.sentences import lexicon as lex
+from pipeline.sentences.languages import ENGLISH, LanguageRules, rules_for
 
 __all__ = ["SegmentConfig", "split_sentences"]
 
@@ -62,11 +63,16 @@ _BREAKS = {
 # Every pattern is linear: no lookahead after a run, bounded repetitions, and possessive quantifiers where
 # two runs of the same characters meet (a million spaces must not cost a million squared steps).
 # A run of terminal punctuation: "." "?!" "..." ". . ." "…", then closing quotes and brackets.
-_TERM = re.compile(r"[.?!…‽]+(?: [.…]+)*([)\]}\"'”’»`]*)")
-_OPENERS = "([{\"'“‘`«"
-_NEXT = re.compile(r"\s*([(\[{\"'“‘`«]*)(\S{0,40})")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
-_DOTTED = re.compile(r"[A-Za-z]{1,2}(?:\.[A-Za-z]{1,2})+")
+_OPENERS = "([{\"'“‘`«„‚»"
+_NEXT = re.compile(r"\s*([(\[{\"'“‘`«„‚»]*)(\S{0,40})")
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’]*(?:['’][^\W\d_]+)*")
+_DOTTED = re.compile(r"[^\W\d_]{1,2}(?:\.-?[^\W\d_]{1,2})+")
+# Wikipedia-style citation markers after the full stop belong to the sentence they close: "in 1805.[19]".
+_CITES = r"(?:[^\S\n]?\[(?:\d{1,3}|[a-z]|citation needed)\])*"
+# Emoticons close the sentence before them (":-)", ";)", ":(", ":D", ":P", "<3", "^_^", "xD").
+_EMOTICON = re.compile(r"(?<!\S)(?:[:;=][-o^']?[)(\]\[DPpO3/\\|*]{1,3}|<3+|\^_*\^|[xX]D)(?=\s|$)")
+# Interview turns inside a block: "Q: ... A: ...". "A:" counts only once a "Q:" has been seen.
+_TURN = re.compile(r"(?<=\s)(?:Q|A)(?::|\.:)(?=\s)")
 _BULLETS = "•▪●◦‣⁃■□➢►"
 _BULLET = re.compile(r"(?<!\S)[•▪●◦‣⁃■□➢►]")
 # List markers: "1." "1)" "1.)" "(1)" "a." "b)" ..., preceded by whitespace, a bullet or the block start.
@@ -80,7 +86,6 @@ _DATELINE = re.compile(
     r"[^\S\n]*+(?:\([^()\n]{1,30}\))?[^\S\n]*+(?:--?|–|—)[^\S\n]"
 )
 
-_DETACHED = re.compile(r"[^\S\n]++[\"'”’`]++(?=\s|$)")
 # '"...?" Mr. Watson asks.': up to three capitalised words, then a verb of saying.
 _ATTRIBUTION = re.compile(
     r"\s++(?:(?:Mr|Mrs|Ms|Dr|Prof)\.\s++)?(?:[A-Z][\w'’.-]{0,30}\s++){0,2}[A-Z][\w'’-]{0,30}\s++"
@@ -97,10 +102,25 @@ _SIDEHEAD = re.compile(
 _COLON_LIST = re.compile(r":(?=[^\S\n]{1,3}(?:--|[•▪●◦‣⁃■]))")
 
 # Classes of the word before a period.
-_ORDINARY, _TITLE, _STREET, _POST, _NUMERIC, _ABBREV, _NEVER = range(7)
+_ORDINARY, _TITLE, _STREET, _POST, _NUMERIC, _ABBREV, _NEVER, _ORDINAL = range(8)
 
 
-def _classify(word: str, *, first: bool = False, next_upper: bool = True) -> int:
+@functools.lru_cache(maxsize=16)
+def _patterns(closers: str) -> tuple[re.Pattern, re.Pattern]:
+    """The terminal-run pattern and the detached-closing-quote pattern for a language's quotation marks."""
+    c = re.escape(closers)
+    quotes = re.escape("".join(ch for ch in closers if ch not in ")]}"))
+    # A run of terminal punctuation: "." "?!" "..." ". . ." "…", then closing quotes, brackets, citations.
+    term = re.compile(rf"[.?!…‽]+(?: [.…]+)*([{c}]*){_CITES}")
+    # A quote standing alone after a space can only close: 'dismissal. " I loved' -> 'dismissal. "'.
+    detached = re.compile(rf"[^\S\n]++[{quotes}]++(?=\s|$)")
+    return term, detached
+
+
+_EMOTICON_AFTER = re.compile(r"[^\S\n]++" + _EMOTICON.pattern)
+
+
+def _classify(word: str, rules: LanguageRules, *, first: bool = False, next_upper: bool = True) -> int:
     """Abbreviation class of ``word`` (the token before a period, without that period).
 
     ``first`` says the word opens its sentence, where a post-nominal form has no name to follow;
@@ -109,26 +129,28 @@ def _classify(word: str, *, first: bool = False, next_upper: bool = True) -> int
     word = word.lstrip(_OPENERS)
     if not word:
         return _ORDINARY
-    if "-" in word:  # ex-Gov., non-U.S., Sino-U.S.
+    if "-" in word and not word.endswith("-"):  # ex-Gov., non-U.S., Sino-U.S.
         word = word.rsplit("-", 1)[1] or word
     key = word.lower()
-    if key in lex.NEVER_END:
+    if key in rules.never_end:
         return _NEVER
-    if key in lex.TITLES and not (key == "ft" and word.islower()):
+    if key in rules.titles and not (key == "ft" and word.islower()):
         # A title in capitals before ordinary capitalised text is a word or acronym ("the FT. But").
         return _ORDINARY if len(word) > 1 and word.isupper() and not next_upper else _TITLE
     if len(word) == 1 and word.isupper():
         return _ABBREV  # an initial, even where the lower-case letter is an abbreviation (p. 5)
-    if key in lex.STREET:
+    if key in rules.street:
         return _STREET
-    if key in lex.POSTNOMINAL:
+    if key in rules.postnominal:
         return _ABBREV if first else _POST
-    if key in lex.NUMERIC:
+    if key in rules.numeric:
         return _NUMERIC
-    if key in lex.GENERIC or (key in lex.MONTHS or key in lex.WEEKDAYS) and word[0].isupper():
+    if key in rules.generic or (key in rules.months or key in rules.weekdays) and word[0].isupper():
         return _ABBREV
     if (len(word) == 1 and word.isalpha()) or _DOTTED.fullmatch(word):
-        return _ABBREV  # initials, U.S.A., Ph.D., S.p.A.
+        return _ABBREV  # initials, U.S.A., Ph.D., S.p.A., z.B.
+    if rules.ordinal_dots and word.isdigit() and len(word) <= 4:
+        return _ORDINAL  # "am 3. Oktober", "der 2. Weltkrieg"
     return _ORDINARY
 
 
@@ -146,7 +168,7 @@ def _next_token(text: str, pos: int, end: int) -> _Next:
     openers, tok = m.group(1), m.group(2)
     if not tok:
         return _Next("end" if not openers else "other", "", False, False)
-    quote = any(c in "\"'“‘`«" for c in openers)
+    quote = any(c in "\"'“‘`«„‚»" for c in openers)
     paren = any(c in "([{" for c in openers)
     c = tok[0]
     if c.isdigit():
@@ -162,8 +184,8 @@ def _next_token(text: str, pos: int, end: int) -> _Next:
     return _Next(kind, word, quote, paren, tok.isupper())
 
 
-def _period_boundary(cls: int, nxt: _Next, closed_quote: bool, caps_block: bool) -> bool:
-    """Decide a single period after a word of class ``cls``."""
+def _period_boundary(cls: int, nxt: _Next, closed_quote: bool, caps_block: bool, rules: LanguageRules) -> bool:
+    """Decide a single period after a word of class ``cls`` (lower-case followers are decided before)."""
     if nxt.kind == "lower":
         return False
     if nxt.kind == "end" or cls == _ORDINARY:
@@ -172,16 +194,24 @@ def _period_boundary(cls: int, nxt: _Next, closed_quote: bool, caps_block: bool)
         return False
     if cls == _NUMERIC:
         return nxt.kind == "cap"
+    if cls == _ORDINAL:
+        return nxt.word in rules.starters and nxt.word not in rules.ordinal_next
     if cls == _POST:
         if nxt.quote:
             return True
         if nxt.paren or nxt.kind == "other":
             return False
-        return nxt.word not in lex.CONTINUATION or nxt.word in lex.HONORIFICS
+        return nxt.word not in rules.continuation or nxt.word in rules.honorifics
     # _ABBREV and _STREET: only before a word that starts sentences.
     if closed_quote and nxt.kind == "cap":
         return True
-    return nxt.word in lex.STARTERS or nxt.word in lex.HONORIFICS
+    return nxt.word in rules.starters or nxt.word in rules.honorifics
+
+
+def _plain_word(word: str) -> bool:
+    """A word of two or more letters (apostrophes allowed): not an abbreviation, figure, initial or URL."""
+    word = word.lstrip(_OPENERS)
+    return len(word) >= 2 and _WORD.fullmatch(word) is not None
 
 
 def _caps_block(text: str, start: int, end: int) -> bool:
@@ -238,12 +268,12 @@ def _list_markers(text: str, start: int, end: int) -> tuple[list[int], set[int]]
     return cuts, protected
 
 
-def _fronted_phrase(text: str, start: int, pos: int) -> bool:
+def _fronted_phrase(text: str, start: int, pos: int, rules: LanguageRules) -> bool:
     """Whether ``text[start:pos]`` is the start of a short prepositional phrase ("At 5", "In early")."""
     if pos - start > 40:
         return False
     words = text[start:pos].split()
-    return 0 < len(words) <= 3 and words[0].lower().lstrip(_OPENERS) in lex.PREPOSITIONS
+    return 0 < len(words) <= 3 and words[0].lower().lstrip(_OPENERS) in rules.prepositions
 
 
 def _sentence_start(text: str, start: int, pos: int) -> bool:
@@ -252,26 +282,43 @@ def _sentence_start(text: str, start: int, pos: int) -> bool:
     return pos == start or (before == "" and pos - start < 8) or before[-1:] in ".?!:\"'”’)"
 
 
-def _block_cuts(text: str, start: int, end: int) -> list[int]:
-    """Sorted positions in ``[start, end)`` where a new sentence may begin (segment ends)."""
-    cuts: list[int] = []
+def _structure_cuts(text: str, start: int, end: int) -> tuple[list[int], set[int], int]:
+    """Cuts from layout rather than punctuation: lists, bullets, side heads, interview turns, emoticons.
+
+    Also returns the periods that are list markers and the end of a dateline (no boundary before it).
+    """
     protected_upto = start
     if text[start].isupper():
         d = _DATELINE.match(text, start, end)
         if d:
             protected_upto = d.end()
-    list_cuts, protected = _list_markers(text, start, end)
-    cuts.extend(list_cuts)
-    for m in _BULLET.finditer(text, start, end):
-        cuts.append(m.start())
+    cuts, protected = _list_markers(text, start, end)
+    cuts.extend(m.start() for m in _BULLET.finditer(text, start, end))
     for m in _SIDEHEAD.finditer(text, start, end):
+        # A kicker in a one-line headline ("Q&A: Why rates rise", "ANALYSIS: ...") is part of the headline.
+        if m.group(0) == "Q&A:" or (m.start() == start and end - start <= 160 and "\n" not in text[start:end]):
+            continue
         if _sentence_start(text, start, m.start()):
             cuts.append(m.end())
-    for m in _COLON_LIST.finditer(text, start, end):
-        cuts.append(m.end())
+    cuts.extend(m.end() for m in _COLON_LIST.finditer(text, start, end))
+    seen_q = False
+    for m in _TURN.finditer(text, start, end):
+        seen_q = seen_q or text[m.start()] == "Q"
+        if seen_q:
+            cuts.append(m.start())
+    for m in _EMOTICON.finditer(text, start, end):
+        if m.end() < end and _next_token(text, m.end(), end).kind in ("cap", "lower"):
+            cuts.append(m.end())
+    return cuts, protected, protected_upto
+
+
+def _block_cuts(text: str, start: int, end: int, rules: LanguageRules) -> list[int]:
+    """Sorted positions in ``[start, end)`` where a new sentence may begin (segment ends)."""
+    cuts, protected, protected_upto = _structure_cuts(text, start, end)
+    term, detached = _patterns(rules.closers)
     caps: bool | None = None
     last_cut = start
-    for m in _TERM.finditer(text, start, end):
+    for m in term.finditer(text, start, end):
         e = m.end()
         if e < end and not text[e].isspace():
             continue  # inner dots (U.S.A, 5.93, example.com, mean...see)
@@ -279,14 +326,30 @@ def _block_cuts(text: str, start: int, end: int) -> list[int]:
         if s < protected_upto or s in protected:
             continue
         run = text[s : m.start(1)]
-        closed_quote = any(c in "\"'”’»`" for c in m.group(1))
-        d = _DETACHED.match(text, e, end)
-        if d:  # a quote followed by a space can only close: 'dismissal. " I loved' -> 'dismissal. "'
+        closed = m.group(1)
+        closed_quote = any(c not in ")]}" for c in closed)
+        d = detached.match(text, e, end)
+        if d:
             e, closed_quote = d.end(), True
+        em = _EMOTICON_AFTER.match(text, e, end)
+        if em:
+            e = em.end()  # "I love her. :)" -- the smiley belongs to the sentence it follows
         nxt = _next_token(text, e, end)
+        prev = s
+        while prev > start and s - prev < 60 and not text[prev - 1].isspace():
+            prev -= 1
+        before = text[prev:s]
         if "?" in run or "!" in run or "‽" in run:
+            if nxt.kind == "lower":
+                # Informal text starts sentences in lower case ("where did you grow up? india?"), but a
+                # quoted or bracketed question runs on ('"Why?" he asked'), and so do brands ("Yahoo! is").
+                brand = run == "!" and before[:1].isupper() and not before.isupper()
+                if rules.lower_starts and not closed_quote and not closed and not brand:
+                    cuts.append(e)
+                    last_cut = e
+                continue
             # '"Why?" Mr. Watson asks.' is one sentence: a quotation ends, the attribution follows.
-            if nxt.kind != "lower" and not (closed_quote and _ATTRIBUTION.match(text, e, end)):
+            if not (closed_quote and rules.attribution and _ATTRIBUTION.match(text, e, end)):
                 cuts.append(e)
                 last_cut = e
             continue
@@ -297,23 +360,26 @@ def _block_cuts(text: str, start: int, end: int) -> list[int]:
             # whole run stays with the sentence it ends ("compounds. . . . The" splits after the run).
             if nxt.kind == "lower" or (s > start and text[s - 1] in "[("):
                 continue  # "[...]" marks an omission, never an end
-            if dots >= 4 or (closed_quote and not nxt.paren) or nxt.kind == "end" or nxt.word in lex.STARTERS:
+            if dots >= 4 or (closed_quote and not nxt.paren) or nxt.kind == "end" or nxt.word in rules.starters:
                 cuts.append(e)
                 last_cut = e
             continue
-        prev = s
-        while prev > start and s - prev < 60 and not text[prev - 1].isspace():
-            prev -= 1
         first = prev
         while first > last_cut and (text[first - 1].isspace() or text[first - 1] in _OPENERS):
             first -= 1
         first = first <= last_cut
-        cls = _classify(text[prev:s], first=first, next_upper=nxt.upper)
+        cls = _classify(before, rules, first=first, next_upper=nxt.upper)
+        if nxt.kind == "lower":
+            # "not sure how I feel about that one. it's passable": an ordinary word, no bracket or quote.
+            if rules.lower_starts and cls == _ORDINARY and not closed_quote and not closed and _plain_word(before):
+                cuts.append(e)
+                last_cut = e
+            continue
         if cls != _ORDINARY and nxt.kind == "cap" and caps is None:
             caps = _caps_block(text, start, end)
-        if cls == _ABBREV and _fronted_phrase(text, last_cut, prev):
+        if cls == _ABBREV and _fronted_phrase(text, last_cut, prev, rules):
             continue  # "At 5 a.m. Mr. Smith left.": "At 5 a.m." alone is no sentence
-        if _period_boundary(cls, nxt, closed_quote, bool(caps)):
+        if _period_boundary(cls, nxt, closed_quote, bool(caps), rules):
             cuts.append(e)
             last_cut = e
     cuts.sort()
@@ -334,7 +400,9 @@ def _has_alnum(text: str, start: int, end: int) -> bool:
     return any(c.isalnum() for c in text[start:end])
 
 
-def split_sentences(text: str, *, config: SegmentConfig = DEFAULT_CONFIG) -> list[tuple[int, int]]:
+def split_sentences(
+    text: str, *, config: SegmentConfig = DEFAULT_CONFIG, language: str | None = "en"
+) -> list[tuple[int, int]]:
     """Split ``text`` into sentences.
 
     Parameters
@@ -343,6 +411,9 @@ def split_sentences(text: str, *, config: SegmentConfig = DEFAULT_CONFIG) -> lis
         Any text; paragraphs are separated by blank lines.
     config
         Options, see :class:`SegmentConfig`.
+    language
+        ISO 639-1 code of the text ("en", "de", "fr"); any other code, or None, gets language-neutral
+        rules (see :mod:`pipeline.sentences.languages`).
 
     Returns
     -------
@@ -351,12 +422,13 @@ def split_sentences(text: str, *, config: SegmentConfig = DEFAULT_CONFIG) -> lis
         trailing whitespace. No span crosses a paragraph break. A piece without letters or digits (a
         stray ellipsis or quote) is attached to the sentence before it in the same paragraph.
     """
+    rules = ENGLISH if language == "en" else rules_for(language)
     spans: list[tuple[int, int]] = []
     for bstart, bend in _paragraphs(text, config):
         block_first = len(spans)
         seg_start = bstart
         last_has_alnum = True
-        for cut in [*_block_cuts(text, bstart, bend), bend]:
+        for cut in [*_block_cuts(text, bstart, bend, rules), bend]:
             if cut <= seg_start:
                 continue
             a, b = seg_start, cut
