@@ -94,9 +94,7 @@ _ATTRIBUTION = re.compile(
     r"|argues|shouted|shouts|exclaimed|exclaims|cried|cries)\b"
 )
 # Run-in side heads in capitals at a sentence start: "ENERGY: Petroleum futures rose."
-_SIDEHEAD = re.compile(
-    r"[A-Z][A-Z&'’.-]{0,30}[A-Z](?:[^\S\n]{1,3}[A-Z&][A-Z&'’.-]{0,30}){0,5}:(?=\s{1,3}[\"“]?[A-Z])"
-)
+_SIDEHEAD = re.compile(r"[A-Z][A-Z&'’.-]{0,30}[A-Z](?:[^\S\n]{1,3}[A-Z&][A-Z&'’.-]{0,30}){0,5}:(?=\s{1,3}[\"“]?[A-Z])")
 
 # A colon introducing dash or bullet items: "will consist of: -- $10 billion of notes".
 _COLON_LIST = re.compile(r":(?=[^\S\n]{1,3}(?:--|[•▪●◦‣⁃■]))")
@@ -382,8 +380,33 @@ def _block_cuts(text: str, start: int, end: int, rules: LanguageRules) -> list[i
         if _period_boundary(cls, nxt, closed_quote, bool(caps), rules):
             cuts.append(e)
             last_cut = e
+    if rules.lower_starts:
+        cuts.extend(_unpunctuated_cuts(text, start, end))
     cuts.sort()
     return cuts
+
+
+# A capitalised pronoun or determiner that opens a clause, then a lower-case word: "We had", "This is".
+# "I", "A" and "The" are left out: they are capitalised mid-sentence too ("Vitamin A is", "in The Times").
+_OPENER = re.compile(
+    r"(?<=[^\W\d_])[^\S\n]+(?:We|They|He|She|It|This|These|My|Our|Their|Your|There|If|When|What|How|Why"
+    r"|Please|Thanks|Thank|Here|Hope)(?=[^\S\n]+[a-z])"
+)
+_URL_END = re.compile(r"(?:https?://|www\.)\S{2,200}?(?=[^\S\n]+(?:https?://|www\.|[A-Z][a-z]))")
+
+
+def _unpunctuated_cuts(text: str, start: int, end: int) -> list[int]:
+    """Boundaries without punctuation in informal text (headings, reviews, comments, e-mail).
+
+    A clause-opening pronoun in capitals right after a word ("Fantastic cottage We had a great time") starts
+    a sentence -- in edited prose those words are capitalised only at a sentence start -- and so does the
+    word after a URL that closes one ("see www.x.com If you are new").
+    """
+    out = [m.end() - len(m.group(0).lstrip()) for m in _OPENER.finditer(text, start, end)]
+    for m in _URL_END.finditer(text, start, end):
+        if m.group(0)[-1:].isalnum() or m.group(0)[-1:] in "/]":
+            out.append(m.end())
+    return out
 
 
 def _paragraphs(text: str, config: SegmentConfig):
