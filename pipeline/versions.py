@@ -8,7 +8,7 @@ from importlib import metadata
 
 INGEST = "ingest-1"
 DEDUP = "dedup-1"
-SEGMENT = "segment-1"
+SEGMENT = "segment-2"
 ENTITIES = "entities-1"
 
 

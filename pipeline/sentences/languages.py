@@ -99,6 +99,7 @@ GERMAN = LanguageRules(
         nachdem obwohl während seit bis im in am an auf aus bei mit nach von vor zu zum zur für gegen ohne
         um über unter wie was wer wo warum wann welche welcher welches kein keine keinen nicht nur mehr
         viele alle sein seine ihre unser unsere mein meine es ist sind war waren wird werden hat haben
+        danach später zuvor inzwischen anschließend schließlich allerdings dennoch jetzt zuerst dafür
         """
     ),
     ordinal_next=_DE_MONTHS,

@@ -54,7 +54,9 @@ def _sections(text: str, body_start: int | None, body_end: int | None):
         yield be, n, "caption"
 
 
-def segment_documents(docs: pl.DataFrame, *, config: SegmentConfig = DEFAULT_CONFIG) -> pl.DataFrame:
+def segment_documents(
+    docs: pl.DataFrame, *, config: SegmentConfig = DEFAULT_CONFIG, language: str | None = "en"
+) -> pl.DataFrame:
     """Sentences of every document, as rows of the ``sentences`` table.
 
     Parameters
@@ -64,6 +66,10 @@ def segment_documents(docs: pl.DataFrame, *, config: SegmentConfig = DEFAULT_CON
         ``documents`` layout: headline, blank line, body, then captions after ``body_end``).
     config
         Segmentation options, see :class:`SegmentConfig`.
+    language
+        Language of documents whose ``language`` is null, or of all documents when ``docs`` has no
+        ``language`` column; otherwise each document is split with the rules for its own ``language``
+        (ISO 639-1, as detected at ingestion; codes without rules get language-neutral ones).
 
     Returns
     -------
@@ -73,16 +79,18 @@ def segment_documents(docs: pl.DataFrame, *, config: SegmentConfig = DEFAULT_CON
         ``section`` is headline, body or caption, and no sentence crosses a section; ``sent_hash`` is
         :func:`sentence_hash`. Documents with no text produce no rows.
     """
-    cols: dict[str, list] = {
-        k: [] for k in ("doc_id", "pub_date", "sent_idx", "start", "end", "text", "section")
-    }
+    cols: dict[str, list] = {k: [] for k in ("doc_id", "pub_date", "sent_idx", "start", "end", "text", "section")}
+    langs = (
+        docs["language"] if "language" in docs.columns else pl.repeat(None, docs.height, dtype=pl.String, eager=True)
+    )
     rows = docs.select("doc_id", "pub_date", "text", "body_start", "body_end").iter_rows()
-    for doc_id, pub_date, text, body_start, body_end in rows:
+    for (doc_id, pub_date, text, body_start, body_end), lang in zip(rows, langs, strict=True):
         if not text:
             continue
+        lang = lang or language
         idx = 0
         for r_start, r_end, section in _sections(text, body_start, body_end):
-            for a, b in split_sentences(text[r_start:r_end], config=config):
+            for a, b in split_sentences(text[r_start:r_end], config=config, language=lang):
                 cols["doc_id"].append(doc_id)
                 cols["pub_date"].append(pub_date)
                 cols["sent_idx"].append(idx)
