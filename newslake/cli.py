@@ -184,31 +184,48 @@ def _summary(lake, days, seconds: float) -> None:
 
 
 def cmd_sql(args) -> int:
-    _env(args)
+    # No _env() here: a query has no side effects (no Dagster home, no folder is created).
+    from pipeline import releases
     from pipeline import sql as lake_sql
     from pipeline.storage import Lake
 
-    con = lake_sql.connect(Lake(os.environ["NEWSLAKE_LAKE"]))
+    lake = Lake(args.lake)
+    try:
+        lake_sql.require_tables(lake)
+        pinned = releases.pinned_versions(lake, release=args.release, as_of=args.as_of, pins=args.version or ())
+    except (lake_sql.LakeNotFound, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    con = lake_sql.connect(lake, versions=pinned)
     params = dict(p.split("=", 1) for p in args.param) if args.param else None
     if args.query:
         return _run_query(con, args.query, params, args.format)
     if not sys.stdin.isatty():
-        return _run_query(con, sys.stdin.read(), params, args.format)
+        return _shell(con, lake_sql, lines=sys.stdin, params=params, fmt=args.format)
     return _shell(con, lake_sql)
 
 
 def _run_query(con, query: str, params, fmt: str) -> int:
+    """Run every statement of ``query`` in order and print each result; stop at the first error (exit 2)."""
     import duckdb
 
     try:
-        rel = con.sql(query, params=params)
-        if rel is None:  # a statement without a result
-            return 0
-        df = rel.pl()
+        statements = con.extract_statements(query)
     except duckdb.Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    _print_frame(df, fmt)
+    for st in statements:
+        # Each statement gets the parameters it names (DuckDB refuses unused ones).
+        bound = {k: v for k, v in (params or {}).items() if k in st.named_parameters} or None
+        try:
+            rel = con.sql(st.query, params=bound)
+            if rel is None:  # a statement without a result
+                continue
+            df = rel.pl()
+        except duckdb.Error as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        _print_frame(df, fmt)
     return 0
 
 
@@ -216,43 +233,74 @@ def _print_frame(df, fmt: str) -> None:
     import polars as pl
 
     if fmt == "csv":
+        # CSV has no lists or structs: nested values are written as JSON text (NULL stays an empty field).
+        nested = [c for c, t in df.schema.items() if t.is_nested()]
+        df = df.with_columns([
+            pl.when(pl.col(c).is_null()).then(None).otherwise(
+                pl.struct(pl.col(c).alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
+            ).alias(c)
+            for c in nested
+        ])
         sys.stdout.write(df.write_csv())
     elif fmt == "json":
         sys.stdout.write(df.write_ndjson())
     else:
         with pl.Config(tbl_rows=100, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=160):
             print(df)
+    sys.stdout.flush()
 
 
-def _shell(con, lake_sql) -> int:
-    with contextlib.suppress(ImportError):
-        import readline  # noqa: F401  (line editing and history for input())
-    print("newslake SQL (DuckDB). Views: " + ", ".join(lake_sql.views(con)))
-    print("End statements with ';'. Commands: .tables, .schema TABLE, .quit")
-    buf = ""
+def _shell(con, lake_sql, *, lines=None, params=None, fmt: str = "table") -> int:
+    """The interactive shell, or (``lines`` given) the same reading a piped script: dot-commands at the start
+    of a statement, SQL run when a line ends with ';' (and at the end of input). A script stops at the
+    first error with exit status 2."""
+    interactive = lines is None
+    if interactive:
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (line editing and history for input())
+        print("newslake SQL (DuckDB). Views: " + ", ".join(lake_sql.views(con)))
+        print("End statements with ';'. Commands: .tables, .schema TABLE, .quit")
+        source = iter(lambda: input("newslake> " if not buf else "     ...> "), None)
+    else:
+        source = (line.rstrip("\n") for line in lines)
+    buf, status = "", 0
     while True:
         try:
-            line = input("newslake> " if not buf else "     ...> ")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
+            line = next(source)
+        except (StopIteration, EOFError, KeyboardInterrupt):
+            if interactive:
+                print()
+            elif buf.strip():
+                status = _run_query(con, buf, params, fmt)
+            return status
         cmd = line.strip()
         if not buf and cmd in (".quit", ".exit", "\\q"):
-            return 0
+            return status
         if not buf and cmd == ".tables":
-            print("\n".join(lake_sql.views(con)))
+            print("\n".join(lake_sql.views(con)), flush=True)
             continue
         if not buf and cmd.startswith(".schema"):
             name = cmd.split(maxsplit=1)[1] if " " in cmd else ""
             if name not in lake_sql.views(con):
-                print(f"unknown table {name!r}")
+                print(f"unknown table {name!r}; tables: {', '.join(lake_sql.views(con))}", flush=True)
+                status = 2
+                if not interactive:
+                    return status
                 continue
             _run_query(con, f'DESCRIBE "{name}"', None, "table")
             continue
+        if not buf and cmd.startswith("."):
+            print(f"unknown command {cmd.split()[0]!r}; commands: .tables, .schema TABLE, .quit", flush=True)
+            status = 2
+            if not interactive:
+                return status
+            continue
         buf += line + "\n"
         if buf.rstrip().endswith(";"):
-            _run_query(con, buf, None, "table")
+            status = _run_query(con, buf, params if not interactive else None, fmt)
             buf = ""
+            if status and not interactive:
+                return status
 
 
 def cmd_maintain(args) -> int:
@@ -336,14 +384,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step logs")
     r.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("sql", help="query the lake with DuckDB (one-shot or interactive)",
-                       description="Every table is a view of its current Delta version; also unique_documents "
-                       "(canonical, dated) and undated_documents. Without QUERY: an interactive shell "
-                       "(or statements read from stdin).")
+    s = sub.add_parser("sql", help="query the lake with DuckDB (one-shot or interactive), now or at a release",
+                       description="Every table is a view of its current Delta version (or of the version "
+                       "--release/--as-of/--version name); also unique_documents (canonical, dated) and "
+                       "undated_documents. Without QUERY: an interactive shell, or a script read from stdin "
+                       "(every statement's result is printed; .tables and .schema work there too).")
     common(s, inbox=False)
-    s.add_argument("query", nargs="?", help="SQL to run; bind values with $name and --param name=value")
+    s.add_argument("query", nargs="?", help="SQL to run (several statements: every result is printed); "
+                   "bind values with $name and --param name=value")
     s.add_argument("--param", action="append", metavar="NAME=VALUE", help="query parameter (repeatable)")
-    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="output; csv writes list columns as JSON text")
+    when = s.add_mutually_exclusive_group()
+    when.add_argument("--release", metavar="NAME", help="every table as recorded by this release")
+    when.add_argument("--as-of", metavar="TIMESTAMP",
+                      help="every table as it was at this time (ISO 8601; no zone = UTC; a date = 00:00 UTC)")
+    s.add_argument("--version", action="append", metavar="TABLE=N",
+                   help="this table at Delta version N (repeatable; on top of --release/--as-of)")
     s.set_defaults(func=cmd_sql)
 
     m = sub.add_parser("maintain", help="compact small files and vacuum old ones (through Dagster)")

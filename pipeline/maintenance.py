@@ -1,9 +1,11 @@
-"""Table health: compact small files, vacuum files no version needs any more, checkpoint the log.
+"""Table health: compact small files, vacuum files no kept version needs, checkpoint the log.
 
 Every daily run adds at least one file per partition it rewrites; compaction merges them, vacuum deletes the
 files that only old versions reference once they are older than the retention (default 7 days, so time travel
-within a week keeps working and no concurrent reader loses a file). Must not run while a writer runs: the
-Dagster job carries the lake-writer tag, which is limited to one run at a time.
+within a week keeps working and no concurrent reader loses a file). Some versions are kept whatever their age:
+the last ``keep_last_versions`` of every table and every version a release (``pipeline/releases.py``) names,
+so a cited release stays readable after any maintenance, including ``--retention-hours 0``. Must not run while
+a writer runs: the Dagster job carries the lake-writer tag, which is limited to one run at a time.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+from deltalake import write_deltalake
 
+from pipeline import releases, storage
 from pipeline.schema import TABLES
-from pipeline.storage import Lake, _commit
+from pipeline.storage import WRITER_PROPERTIES, Lake, _commit
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,8 @@ class MaintenanceConfig:
     retention_hours: int = 168
     target_file_bytes: int = 128 * 1024 * 1024
     checkpoint: bool = True
+    # Versions kept readable whatever the retention, besides the versions releases name.
+    keep_last_versions: int = 10
 
 
 @dataclass
@@ -33,6 +39,25 @@ class TableHealth:
     vacuumed: int = 0
     version: int | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What stays readable in one table after maintenance, and what releases cost."""
+
+    table: str
+    version: int
+    last_versions: tuple[int, int]  # inclusive range of the last N versions
+    release_versions: dict[int, list[str]]
+    files_for_releases: int  # data files kept only because a release needs them
+
+    def describe(self) -> str:
+        a, b = self.last_versions
+        text = f"versions v{a}..v{b} readable (last {b - a + 1})"
+        if self.release_versions:
+            rel = ", ".join(f"v{v} ({', '.join(sorted(n))})" for v, n in sorted(self.release_versions.items()))
+            text += f"; kept for releases: {rel}, {self.files_for_releases} files kept only for them"
+        return text
 
 
 def file_counts(lake: Lake, table: str) -> dict[str | None, int]:
@@ -50,27 +75,88 @@ def file_counts(lake: Lake, table: str) -> dict[str | None, int]:
     return counts
 
 
+def kept_versions(lake: Lake, table: str, *, keep_last: int) -> tuple[list[int], dict[int, list[str]]]:
+    """(versions vacuum must keep readable, the release versions among them with the releases naming them)."""
+    version = lake.version(table)
+    if version is None:
+        return [], {}
+    last = range(max(0, version - max(keep_last, 1) + 1), version + 1)
+    rel = releases.protected_versions(lake).get(table, {}) if table != "releases" else {}
+    return sorted(set(last) | {v for v in rel if v <= version}), rel
+
+
+def _files_of(lake: Lake, table: str, versions) -> set[str]:
+    out: set[str] = set()
+    for v in versions:
+        dt = releases.open_at(lake, table, v)
+        if dt is not None:
+            out.update(dt.file_uris())
+    return out
+
+
+def retention(lake: Lake, table: str, *, keep_last: int = MaintenanceConfig.keep_last_versions) -> Retention | None:
+    """Which versions of ``table`` maintenance keeps readable, and how many files only releases need."""
+    version = lake.version(table)
+    if version is None:
+        return None
+    keep, rel = kept_versions(lake, table, keep_last=keep_last)
+    last = (max(0, version - max(keep_last, 1) + 1), version)
+    only_rel = [v for v in rel if v < last[0]]
+    extra = _files_of(lake, table, only_rel) - _files_of(lake, table, range(last[0], last[1] + 1))
+    return Retention(table, version, last, rel, len(extra))
+
+
+def _has_view_types(dt) -> bool:
+    """Whether any live file declares string_view/binary_view (MERGE writes them; pyarrow < 15 cannot read)."""
+    for frag in dt.to_pyarrow_dataset().get_fragments():
+        for f in frag.physical_schema:
+            if pa.types.is_string_view(f.type) or pa.types.is_binary_view(f.type):
+                return True
+    return False
+
+
+def _rewrite_plain(lake: Lake, name: str, run_id: str | None) -> bool:
+    """Rewrite an unpartitioned table with plain (large) string columns, same rows; True if it was needed."""
+    table = TABLES[name]
+    dt = lake.open(name)
+    if dt is None or table.partition_by or not _has_view_types(dt):
+        return False
+    df = storage.read(lake, table)
+    write_deltalake(lake.uri(name), table.conform(df).to_arrow(), mode="overwrite",
+                    writer_properties=WRITER_PROPERTIES, commit_properties=_commit(run_id, "maintenance"),
+                    storage_options=lake.storage_options or None)
+    return True
+
+
 def maintain(lake: Lake, *, config: MaintenanceConfig = MaintenanceConfig(), run_id: str | None = None,
              tables: list[str] | None = None) -> list[TableHealth]:
-    """Compact, vacuum and checkpoint every existing table; return before/after file counts."""
+    """Compact, vacuum (keeping the last N and every released version) and checkpoint every existing table."""
     out = []
     for name in tables or list(TABLES):
         dt = lake.open(name)
         if dt is None:
             continue
         h = TableHealth(name, files_before=sum(file_counts(lake, name).values()))
-        metrics = dt.optimize.compact(target_size=config.target_file_bytes,
+        h.extra["rewritten_without_string_view"] = _rewrite_plain(lake, name, run_id)
+        dt = lake.open(name)
+        metrics = dt.optimize.compact(target_size=config.target_file_bytes, writer_properties=WRITER_PROPERTIES,
                                       commit_properties=_commit(run_id, "maintenance"))
         h.compacted_removed = int(metrics.get("numFilesRemoved", 0))
         dt = lake.open(name)
+        keep, rel = kept_versions(lake, name, keep_last=config.keep_last_versions)
+        if rel:
+            releases.keep_log(lake, TABLES[name])
+            dt = lake.open(name)
         h.vacuumed = len(dt.vacuum(retention_hours=config.retention_hours, dry_run=False,
                                    enforce_retention_duration=config.retention_hours >= 168,
-                                   commit_properties=_commit(run_id, "maintenance")))
+                                   keep_versions=keep, commit_properties=_commit(run_id, "maintenance")))
         if config.checkpoint:
-            dt.create_checkpoint()
+            lake.open(name).create_checkpoint()
         counts = file_counts(lake, name)
         h.files_after = sum(counts.values())
         h.max_files_per_partition = max(counts.values(), default=0)
         h.version = lake.version(name)
+        kept = retention(lake, name, keep_last=config.keep_last_versions)
+        h.extra["retention"] = kept.describe() if kept else ""
         out.append(h)
     return out

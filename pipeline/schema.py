@@ -209,10 +209,27 @@ ENTITY_CACHE = _t(
     partition_by=None,
 )
 
-TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (FILES, DOCUMENTS, REJECTS, SIGNATURES, DUPLICATES, SENTENCES, ENTITIES, ENTITY_DAILY, ENTITY_CACHE)
-}
+RELEASES = _t(
+    "releases",
+    "Named, citable snapshots of the lake: one row per release and table (see README, Releases).",
+    [
+        ("release", pl.String, "release name, unique"),
+        ("table_name", pl.String, "table in the release"),
+        ("version", pl.Int64, "Delta version of the table in the release; NULL when it did not exist yet"),
+        ("rows", pl.Int64, "rows of the table at that version"),
+        ("content_sha256", pl.String, "sha256 of the rows as sorted JSON lines: independent of file layout"),
+        ("committed_at", UTC_TS, "time of that version's commit"),
+        ("run_id", pl.String, "Dagster run that committed that version"),
+        ("created_at", UTC_TS, "when the release was created"),
+        ("note", pl.String, "the creator's note"),
+        ("provenance", pl.String, "JSON: package version, git commit, stage code versions and models"),
+    ],
+    partition_by=None,
+)
+
+# Tables a release snapshots (every table but ``releases`` itself).
+DATA_TABLES = (FILES, DOCUMENTS, REJECTS, SIGNATURES, DUPLICATES, SENTENCES, ENTITIES, ENTITY_DAILY, ENTITY_CACHE)
+TABLES: dict[str, Table] = {t.name: t for t in (*DATA_TABLES, RELEASES)}
 
 
 def _type_name(dtype: pl.DataType) -> str:

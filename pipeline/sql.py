@@ -1,7 +1,8 @@
-"""DuckDB access to the lake: one view per table, always over the table's *current* Delta version.
+"""DuckDB access to the lake: one view per table, over the table's current Delta version or a pinned one.
 
-Views are built from ``DeltaTable(...).to_pyarrow_dataset()``, which lists exactly the files of the current
-version. ``read_parquet`` over a table folder would also read files that Delta has removed (stale rows), and
+Views are built from ``DeltaTable(...).to_pyarrow_dataset()``, which lists exactly the files of that
+version (time travel: ``versions`` pins tables to a version, e.g. a release's or an as-of time's).
+``read_parquet`` over a table folder would also read files that Delta has removed (stale rows), and
 the ``delta`` extension downloads itself at first use (fails offline), so neither is used.
 
 After the views are registered the connection is locked down: no access to files or the network, and the
@@ -10,8 +11,11 @@ configuration cannot be changed back. A user query can read the lake's tables an
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
+from pipeline.releases import open_at
 from pipeline.schema import TABLES
 from pipeline.storage import Lake
 
@@ -26,7 +30,28 @@ DERIVED_VIEWS = {
 _DERIVED_NEEDS = {"unique_documents": ("documents", "duplicates"), "undated_documents": ("documents",)}
 
 
-def connect(lake: Lake, *, lock_down: bool = True) -> duckdb.DuckDBPyConnection:
+class LakeNotFound(LookupError):
+    """The lake path holds no newslake table (a wrong ``--lake``)."""
+
+
+def require_tables(lake: Lake) -> list[str]:
+    """The tables present under the lake, or :class:`LakeNotFound` naming the path and what is there."""
+    present = [name for name in TABLES if lake.open(name) is not None]
+    if present:
+        return present
+    found = ""
+    if "://" not in lake.root:
+        root = Path(lake.root)
+        if not root.is_dir():
+            raise LakeNotFound(f"no lake at {root}: the folder does not exist")
+        entries = sorted(p.name for p in root.iterdir())[:20]
+        found = f"; it holds: {', '.join(entries)}" if entries else "; it is empty"
+    raise LakeNotFound(f"no newslake tables under {lake.root} (expected folders like documents/, "
+                       f"sentences/ with a _delta_log){found}")
+
+
+def connect(lake: Lake, *, lock_down: bool = True,
+            versions: dict[str, int | None] | None = None) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB connection with a view per existing lake table.
 
     Parameters
@@ -35,11 +60,22 @@ def connect(lake: Lake, *, lock_down: bool = True) -> duckdb.DuckDBPyConnection:
         The lake to expose.
     lock_down
         Disable external access (files, network, extensions) once the views exist.
+    versions
+        Tables pinned to a Delta version (time travel); None = the table did not exist then (an empty view
+        with the declared columns). Tables not named are at their current version.
     """
     con = duckdb.connect(":memory:")
     present = []
     for name, table in TABLES.items():
-        dt = lake.open(table)
+        if versions is not None and name in versions:
+            dt = open_at(lake, table, versions[name])
+            if dt is None:  # absent at that moment: same columns, no rows
+                con.register(f"_{name}_ds", table.empty().to_arrow())
+                con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "_{name}_ds"')
+                present.append(name)
+                continue
+        else:
+            dt = lake.open(table)
         if dt is None:
             continue
         # Registering the dataset keeps the scan lazy: filters and projections are pushed down.
@@ -64,9 +100,10 @@ def views(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def query(lake: Lake, sql: str, params: list | dict | None = None):
-    """Run one query against the lake and return a polars frame (values bound as parameters)."""
-    con = connect(lake)
+def query(lake: Lake, sql: str, params: list | dict | None = None, *,
+          versions: dict[str, int | None] | None = None):
+    """Run one query against the lake (tables optionally pinned) and return a polars frame (values bound)."""
+    con = connect(lake, versions=versions)
     try:
         return con.sql(sql, params=params).pl()
     finally:
