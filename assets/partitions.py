@@ -1,23 +1,39 @@
-"""Daily partitions by UTC publication date.
+"""Partitions: the publication days that hold documents, plus ``undated``.
 
-Starts in 1970 so that archives load (the Reuters corpus is from 1987) and ends with today (``end_offset=1``)
-so that today's news and late articles for any earlier day can be materialized as soon as they arrive.
+Dynamic partitions, added by ingestion as it writes a new day, so the UI shows exactly the days with data
+(any year: 1987 archives included) and never 1970 to today. Keys stay in calendar order, then ``undated``:
+a run over a range (``dagster/asset_partition_range_*``) covers the keys between its ends in this order.
 """
+
+from collections.abc import Iterable
 
 import dagster as dg
 
-PARTITION_START = "1970-01-01"
+from pipeline.stage import sort_keys
 
-daily = dg.DailyPartitionsDefinition(start_date=PARTITION_START, timezone="UTC", end_offset=1)
-
-
-def run_days(context: dg.AssetExecutionContext) -> list:
-    """Every day this run covers: one partition, or a whole range under a single-run backfill."""
-    from datetime import timedelta
-
-    window = context.partition_time_window
-    start, end = window.start.date(), window.end.date()
-    return [start + timedelta(days=i) for i in range((end - start).days)]
-
-
+NAME = "pub_days"
+pub_days = dg.DynamicPartitionsDefinition(name=NAME)
 single_run = dg.BackfillPolicy.single_run()
+
+
+def add_keys(instance: dg.DagsterInstance, keys: Iterable[str]) -> list[str]:
+    """Add new keys keeping calendar order; returns the keys added.
+
+    Dynamic keys are listed in the order they were added, so a day earlier than the newest known one is
+    inserted by removing and re-adding the keys after it (their materializations are kept: Dagster stores
+    them by key).
+    """
+    current = list(instance.get_dynamic_partitions(NAME))
+    new = set(keys) - set(current)
+    if not new:
+        return []
+    desired = sort_keys([*current, *new])
+    first = next((i for i, (a, b) in enumerate(zip(current, desired, strict=False)) if a != b), len(current))
+    for key in current[first:]:
+        instance.delete_dynamic_partition(NAME, key)
+    instance.add_dynamic_partitions(NAME, desired[first:])
+    return sorted(new)
+
+
+def keys(instance: dg.DagsterInstance) -> list[str]:
+    return list(instance.get_dynamic_partitions(NAME))

@@ -1,24 +1,29 @@
-"""Resources: where the inbox and the lake are. Configured from the environment at launch, not import."""
+"""Resources: the settings (one object for every stage) and the lake they point at.
 
-from __future__ import annotations
-
-from pathlib import Path
+Fields left empty fall back to the environment, then the settings file, then defaults
+(:meth:`pipeline.config.Settings.load`): no committed file sets anything.
+"""
 
 import dagster as dg
 
-from pipeline.ingest import IngestConfig
+from pipeline.config import Settings
 from pipeline.storage import Lake
 
 
-class LakeResource(dg.ConfigurableResource):
-    """The Delta Lake root: a local folder (relative to the working directory) or an object-store URI."""
+class SettingsResource(dg.ConfigurableResource):
+    """newslake's settings: a TOML file (``$NEWSLAKE_CONFIG``) and the inbox and lake locations."""
 
-    root: str = "data/lake"
-    aws_endpoint_url: str | None = None
-    aws_region: str | None = None
+    config_file: str = ""
+    inbox: str = ""
+    lake: str = ""
+    aws_endpoint_url: str = ""
+    aws_region: str = ""
     aws_allow_http: bool = False
 
-    def lake(self) -> Lake:
+    def get_settings(self) -> Settings:
+        return Settings.load(config_file=self.config_file or None, inbox=self.inbox or None, lake=self.lake or None)
+
+    def get_lake(self) -> Lake:
         opts = {}
         if self.aws_endpoint_url:
             opts["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
@@ -26,21 +31,4 @@ class LakeResource(dg.ConfigurableResource):
             opts["AWS_REGION"] = self.aws_region
         if self.aws_allow_http:
             opts["AWS_ALLOW_HTTP"] = "true"
-        return Lake(self.root, storage_options=opts)
-
-
-class InboxResource(dg.ConfigurableResource):
-    """The folder of raw input files and, optionally, a TOML ingestion config (JSONL field mapping, limits)."""
-
-    path: str = "data/inbox"
-    config_file: str = ""  # TOML ingestion config (JSONL field mapping, limits); "" = defaults
-    workers: int = 2
-
-    def folder(self) -> Path:
-        return Path(self.path).expanduser().resolve()
-
-    def ingest_config(self) -> IngestConfig:
-        base = IngestConfig.from_toml(self.config_file) if self.config_file else IngestConfig()
-        import dataclasses
-
-        return dataclasses.replace(base, workers=self.workers)
+        return Lake(self.get_settings().lake, storage_options=opts)

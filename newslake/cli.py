@@ -10,7 +10,7 @@ import shutil
 import sys
 import time
 import warnings
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -19,24 +19,35 @@ DEFAULT_LAKE = "data/lake"
 DEFAULT_HOME = "data/dagster"
 DAGSTER_YAML = PROJECT / "assets" / "dagster.yaml"
 # Further subcommands, one module each: ``register(subparsers, common)`` adds the parser and sets ``func``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("release", "history", "export", "doctor")
 
 
 def _env(args) -> dict[str, str]:
-    """Point resources and the Dagster instance at the chosen folders (absolute, so cwd no longer matters)."""
-    lake = args.lake if "://" in args.lake else str(Path(args.lake).expanduser().resolve())
-    env = {"NEWSLAKE_LAKE": lake}
-    if getattr(args, "inbox", None):
-        env["NEWSLAKE_INBOX"] = str(Path(args.inbox).expanduser().resolve())
-    config = getattr(args, "config", None)
-    env["NEWSLAKE_INGEST_CONFIG"] = str(Path(config).expanduser().resolve()) if config else ""
-    home = Path(os.environ.get("DAGSTER_HOME") or args.home).expanduser().resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    """Point resources and the Dagster instance at the chosen folders: flag > environment > default.
+
+    Paths become absolute, so the working directory no longer matters (``newslake ui`` starts elsewhere).
+    """
+    lake = args.lake or os.environ.get("NEWSLAKE_LAKE") or DEFAULT_LAKE
+    env = {"NEWSLAKE_LAKE": lake if "://" in lake else str(Path(lake).expanduser().resolve())}
+    if hasattr(args, "inbox"):
+        inbox = args.inbox or os.environ.get("NEWSLAKE_INBOX") or DEFAULT_INBOX
+        env["NEWSLAKE_INBOX"] = str(Path(inbox).expanduser().resolve())
+    config = getattr(args, "config", None) or os.environ.get("NEWSLAKE_CONFIG") or os.environ.get(
+        "NEWSLAKE_INGEST_CONFIG")
+    env["NEWSLAKE_CONFIG"] = str(Path(config).expanduser().resolve()) if config else ""
+    env["NEWSLAKE_INGEST_CONFIG"] = env["NEWSLAKE_CONFIG"]
+    home = Path(args.home or os.environ.get("DAGSTER_HOME") or DEFAULT_HOME).expanduser().resolve()
     env["DAGSTER_HOME"] = str(home)
     os.environ.update(env)
     return env
+
+
+def _home(env) -> Path:
+    from newslake import control
+
+    home = Path(env["DAGSTER_HOME"])
+    control.prepare_home(home, DAGSTER_YAML)
+    return home
 
 
 def _date(value: str) -> date:
@@ -72,74 +83,82 @@ class _Bars:
 
 
 def cmd_run(args) -> int:
-    _env(args)
-    import dagster as dg
+    env = _env(args)
+    home = _home(env)
+    from newslake import control
 
-    from assets import automation
+    with control.file_lock(home / ".run.lock", what="run",
+                           wait_message="another newslake run is using this Dagster home; waiting for it ..."):
+        with control.interrupts_as_keyboard_interrupt():
+            try:
+                return _run(args, home)
+            except KeyboardInterrupt:
+                print("\ninterrupted: committed work is kept; the next newslake run finishes the rest",
+                      file=sys.stderr)
+                return 130
+
+
+def _run(args, home: Path) -> int:
+    from assets import automation, partitions
     from assets.definitions import defs
+    from newslake import control
     from pipeline import planning, progress, storage
-    from pipeline.dedup import DedupConfig
-    from pipeline.schema import DOCUMENTS, DUPLICATES
+    from pipeline.config import Settings
 
+    settings = Settings.load()
     bars = _Bars(sys.stderr.isatty() and not args.no_progress)
     progress.set_sink(bars)
-    instance = dg.DagsterInstance.get()
+    inst = control.instance(home)
+    reaped = control.reap_dead_runs(inst)
+    if reaped:
+        print(f"marked {len(reaped)} run(s) of killed processes as failed: {', '.join(r[:8] for r in reaped)}",
+              file=sys.stderr)
     log_level = "INFO" if args.verbose else "WARNING"
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    lake = storage.Lake(os.environ["NEWSLAKE_LAKE"])
+    lake = storage.Lake(settings.lake)
     t0 = time.monotonic()
-
-    touched: list[date] = []
     if not args.skip_ingest:
-        print(f"ingesting {os.environ['NEWSLAKE_INBOX']} ...", file=sys.stderr)
-        res = defs.resolve_job_def("ingest_job").execute_in_process(
-            instance=instance, run_config=run_config, tags=automation.WRITER_TAGS, raise_on_error=False)
-        if not res.success:
+        print(f"ingesting {settings.inbox} ...", file=sys.stderr)
+        if not control.execute(defs, "ingest_job", inst, tags={}, log_level=log_level):
             print("ingestion failed; see `newslake ui` for the run's logs", file=sys.stderr)
             return 1
-        for mat in res.asset_materializations_for_node("ingest"):
-            if mat.asset_key == dg.AssetKey("documents"):
-                touched = [storage.validate_date(d) for d in mat.metadata["touched_dates"].data]
+    keys, todo, _ = automation.pending(inst, window_days=settings.dedup.window_days)
+    selected = _selected_keys(args, keys, todo)
+    if selected is None:
+        return 2
+    failed = []
+    for a, b in planning.key_ranges(selected, keys=keys):
+        print(f"processing {a} .. {b}", file=sys.stderr)
+        if not control.execute(defs, "daily_job", inst, tags=automation.range_tags(a, b), log_level=log_level):
+            failed.append((a, b))
+            break  # later ranges may depend on this one through the dedup window
+    _summary(lake, selected, time.monotonic() - t0)
+    del partitions
+    if failed:
+        print(f"FAILED: {failed}; see `newslake ui` for the run logs", file=sys.stderr)
+        return 1
+    return 0
 
-    existing = storage.partition_dates(lake, DOCUMENTS)
+
+def _selected_keys(args, keys: list[str], todo: list[str]) -> list[str] | None:
+    """The partition keys this run processes: the options' days, or every day that is not done."""
+    from pipeline.stage import day_key
+
     if args.date_from or args.date_to:
         if not (args.date_from and args.date_to) or args.date_from > args.date_to:
             print("--from and --to go together, --from first", file=sys.stderr)
-            return 2
-        span = (args.date_to - args.date_from).days
-        days = {args.date_from + timedelta(days=i) for i in range(span + 1)} | set(args.date or [])
+            return None
+        lo, hi = day_key(args.date_from), day_key(args.date_to)
+        chosen = {k for k in keys if k != "undated" and lo <= k <= hi} | {day_key(d) for d in args.date or []}
     elif args.date:
-        days = set(args.date)
+        chosen = {day_key(d) for d in args.date}
     elif args.all:
-        days = set(existing)
+        chosen = set(keys)
     else:
-        done = set(storage.partition_dates(lake, DUPLICATES))
-        window = DedupConfig().window_days
-        days = planning.affected_days(touched, existing=existing, window_days=window) | (set(existing) - done)
-    ranges = planning.contiguous_ranges(days)
-    failed = []
-    if len(ranges) > 1:
-        # Far-apart days: one backfill_job run for all of them (a partitioned run covers one contiguous range,
-        # and every run costs ~1 s of Dagster bookkeeping before any work).
-        print(f"processing {len(days)} days in {len(ranges)} ranges, {min(days)} .. {max(days)}, in one run",
-              file=sys.stderr)
-        cfg = {**run_config, "ops": {"process_days": {"config": {"days": [d.isoformat() for d in sorted(days)]}}}}
-        res = defs.resolve_job_def("backfill_job").execute_in_process(
-            instance=instance, run_config=cfg, tags=automation.WRITER_TAGS, raise_on_error=False)
-        if not res.success:
-            failed.append((min(days), max(days)))
-    elif ranges:
-        ((a, b),) = ranges
-        print(f"processing {a} .. {b}", file=sys.stderr)
-        res = defs.resolve_job_def("daily_job").execute_in_process(
-            instance=instance, run_config=run_config, tags=automation.range_tags(a, b), raise_on_error=False)
-        if not res.success:
-            failed.append((a, b))
-    _summary(lake, days, time.monotonic() - t0)
-    if failed:
-        print(f"FAILED ranges: {failed}; see `newslake ui` for the run logs", file=sys.stderr)
-        return 1
-    return 0
+        return todo
+    missing = sorted(chosen - set(keys))
+    if missing:
+        print(f"no documents on {', '.join(missing)}: nothing to process there", file=sys.stderr)
+    return sorted(chosen & set(keys))
 
 
 def _summary(lake, days, seconds: float) -> None:
@@ -185,11 +204,11 @@ def _summary(lake, days, seconds: float) -> None:
 
 def cmd_sql(args) -> int:
     # No _env() here: a query has no side effects (no Dagster home, no folder is created).
+    from newslake.history import lake_of
     from pipeline import releases
     from pipeline import sql as lake_sql
-    from pipeline.storage import Lake
 
-    lake = Lake(args.lake)
+    lake = lake_of(args)
     try:
         lake_sql.require_tables(lake)
         pinned = releases.pinned_versions(lake, release=args.release, as_of=args.as_of, pins=args.version or ())
@@ -304,34 +323,41 @@ def _shell(con, lake_sql, *, lines=None, params=None, fmt: str = "table") -> int
 
 
 def cmd_maintain(args) -> int:
-    _env(args)
-    import dagster as dg
-
+    env = _env(args)
+    home = _home(env)
     from assets.definitions import defs
+    from newslake import control
     from pipeline import maintenance, storage
 
     run_config = {"ops": {"maintain_lake": {"config": {"retention_hours": args.retention_hours}}},
                   "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    res = defs.resolve_job_def("maintenance_job").execute_in_process(
-        instance=dg.DagsterInstance.get(), run_config=run_config, raise_on_error=False)
+    with control.file_lock(home / ".run.lock", what="maintain",
+                           wait_message="a newslake run is using this Dagster home; waiting for it ..."):
+        inst = control.instance(home)
+        control.reap_dead_runs(inst)
+        res = defs.resolve_job_def("maintenance_job").execute_in_process(
+            instance=inst, run_config=run_config, tags=control.run_tags(), raise_on_error=False)
     lake = storage.Lake(os.environ["NEWSLAKE_LAKE"])
     for name in storage.table_versions(lake):
         counts = maintenance.file_counts(lake, name)
         if counts:
-            print(f"{name}: {sum(counts.values())} files, at most {max(counts.values())} per partition")
+            kept = maintenance.retention(lake, name)  # which versions stay readable, what releases keep
+            print(f"{name}: {sum(counts.values())} files, at most {max(counts.values())} per partition; "
+                  f"{kept.describe() if kept else ''}")
     return 0 if res.success else 1
 
 
 def cmd_migrate(args) -> int:
     _env(args)
     from pipeline import storage
+    from pipeline.errors import SchemaMismatch
     from pipeline.schema import TABLES
 
     lake, status = storage.Lake(os.environ["NEWSLAKE_LAKE"]), 0
     for table in TABLES.values():
         try:
             added = storage.migrate(lake, table)
-        except storage.SchemaMismatch as exc:
+        except SchemaMismatch as exc:
             print(f"{table.name}: {exc}", file=sys.stderr)
             status = 1
             continue
@@ -341,17 +367,37 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_ui(args) -> int:
+    import signal
+    import subprocess
+
     env = _env(args)
+    home = _home(env)
+    from newslake import control
+
+    control.reap_dead_runs(control.instance(home))
     workspace = PROJECT / "workspace.yaml"
     target = ["-w", str(workspace)] if workspace.exists() else ["-m", "assets.definitions", "-a", "defs"]
     exe = shutil.which("dagster") or str(Path(sys.executable).with_name("dagster"))
     cmd = [exe, "dev", *target, "-h", args.host, "-p", str(args.port)]
-    print(f"Dagster UI on http://{args.host}:{args.port} (run history in {env['DAGSTER_HOME']})", file=sys.stderr)
-    # Start from the Dagster home, not the project: `dagster dev` loads a .env from its working directory
-    # and would override --lake/--inbox with the project's defaults.
-    os.chdir(env["DAGSTER_HOME"])
-    os.execv(cmd[0], cmd)
-    return 0  # not reached
+    print(f"Dagster UI on http://{args.host}:{args.port} (run history in {home})", file=sys.stderr)
+    # Started from the Dagster home, not the project: `dagster dev` loads a .env from its working directory.
+    # Its own process group, so SIGINT/SIGTERM to newslake stop the webserver, the daemon and their children.
+    proc = subprocess.Popen(cmd, cwd=home, start_new_session=True)
+
+    def stop(signum, frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        code = proc.wait(timeout=None)
+    finally:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    return 0 if code in (0, -signal.SIGINT, 130) else code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -360,14 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, inbox=True):
         if inbox:
-            sp.add_argument("--inbox", default=os.environ.get("NEWSLAKE_INBOX", DEFAULT_INBOX),
-                            help="folder of raw input files (default: %(default)s)")
-            sp.add_argument("--config", default=os.environ.get("NEWSLAKE_INGEST_CONFIG") or None,
-                            metavar="TOML", help="ingestion config: JSONL field mapping, limits (see README)")
-        sp.add_argument("--lake", default=os.environ.get("NEWSLAKE_LAKE", DEFAULT_LAKE),
-                        help="table root: a folder or s3://bucket/prefix (default: %(default)s)")
-        sp.add_argument("--home", default=DEFAULT_HOME,
-                        help="Dagster home: run history, schedules (default: $DAGSTER_HOME or %(default)s)")
+            sp.add_argument("--inbox", default=None,
+                            help=f"folder of raw input files (default: $NEWSLAKE_INBOX or {DEFAULT_INBOX})")
+            sp.add_argument("--config", default=None, metavar="TOML",
+                            help="settings file (default: $NEWSLAKE_CONFIG): stages' options, JSONL mapping")
+        sp.add_argument("--lake", default=None,
+                        help=f"table root: a folder or s3://bucket/prefix (default: $NEWSLAKE_LAKE or {DEFAULT_LAKE})")
+        sp.add_argument("--home", default=None,
+                        help=f"Dagster home: run history, schedules (default: $DAGSTER_HOME or {DEFAULT_HOME})")
 
     r = sub.add_parser("run", help="ingest the inbox and materialize every stage through Dagster",
                        description="Ingest new inbox files, then deduplicate, segment and tag the publication "
@@ -428,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    # newslake evaluates checks per partition and fails the step itself when one fails (assets/results.py).
+    warnings.filterwarnings("ignore", message="Blocking asset check .* emitted no result")
     return args.func(args)
 
 

@@ -1,37 +1,85 @@
-"""Which daily partitions to (re)compute after ingestion touched some days."""
+"""Which partitions to (re)compute: one rule for the CLI, the sensor and the UI's "what is missing".
+
+A day is *done* when the last daily table (``entity_daily``) was written for it after every input it
+depends on last changed: its own documents and the documents of every day in its dedup window (a late
+article on day d can change the clusters of the days after d). Inputs are compared by the order in which
+the instance recorded them (storage ids), so an interrupted run, a failed check or a killed process leaves
+the day to do, and an unchanged day is never redone.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
 
-from pipeline import dedup
+from pipeline.dedup.cluster import affected_days as _later_days
+from pipeline.stage import UNDATED, sort_keys
 
 
 def affected_days(touched: Iterable[date], *, existing: Iterable[date], window_days: int | None) -> set[date]:
-    """Touched days plus the existing later days whose dedup window contains a touched day.
-
-    A late article for day d can change the duplicate clusters of the days after d (up to the window), so
-    those are recomputed too; with an unlimited window (None) every later day is.
-    """
+    """Touched days plus the existing later days whose dedup window contains a touched day."""
     existing = list(existing)
     out = set(touched)
     for day in touched:
-        out.update(dedup.affected_days(day, known_days=existing, window_days=window_days))
+        out.update(_later_days(day, known_days=existing, window_days=window_days))
     return out
 
 
-def contiguous_ranges(days: Iterable[date], *, max_gap: int = 14) -> list[tuple[date, date]]:
-    """Group days into inclusive ranges, merging gaps of at most ``max_gap`` empty days.
+def keys_to_process(
+    keys: Iterable[str],
+    *,
+    inputs: Mapping[str, int],
+    done: Mapping[str, int],
+    window_days: int | None,
+) -> list[str]:
+    """Partition keys whose last table is older than their inputs (or missing), in key order.
 
-    Each range becomes one single-run backfill: an empty day in a range costs milliseconds, one more run
-    costs seconds of start-up (run creation, model loading), so gaps up to two weeks are merged.
+    ``inputs`` maps a key to the storage id of its latest ``documents`` write, ``done`` to that of its latest
+    last-stage write. A dated key depends on the documents of itself and of the ``window_days`` days before
+    it (all earlier days when None); the undated key only on its own.
     """
-    ordered = sorted(set(days))
-    ranges: list[tuple[date, date]] = []
-    for d in ordered:
-        if ranges and (d - ranges[-1][1]).days <= max_gap + 1:
-            ranges[-1] = (ranges[-1][0], d)
+    ordered = sort_keys(keys)
+    dated = [k for k in ordered if k != UNDATED]
+    todo = []
+    newest_input: dict[str, int] = {}
+    # Sweep days in order keeping the window's newest input (a deque of (day, id) would be O(n); days are few).
+    for i, key in enumerate(dated):
+        day = date.fromisoformat(key)
+        lo = None if window_days is None else day - timedelta(days=window_days)
+        best = -1
+        for prev in reversed(dated[: i + 1]):
+            if lo is not None and date.fromisoformat(prev) < lo:
+                break
+            best = max(best, inputs.get(prev, -1))
+        newest_input[key] = best
+    if UNDATED in ordered:
+        newest_input[UNDATED] = inputs.get(UNDATED, -1)
+    for key in ordered:
+        if key not in done or done[key] < newest_input.get(key, -1):
+            todo.append(key)
+    return todo
+
+
+def key_ranges(selected: Iterable[str], *, keys: Iterable[str], max_gap: int = 14) -> list[tuple[str, str]]:
+    """Group selected keys into inclusive ranges of consecutive keys (in key order).
+
+    Each range is one run. Up to ``max_gap`` unselected keys between two selected ones are bridged: an
+    extra day costs far less than another run's start-up. The undated key is always a range of its own.
+    """
+    ordered = sort_keys(keys)
+    index = {k: i for i, k in enumerate(ordered)}
+    chosen = sorted({index[k] for k in selected if k in index})
+    ranges: list[list[int]] = []
+    for i in chosen:
+        undated_edge = ordered[i] == UNDATED or (ranges and ordered[ranges[-1][1]] == UNDATED)
+        if ranges and not undated_edge and i - ranges[-1][1] <= max_gap + 1:
+            ranges[-1][1] = i
         else:
-            ranges.append((d, d))
-    return ranges
+            ranges.append([i, i])
+    return [(ordered[a], ordered[b]) for a, b in ranges]
+
+
+def keys_between(keys: Iterable[str], start: str, end: str) -> list[str]:
+    """The keys of an inclusive range, as a run over it processes them."""
+    ordered = sort_keys(keys)
+    return ordered[ordered.index(start) : ordered.index(end) + 1]

@@ -9,6 +9,10 @@ Safety rules, each learnt the hard way upstream (see README "Guarantees"):
 * An empty but typed frame with a predicate clears those partitions (a day whose documents all vanished).
 * Unpartitioned tables (``files``, ``rejects``, ``entity_cache``) are upserted with MERGE on fixed key
   columns, so a retried run never duplicates rows.
+* No write ever creates a table by appending: a missing table is first created empty (schema and
+  partitioning only; a concurrent creator's "already exists" is success), then written with a predicate
+  or MERGE. Two writers that both found no table therefore conflict like any other pair of writers
+  instead of both committing an append (which doubled every row).
 * Every commit records the Dagster run id and code version in the Delta commit metadata.
 """
 
@@ -28,13 +32,14 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
+from pipeline.errors import InvalidDate, SchemaMismatch
 from pipeline.schema import TABLES, Table
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Key columns for idempotent upserts of unpartitioned tables. Fixed strings: never built from data.
 MERGE_KEYS: dict[str, tuple[str, ...]] = {
-    "files": ("path", "sha256"),
+    "files": ("path",),  # one row per inbox path: the state of the bytes it holds now
     "rejects": ("source_path", "source_sha256", "record_key", "stage"),
     "entity_cache": ("sent_hash", "model"),
 }
@@ -48,11 +53,11 @@ def validate_date(value: str | date) -> date:
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
-        raise ValueError(f"not a YYYY-MM-DD date: {value!r}")
+        raise InvalidDate(f"not a YYYY-MM-DD date: {value!r}")
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError(f"not a YYYY-MM-DD date: {value!r} ({exc})") from None
+        raise InvalidDate(f"not a YYYY-MM-DD date: {value!r} ({exc})") from None
 
 
 def partition_predicate(dates: Iterable[date], *, include_undated: bool = False) -> str:
@@ -122,10 +127,6 @@ class Lake:
     def version(self, table: Table | str) -> int | None:
         dt = self.open(table)
         return None if dt is None else dt.version()
-
-
-class SchemaMismatch(RuntimeError):
-    """The table on disk does not have the schema ``pipeline/schema.py`` declares."""
 
 
 def stored_schema(lake: Lake, table: Table) -> pl.Schema | None:
@@ -303,7 +304,10 @@ def read(
         name, values = where_in
         if name not in table.schema:
             raise ValueError(f"{table.name} has no column {name!r}")
-        cond = pads.field(name).isin(pa.array(list(values), type=ds.schema.field(name).type))
+        kind = ds.schema.field(name).type
+        # A string_view column (written by some writers) is compared as string: pyarrow has no mixed kernel.
+        kind = pa.string() if kind == pa.string_view() else kind
+        cond = pads.field(name).cast(kind).isin(pa.array(list(values), type=kind))
         filt = cond if filt is None else (filt & cond)
     at = ds.to_table(columns=list(columns) if columns else None, filter=filt)
     df = pl.from_arrow(at)
@@ -340,17 +344,12 @@ def write_partitions(
     uri = lake.uri(table)
     check_schema(lake, table)
     commit = _commit(run_id, code_version, extra_metadata)
-    if not lake.exists(table):
-        write_deltalake(
-            uri, arrow, mode="append", partition_by=[table.partition_by], commit_properties=commit,
-            storage_options=lake.storage_options or None, writer_properties=WRITER_PROPERTIES,
-        )
-    else:
-        write_deltalake(
-            uri, arrow, mode="overwrite", predicate=predicate, partition_by=[table.partition_by],
-            commit_properties=commit, storage_options=lake.storage_options or None,
-            writer_properties=WRITER_PROPERTIES,
-        )
+    ensure_table(lake, table)
+    write_deltalake(
+        uri, arrow, mode="overwrite", predicate=predicate, partition_by=[table.partition_by],
+        commit_properties=commit, storage_options=lake.storage_options or None,
+        writer_properties=WRITER_PROPERTIES,
+    )
     return lake.version(table)  # type: ignore[return-value]
 
 
@@ -370,33 +369,83 @@ def upsert(
     df = table.conform(df).unique(subset=list(keys), keep="last", maintain_order=True)
     if df.height == 0:
         return lake.version(table)
-    commit = _commit(run_id, code_version)
+    return _merge(lake, table, df, commit=_commit(run_id, code_version), update=True)
+
+
+def _merge(lake: Lake, table: Table, df: pl.DataFrame, *, commit: CommitProperties, update: bool) -> int:
+    """MERGE ``df`` into ``table`` on its fixed keys (insert new keys; ``update``: also overwrite matches)."""
+    keys = MERGE_KEYS[table.name]
     check_schema(lake, table)
-    dt = lake.open(table)
-    if dt is None:
-        write_deltalake(
-            lake.uri(table), df.to_arrow(), mode="append", commit_properties=commit,
-            storage_options=lake.storage_options or None, writer_properties=WRITER_PROPERTIES,
-        )
-        return lake.version(table)
+    dt = ensure_table(lake, table)
     # NULL never equals NULL in SQL: compare keys null-safely.
     predicate = " AND ".join(f"(t.{k} IS NOT DISTINCT FROM s.{k})" for k in keys)
-    (
-        dt.merge(df.to_arrow(), predicate=predicate, source_alias="s", target_alias="t",
-                 commit_properties=commit, writer_properties=WRITER_PROPERTIES)
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .execute()
-    )
+    m = dt.merge(df.to_arrow(), predicate=predicate, source_alias="s", target_alias="t", commit_properties=commit,
+                 writer_properties=WRITER_PROPERTIES)
+    if update:
+        m = m.when_matched_update_all()
+    m.when_not_matched_insert_all().execute()
+    return dt.version()
+
+
+def ensure_table(lake: Lake, table: Table) -> DeltaTable:
+    """Open ``table``, creating it empty (schema, partitioning; no rows) when missing.
+
+    Creating is the only write that neither replaces nor merges, and it writes no rows, so two processes
+    racing to create the table cannot double anything: the loser's commit of version 0 fails (put-if-absent)
+    and it opens the winner's table instead.
+    """
+    dt = lake.open(table)
+    if dt is not None:
+        return dt
+    try:
+        DeltaTable.create(lake.uri(table), schema=table.empty().to_arrow().schema, mode="error",
+                          partition_by=[table.partition_by] if table.partition_by else None,
+                          storage_options=lake.storage_options or None,
+                          commit_properties=_commit(None, "create"))
+    except Exception:  # noqa: BLE001 - which error a lost race raises differs by store; re-raised below
+        if lake.open(table) is None:  # not a lost race: a real failure
+            raise
+    dt = lake.open(table)
+    assert dt is not None
+    return dt
+
+
+def delete_where_in(lake: Lake, table: Table, column: str, values: Sequence[str], *,
+                    only: dict[str, str] | None = None, run_id: str | None = None,
+                    code_version: str | None = None) -> int | None:
+    """Delete the rows of an unpartitioned table whose ``column`` holds one of ``values``; return the version.
+
+    Values never enter SQL: they are the MERGE source, matched by a predicate of fixed column names; ``only``
+    adds fixed ``column = 'literal'`` conditions (plain lower-case literals only).
+    """
+    if column not in table.schema or any(c not in table.schema for c in (only or {})):
+        raise ValueError(f"{table.name}: unknown column in {column!r} / {only!r}")
+    if any(not re.fullmatch(r"[a-z_]{1,40}", v) for v in (only or {}).values()):
+        raise ValueError(f"not a plain literal: {only!r}")
+    dt = lake.open(table)
+    if dt is None or not values:
+        return None if dt is None else dt.version()
+    src = pa.table({column: pa.array(sorted(set(values)), type=pa.string())})
+    pred = " AND ".join([f"t.{column} = s.{column}", *(f"t.{c} = '{v}'" for c, v in (only or {}).items())])
+    (dt.merge(src, predicate=pred, source_alias="s", target_alias="t", commit_properties=_commit(run_id, code_version),
+              writer_properties=WRITER_PROPERTIES).when_matched_delete().execute())
     return dt.version()
 
 
 def append(lake: Lake, table: Table, df: pl.DataFrame, *, run_id: str | None = None,
            code_version: str | None = None) -> int | None:
-    """Append rows to an unpartitioned table (the caller guarantees they are new); empty = no commit."""
+    """Add new rows to an unpartitioned table; empty = no commit.
+
+    A keyed table (``entity_cache``) is merged insert-only on its keys: two runs that tagged the same
+    sentence at the same time must not both add it, and rows already present are kept as they are.
+    """
     if df.height == 0:
         return lake.version(table)
+    if table.name in MERGE_KEYS:
+        df = table.conform(df).unique(subset=list(MERGE_KEYS[table.name]), keep="first", maintain_order=True)
+        return _merge(lake, table, df, commit=_commit(run_id, code_version), update=False)
     check_schema(lake, table)
+    ensure_table(lake, table)
     write_deltalake(lake.uri(table), table.conform(df).to_arrow(), mode="append",
                     commit_properties=_commit(run_id, code_version), storage_options=lake.storage_options or None,
                     writer_properties=WRITER_PROPERTIES)

@@ -27,8 +27,16 @@ def test_definitions_load_and_every_asset_is_described(defs):
     repo = defs.get_repository_def()
     graph = repo.asset_graph
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert {"files", "documents", "rejects", "signatures", "duplicates", "sentences", "entities",
-            "entity_daily"} <= keys
+    assert {
+        "files",
+        "documents",
+        "rejects",
+        "signatures",
+        "duplicates",
+        "sentences",
+        "entities",
+        "entity_daily",
+    } <= keys
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description and len(node.description) > 20, key
@@ -56,8 +64,10 @@ def test_two_partitions_then_rematerialize_one(defs, dagster_env):
     for d in (d1, d2):
         assert daily.execute_in_process(instance=instance, partition_key=d.isoformat(), run_config=QUIET).success
 
-    counts = {t.name: storage.read(lake, t).group_by("pub_date").len().sort("pub_date")
-              for t in (DUPLICATES, SENTENCES, ENTITIES)}
+    counts = {
+        t.name: storage.read(lake, t).group_by("pub_date").len().sort("pub_date")
+        for t in (DUPLICATES, SENTENCES, ENTITIES)
+    }
     assert set(counts["sentences"]["pub_date"]) == {d1, d2}
     others = {t.name: _add_actions(lake, t, exclude=d1) for t in (DUPLICATES, SENTENCES, ENTITIES)}
 
@@ -84,30 +94,42 @@ def test_rerunning_ingestion_on_an_unchanged_inbox_commits_nothing(defs, dagster
     assert storage.table_versions(lake) == before
 
 
+def _ranges(result):
+    return [
+        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+        for r in result.run_requests
+    ]
+
+
 @pytest.mark.slow
-def test_partitions_sensor_requests_the_touched_days(defs, dagster_env):
+def test_partitions_sensor_requests_undone_days_once_and_nothing_after_they_ran(defs, dagster_env):
+    from assets.resources import SettingsResource
+
     instance = dg.DagsterInstance.get()
     assert defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET).success
-    from assets.dedup import DedupSettings
-    from assets.resources import LakeResource
-
+    # Partitions are exactly the days with data, in calendar order, plus the undated key.
+    assert instance.get_dynamic_partitions("pub_days") == ["2026-11-24", "2026-11-25", "2026-11-26", "undated"]
     sensor = defs.get_sensor_def("partitions_sensor")
-    resources = {"lake": LakeResource(root=str(dagster_env["lake"])), "dedup_settings": DedupSettings()}
+    resources = {"settings": SettingsResource(lake=str(dagster_env["lake"]))}
     with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as ctx:
-        result = sensor.evaluate_tick(ctx)
-    ranges = [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
-              for r in result.run_requests]
-    assert ranges == [("2026-11-24", "2026-11-26")]
-    assert all(r.tags["newslake/lake"] == "writer" for r in result.run_requests)
+        first = sensor.evaluate_tick(ctx)
+    assert _ranges(first) == [("2026-11-24", "2026-11-26"), ("undated", "undated")]
+    daily = defs.resolve_job_def("daily_job")
+    for a, b in _ranges(first):
+        tags = {"dagster/asset_partition_range_start": a, "dagster/asset_partition_range_end": b}
+        assert daily.execute_in_process(instance=instance, tags=tags, run_config=QUIET).success
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as ctx:
+        again = sensor.evaluate_tick(ctx)
+    assert again.run_requests == [], "the sensor repeated work whose inputs did not change"
 
 
 def test_inbox_sensor_fires_only_when_the_inbox_changes(defs, dagster_env):
-    from assets.resources import InboxResource
+    from assets.resources import SettingsResource
 
     sensor = defs.get_sensor_def("inbox_sensor")
     instance = dg.DagsterInstance.get()
-    inbox = InboxResource(path=str(dagster_env["inbox"]))
-    with dg.build_sensor_context(instance=instance, definitions=defs, resources={"inbox": inbox}) as ctx:
+    settings = SettingsResource(inbox=str(dagster_env["inbox"]))
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources={"settings": settings}) as ctx:
         first = sensor.evaluate_tick(ctx)
         assert len(first.run_requests) == 1
         ctx.update_cursor(first.cursor)
@@ -117,32 +139,32 @@ def test_inbox_sensor_fires_only_when_the_inbox_changes(defs, dagster_env):
 
 
 @pytest.mark.slow
-def test_backfill_job_matches_the_assets_and_records_every_partition(defs, dagster_env):
+def test_a_range_run_records_each_partitions_own_rows_and_checks(defs, dagster_env):
     instance = dg.DagsterInstance.get()
     lake = Lake(str(dagster_env["lake"]))
     assert defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET).success
-    d1, d3 = date(2026, 11, 24), date(2026, 11, 26)  # two days, not a contiguous range
-    daily = defs.resolve_job_def("daily_job")
-    for d in (d1, d3):
-        assert daily.execute_in_process(instance=instance, partition_key=d.isoformat(), run_config=QUIET).success
-    tables = (DUPLICATES, SENTENCES, ENTITIES)
-    by_assets = {t.name: storage.read(lake, t).sort(storage.read(lake, t).columns) for t in tables}
-
-    cfg = {**QUIET, "ops": {"process_days": {"config": {"days": [d1.isoformat(), d3.isoformat()]}}}}
-    res = defs.resolve_job_def("backfill_job").execute_in_process(instance=instance, run_config=cfg)
+    tags = {"dagster/asset_partition_range_start": "2026-11-24", "dagster/asset_partition_range_end": "undated"}
+    res = defs.resolve_job_def("daily_job").execute_in_process(instance=instance, tags=tags, run_config=QUIET)
     assert res.success
-    for t in tables:
-        again = storage.read(lake, t)
-        assert again.sort(again.columns).equals(by_assets[t.name]), t.name
-    assets = ("signatures", "duplicates", "sentences", "entities", "entity_daily")
-    for name in assets:
-        for d in (d1, d3):
-            recs = instance.fetch_materializations(
-                dg.AssetRecordsFilter(asset_key=dg.AssetKey(name), asset_partitions=[d.isoformat()]), limit=1,
-                ascending=False).records
-            assert recs and recs[0].run_id == res.run_id, (name, d)
-        assert date(2026, 11, 25).isoformat() not in {
-            e.partition for e in res.asset_materializations_for_node("process_days") if e.asset_key.path == [name]}
-    checks = [e for e in instance.all_logs(res.run_id) if e.dagster_event
-              and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 6 and all(e.dagster_event.event_specific_data.passed for e in checks)
+    keys = ["2026-11-24", "2026-11-25", "2026-11-26", "undated"]
+    for table in (SENTENCES, ENTITIES):
+        rows = storage.read(lake, table, dates=[date.fromisoformat(k) for k in keys[:3]], undated=True)
+        truth = {("undated" if d is None else d.isoformat()): n for d, n in rows.group_by("pub_date").len().iter_rows()}
+        for key in keys:
+            rec = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=dg.AssetKey(table.name), asset_partitions=[key]),
+                limit=1,
+                ascending=False,
+            ).records[0]
+            md = rec.event_log_entry.asset_materialization.metadata
+            assert md["dagster/row_count"].value == truth.get(key, 0), (table.name, key)
+            assert md["dagster/code_version"].value if "dagster/code_version" in md else True
+            assert rec.event_log_entry.asset_materialization.tags["dagster/code_version"]
+    checks = [
+        e.dagster_event.event_specific_data
+        for e in instance.all_logs(res.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    # 6 daily checks, each evaluated for each of the 4 partitions, every one passed and named its partition.
+    assert len(checks) == 6 * 4 and all(c.passed for c in checks)
+    assert {c.partition for c in checks} == set(keys)

@@ -99,6 +99,11 @@ def model_id(config: TaggerConfig = TaggerConfig()) -> str:
     return f"{meta['lang']}_{meta['name']}=={meta['version']}"
 
 
+def model_language(config: TaggerConfig = TaggerConfig()) -> str:
+    """ISO 639-1 language of the configured pipeline (``en``), read from its metadata (spaCy is not loaded)."""
+    return str(_meta(config.model)["lang"])
+
+
 @functools.lru_cache(maxsize=2)
 def _load(model: str):
     """The pipeline with only the entity components and the shared encoders they listen to."""

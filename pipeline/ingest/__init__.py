@@ -17,7 +17,13 @@ code                    level  meaning
 ======================  =====  ==============================================================================
 symlink                 file   inbox entry is a symlink (never followed)
 special_file            file   FIFO, socket or device
-unreadable              file   could not be read (permissions, I/O error)
+unreadable              file   could not be read (permissions, I/O error); retried on the next run
+vanished                file   deleted or moved between the inbox scan and parsing; retried on the next run
+changed_while_reading   file   bytes changed between scan and parse; retried on the next run
+repair_pending          file   ``newslake doctor --repair`` lost some of its rows: parsed again on the next run
+hidden_file             file   dot file or dot directory (one row, not read)
+bad_file_name           file   name is not valid UTF-8 (path stored with ``\\xNN`` escapes; not read)
+lake_in_inbox           file   the lake or the Dagster home lies inside the inbox (refused, not read)
 empty_file              file   0 bytes (or gzip of 0 bytes)
 file_too_large          file   over ``max_file_bytes`` on disk
 unknown_format          file   extension not recognised and content not a WARC
@@ -42,6 +48,7 @@ record_too_large        rec    JSONL line or WARC payload over ``max_html_bytes`
 warc_not_html           rec    WARC response/resource record that is not HTML
 warc_http_status        rec    WARC response with a non-2xx HTTP status
 warc_revisit            rec    WARC revisit record (payload stored elsewhere)
+truncated_record        rec    WARC record cut short (payload shorter than its ``Content-Length``)
 ======================  =====  ==============================================================================
 
 File ``status``: ``ok`` (documents, no rejects), ``partial`` (documents and rejects), ``rejected`` (no
@@ -53,7 +60,7 @@ from pipeline.ingest.config import IngestConfig, JsonlMapping
 from pipeline.ingest.inbox import InboxEntry, scan_inbox
 from pipeline.ingest.parse import detect_format, parse_file
 from pipeline.ingest.records import ParsedFile
-from pipeline.ingest.runner import IngestReport, run
+from pipeline.ingest.runner import IngestReport, run, run_stage
 from pipeline.ingest.workers import WorkerPool, parse_files
 
 __all__ = [
@@ -67,6 +74,7 @@ __all__ = [
     "parse_files",
     "WorkerPool",
     "run",
+    "run_stage",
     "scan_inbox",
     "date_problems",
     "unreconciled",

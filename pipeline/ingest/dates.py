@@ -43,6 +43,8 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from pipeline.errors import InvalidDate
+
 SOURCES = ("metadata", "record_field", "url", "text", "file_name")
 _MONTHS = {
     m: i + 1
@@ -155,7 +157,7 @@ def _tzinfo(tz: str | None):
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-class ImpossibleDate(ValueError):
+class ImpossibleDate(InvalidDate):
     pass
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import polars as pl
 
+from pipeline.errors import NewslakeError
 from pipeline.ingest.dates import DateResult
 from pipeline.ingest.decode import clean_text
 from pipeline.ingest.language import detect_language
@@ -18,7 +19,7 @@ _BLANK_SPLIT = re.compile(r"\n[ \t\u00a0]*\n\s*")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 
 
-class Reject(Exception):
+class Reject(NewslakeError):
     """A file or record that cannot become a document: ``code`` is the machine-readable reason."""
 
     def __init__(self, code: str, detail: str = ""):

@@ -1,0 +1,167 @@
+"""A runner's :class:`~pipeline.stage.StageResult` as Dagster events, one partition at a time.
+
+A run over several days would otherwise give every partition the whole run's figures. So each stage step
+first yields one result per selected asset (which lets downstream steps run), then logs one
+``AssetMaterialization`` per table and partition with that partition's own rows, Delta version, preview and
+figures, and one ``AssetCheckEvaluation`` per check and partition. The per-partition event is the latest
+for its partition, which is what the UI shows. A failed check fails the step (checks are blocking) after
+every evaluation has been recorded.
+"""
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from deltalake.exceptions import CommitFailedError
+
+from pipeline import progress
+from pipeline.schema import TABLES
+from pipeline.stage import Stage, StageResult
+
+KINDS = {"python", "delta", "polars"}
+_DAGSTER_TYPES = {pl.String: "string", pl.Date: "date", pl.Boolean: "boolean", pl.Float64: "double"}
+
+
+def column_schema(table_name: str) -> dg.TableSchema:
+    table = TABLES[table_name]
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(c.name, _DAGSTER_TYPES.get(c.dtype, str(c.dtype)), description=c.doc) for c in table.columns
+        ]
+    )
+
+
+def preview(df: pl.DataFrame, *, rows: int = 10, max_chars: int = 60) -> dg.MarkdownMetadataValue:
+    """A valid markdown table of the first rows (cells shortened; pipes and newlines escaped)."""
+    if df.height == 0:
+        return dg.MetadataValue.md("(no rows)")
+    shown = df.head(rows)
+    cols = [c for c in shown.columns if c not in ("minhash",)]
+
+    def cell(v: Any) -> str:
+        text = ", ".join(map(str, v)) if isinstance(v, list) else "" if v is None else str(v)
+        text = text.replace("\n", " ").replace("|", "\\|")
+        return text[:max_chars] + ("…" if len(text) > max_chars else "")
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in cols) + " |" for r in shown.select(cols).iter_rows(named=True)]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def counts_table(counts: Mapping, *, key: str, value: str = "count") -> dg.MarkdownMetadataValue:
+    lines = [f"| {key} | {value} |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+    return dg.MetadataValue.md("\n".join(lines) if counts else f"(no {key})")
+
+
+def metadata_value(name: str, value: Any):
+    if isinstance(value, pl.DataFrame):
+        return preview(value)
+    if isinstance(value, Mapping):
+        return counts_table(value, key=name.split("_by_")[-1] if "_by_" in name else "key")
+    if isinstance(value, list | tuple):
+        return dg.MetadataValue.json(list(value))
+    return value
+
+
+def _partition_metadata(outcome, uri: str) -> dict:
+    md = {
+        "dagster/row_count": outcome.rows,
+        "dagster/column_schema": column_schema(outcome.table),
+        "dagster/uri": uri,
+        "delta_version": outcome.version if outcome.version is not None else -1,
+        "preview": preview(outcome.preview),
+    }
+    md.update({k: metadata_value(k, v) for k, v in outcome.figures.items()})
+    return md
+
+
+def emit(
+    context: dg.AssetExecutionContext, stage: Stage, result: StageResult, *, lake_uri, seconds: float
+) -> Iterator[dg.MaterializeResult]:
+    """Yield what lets the run go on, log the per-partition truth, then fail on a failed check."""
+    partitions = sorted({t.partition for t in result.tables if t.partition is not None})
+    for key in stage.tables:
+        if key in {k.to_user_string() for k in context.selected_asset_keys}:
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    "partitions": len(partitions),
+                    "seconds": round(seconds, 2),
+                    "note": "per-partition figures are on each partition's latest materialization",
+                    **{k: metadata_value(k, v) for k, v in result.figures.items()},
+                },
+            )
+    for outcome in result.tables:
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=outcome.table,
+                partition=outcome.partition,
+                metadata=_partition_metadata(outcome, lake_uri(outcome.table)),
+                tags={"dagster/code_version": stage.code_version},
+            )
+        )
+    for check in result.checks:
+        context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey(check.table),
+                check_name=check.name,
+                passed=check.passed,
+                partition=check.partition,
+                blocking=True,
+                metadata={k: metadata_value(k, v) for k, v in check.metadata.items()},
+            )
+        )
+    failed = result.failed_checks()
+    if failed:
+        names = sorted({f"{c.table}.{c.name}[{c.partition}]" for c in failed})
+        raise dg.Failure(f"{stage.name}: blocking checks failed: {', '.join(names[:20])}")
+
+
+def check_specs(stage: Stage, *, partitioned: bool) -> list[dg.AssetCheckSpec]:
+    import warnings
+
+    from assets.partitions import pub_days
+
+    with warnings.catch_warnings():  # partitioned checks are a preview feature; newslake relies on them
+        warnings.simplefilter("ignore")
+        return [
+            dg.AssetCheckSpec(
+                name, asset=table, blocking=True, description=meaning, partitions_def=pub_days if partitioned else None
+            )
+            for table, checks in stage.checks.items()
+            for name, meaning in checks.items()
+        ]
+
+
+TRANSIENT = (OSError, CommitFailedError, TimeoutError)
+
+
+@contextmanager
+def transient_io_retry(*, max_retries: int = 3, seconds_to_wait: float = 2.0):
+    """Step retries for transient I/O only: a logic error fails at once, a flaky disk or store is retried."""
+    try:
+        yield
+    except TRANSIENT as exc:
+        raise dg.RetryRequested(max_retries=max_retries, seconds_to_wait=seconds_to_wait) from exc
+
+
+class ProgressLog:
+    """Logs `done/total`, rate and time left at most every ``every`` seconds (shows in the run's log view)."""
+
+    def __init__(self, log, what: str, *, every: float = 5.0):
+        self.log, self.what, self.every = log, what, every
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        progress.report(self.what, done, total)
+        now = time.monotonic()
+        if now - self.last < self.every and done != total:
+            return
+        self.last = now
+        rate = done / max(now - self.t0, 1e-9)
+        left = (total - done) / rate if rate > 0 else float("nan")
+        self.log.info(f"{self.what}: {done}/{total} ({rate:.1f}/s, ~{left:.0f}s left)")
