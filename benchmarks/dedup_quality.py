@@ -182,6 +182,7 @@ def render(title: str, dateline: str, paras: list[str], byline: str = "") -> tup
 
 # ---------------------------------------------------------------- eval set ----
 def build(n_originals: int, seed: int) -> pl.DataFrame:
+    """The clean set (recipe: module docstring and README-dedup.md)."""
     rng = random.Random(seed)
     corpus = load_corpus()
     fam = Counter(d["family"] for d in corpus if d["family"])
@@ -222,6 +223,179 @@ def build(n_originals: int, seed: int) -> pl.DataFrame:
                     body_start=bs,
                     body_end=be,
                     edits=v["edits"],
+                    family=family_tags(o, fam),
+                )
+            )
+    df = pl.DataFrame(rows).with_columns(pl.col("pub_datetime").dt.cast_time_unit("us"))
+    return df.with_columns(pl.col("body_start", "body_end").cast(pl.Int32))
+
+
+def family_tags(o: dict, fam: Counter) -> str:
+    """Template relations of an original, space-separated: its headline family and its synthetic siblings."""
+    tags = {f"nat:{o['family']}" for _ in [0] if o.get("family") and fam[o["family"]] >= 3}
+    base = o["key"].split("-tpl")[0]
+    tags.add(f"syn:{base}")
+    return " ".join(sorted(t.replace(" ", "_") for t in tags))
+
+
+# ----------------------------------------------------------- noisy / partial set ----
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# OCR look-alikes (lower case): a corrupted letter becomes one of these half of the time
+LOOKALIKE = {
+    "m": "rn", "l": "1", "e": "c", "o": "0", "i": "l", "s": "5", "a": "o", "h": "b", "c": "e", "n": "ri",
+    "u": "ii", "g": "q", "b": "h", "t": "f", "f": "t", "r": "n", "d": "cl", "w": "vv", "y": "v", "v": "y",
+    "k": "lc", "p": "q", "q": "g", "x": "k", "z": "2", "j": "i",
+}  # fmt: skip
+
+
+def ocr_letters(text: str, rng: random.Random, rate: float) -> str:
+    """Corrupt each letter with probability ``rate``: look-alike 50 %, random letter 25 %, dropped 15 %,
+    split (a space or mark inserted after it) 10 %. Digits and punctuation are left alone."""
+    out = []
+    for ch in text:
+        if not ch.isalpha() or rng.random() >= rate:
+            out.append(ch)
+            continue
+        r = rng.random()
+        if r < 0.5:
+            out.append(LOOKALIKE.get(ch.lower(), rng.choice(LETTERS)))
+        elif r < 0.75:
+            out.append(rng.choice(LETTERS))
+        elif r >= 0.9:
+            out.append(ch + rng.choice(" .,'"))
+    return "".join(out)
+
+
+def swap_words(paras: list[str], rng: random.Random, rate: float, vocab: list[str]) -> list[str]:
+    """Replace each word without digits by a vocabulary word with probability ``rate`` and transpose it
+    with the next word with probability ``rate / 3``."""
+    out = []
+    for p in paras:
+        w = p.split(" ")
+        for j in range(len(w)):
+            if any(c.isdigit() for c in w[j]):
+                continue
+            r = rng.random()
+            if r < rate:
+                w[j] = rng.choice(vocab)
+            elif r < rate * 4 / 3 and j + 1 < len(w) and not any(c.isdigit() for c in w[j + 1]):
+                w[j], w[j + 1] = w[j + 1], w[j]
+        out.append(" ".join(w))
+    return out
+
+
+def prefix_copy(paras: list[str], rng: random.Random, extra: list[dict]) -> list[str]:
+    """The first 30-60 % of the story's words (cut anywhere, even mid-sentence), then 1-3 paragraphs of a
+    story outside the set (an outlet's own brief; each such story is used once)."""
+    n = sum(len(p.split(" ")) for p in paras)
+    keep, kept = max(1, int(n * rng.uniform(0.3, 0.6))), []
+    for p in paras:
+        w = p.split(" ")
+        kept.append(" ".join(w[:keep]))
+        keep -= len(w)
+        if keep <= 0:
+            break
+    other = extra.pop()["paras"]
+    return kept + other[: rng.randint(1, 3)]
+
+
+def figure_sibling(o: dict, rng: random.Random, j: int) -> dict | None:
+    """Same words, other figures: a random 60 % (at least two) of the distinct numbers get new values."""
+    text = "\n".join(o["paras"])
+    values = sorted(set(FIG.findall(text)))
+    if len(values) < 2:
+        return None
+    change = set(rng.sample(values, max(2, round(0.6 * len(values)))))
+
+    def new(s: str) -> str:
+        while True:
+            t = "".join(str(rng.randrange(10)) if c.isdigit() else c for c in s)
+            if t != s:
+                return t
+
+    table = {v: new(v) for v in sorted(change)}
+    return dict(
+        o, key=f"{o['key']}-tpl{j}", paras=FIG.sub(lambda m: table.get(m.group(0), m.group(0)), text).split("\n")
+    )
+
+
+HEAVY = ("ocr", "prefix", "swaps")
+
+
+def noisy_copy(o: dict, rng: random.Random, extra: list[dict], vocab: list[str], prefix_ok: bool) -> dict:
+    """A messy copy: 1-3 heavy edits (OCR noise 2-5 % of letters, a 30-60 % prefix + unrelated text, word
+    swaps 5-12 %) on top of light syndication edits (new headline, dateline/byline, a moved paragraph)."""
+    title, dateline, paras, byline = o["title"], o["dateline"], list(o["paras"]), ""
+    kinds = HEAVY if prefix_ok else ("ocr", "swaps")
+    heavy = rng.sample(kinds, min(len(kinds), rng.choice([1, 1, 1, 2, 2, 3])))
+    if rng.random() < 0.8:
+        title = rng.choice(["UPDATE 1-", "CORRECTED-", "", "WRAPUP-"]) + " ".join(
+            rng.sample(title.split() or ["news"], max(1, len(title.split()) - 1))
+        )
+    if rng.random() < 0.3:
+        dateline = "" if dateline else f"{rng.choice(CITIES)} (Reuters) -"
+    if rng.random() < 0.3:
+        byline = f"By {rng.choice(NAMES)}"
+    if "prefix" in heavy:
+        paras = prefix_copy(paras, rng, extra)
+    elif rng.random() < 0.15 and len(paras) >= 3:
+        i, j = rng.sample(range(len(paras)), 2)
+        paras.insert(j, paras.pop(i))
+    if "swaps" in heavy:
+        paras = swap_words(paras, rng, rng.uniform(0.05, 0.12), vocab)
+    if "ocr" in heavy:
+        rate = rng.uniform(0.02, 0.05)
+        paras = [ocr_letters(p, rng, rate) for p in paras]
+        title = ocr_letters(title, rng, rate)
+    return dict(title=title, dateline=dateline, paras=paras, byline=byline, edits=",".join(sorted(heavy)))
+
+
+def build_noisy(n_originals: int, seed: int) -> pl.DataFrame:
+    """The noisy/partial set (recipe: README-dedup.md): originals picked as in ``build`` (1/6 from natural
+    Reuters template families), synthetic figure siblings of 1/6 of the pool, 0-3 messy copies each."""
+    rng = random.Random(seed)
+    corpus = load_corpus()
+    fam = Counter(d["family"] for d in corpus if d["family"])
+    families = [d for d in corpus if d["family"] and fam[d["family"]] >= 3]
+    rng.shuffle(families)
+    others = [d for d in corpus if not (d["family"] and fam[d["family"]] >= 3)]
+    rng.shuffle(others)
+    n_fam = n_originals // 6
+    picked = families[:n_fam] + others[: n_originals - n_fam]
+    picked.sort(key=lambda d: d["key"])
+    chosen = {d["key"] for d in picked}
+    extra = [d for d in corpus if d["key"] not in chosen]
+    rng.shuffle(extra)
+    pool = clean_pool(picked)
+    sibs = []
+    for o in rng.sample(pool, len(pool) // 6):
+        sibs += [s for s in (figure_sibling(o, rng, j) for j in range(rng.randint(1, 2))) if s]
+    # a prefix of a template story may have lost every figure that tells it from its siblings
+    no_prefix = {s["key"] for s in sibs} | {s["key"].split("-tpl")[0] for s in sibs} | {d["key"] for d in families}
+    pool = pool + sibs
+    vocab = sorted({w for d in rng.sample(pool, 200) for p in d["paras"] for w in p.split() if w.isalpha()})
+    rows, start = [], date(2024, 1, 1)
+    for o in pool:
+        day = start + timedelta(days=rng.randrange(60))
+        t0 = datetime(day.year, day.month, day.day, rng.randrange(24), rng.randrange(60), tzinfo=UTC)
+        versions = [dict(title=o["title"], dateline=o["dateline"], paras=o["paras"], byline="", edits="")]
+        versions += [
+            noisy_copy(o, rng, extra, vocab, o["key"] not in no_prefix) for _ in range(rng.choice([0, 1, 1, 2, 3]))
+        ]
+        for v_i, v in enumerate(versions):
+            text, bs, be = render(v["title"], v["dateline"], v["paras"], v["byline"])
+            ts = t0 + timedelta(minutes=rng.randrange(1, 4 * 24 * 60)) if v_i else t0
+            rows.append(
+                dict(
+                    doc_id=f"{o['key']}#{v_i}",
+                    gold=o["key"],
+                    pub_date=ts.date(),
+                    pub_datetime=ts,
+                    text=text,
+                    body_start=bs,
+                    body_end=be,
+                    edits=v["edits"],
+                    family=family_tags(o, fam),
                 )
             )
     df = pl.DataFrame(rows).with_columns(pl.col("pub_datetime").dt.cast_time_unit("us"))
@@ -246,6 +420,36 @@ def scores(gold: list[str], pred: list[str]) -> dict[str, float]:
     return dict(precision=prec, recall=rec, f1=2 * prec * rec / (prec + rec), ari=ari, pred_pairs=pp, gold_pairs=gp)
 
 
+def template_merges(df: pl.DataFrame, pred: list[str]) -> int:
+    """Pairs of different originals of one template family (same headline pattern, or figure siblings)
+    that were put in one cluster."""
+    tags = dict(zip(df["gold"], df["family"].str.split(" "), strict=True))
+    clusters: dict[str, set[str]] = defaultdict(set)
+    for g, p in zip(df["gold"], pred, strict=True):
+        clusters[p].add(g)
+    bad = set()
+    for golds in clusters.values():
+        gs = sorted(golds)
+        for i, a in enumerate(gs):
+            for b in gs[i + 1 :]:
+                if set(tags[a]) & set(tags[b]):
+                    bad.add((a, b))
+    return len(bad)
+
+
+def copy_recall(df: pl.DataFrame, pred: list[str]) -> dict[str, tuple[int, int]]:
+    """Per edit: copies put in their original's cluster, of all copies with that edit (a copy counts
+    under each of its edits)."""
+    cl = dict(zip(df["doc_id"], pred, strict=True))
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for d, e in zip(df["doc_id"], df["edits"], strict=True):
+        if not d.endswith("#0"):
+            for kind in e.split(",") if e else ["none"]:
+                out[kind][0] += cl[d] == cl[d.rsplit("#", 1)[0] + "#0"]
+                out[kind][1] += 1
+    return {k: (v[0], v[1]) for k, v in sorted(out.items())}
+
+
 def run_newslake(df: pl.DataFrame, config: DedupConfig) -> tuple[list[str], float]:
     t = time.perf_counter()
     sig = compute_signatures(df, config=config)
@@ -256,7 +460,7 @@ def run_newslake(df: pl.DataFrame, config: DedupConfig) -> tuple[list[str], floa
 
 
 def run_baseline(df: pl.DataFrame) -> tuple[list[str], float]:
-    """Plain MinHash: whole text, word 5-grams, 14x8, any band collision links two documents."""
+    """Plain MinHash (own code): whole text, word 5-grams, 14x8, any band collision links two documents."""
     cfg = DedupConfig(
         num_perm=112,
         bands=14,
@@ -266,6 +470,7 @@ def run_baseline(df: pl.DataFrame) -> tuple[list[str], float]:
         min_chars=1,
         template_guard=False,
         containment=False,
+        lead_perm=0,
     )
     t = time.perf_counter()
     sig = compute_signatures(df.drop("body_start", "body_end"), config=cfg)
@@ -275,40 +480,97 @@ def run_baseline(df: pl.DataFrame) -> tuple[list[str], float]:
     return [str(x) for x in lab], time.perf_counter() - t
 
 
+DS_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def run_datasketch(df: pl.DataFrame, gold: list[str]) -> tuple[list[str], float, float] | None:
+    """datasketch MinHashLSH: whole text, word 5-grams, 128 permutations; every LSH hit links two
+    documents (connected components). The threshold is the best ARI over ``DS_THRESHOLDS`` on this set.
+    Returns (labels, threshold, seconds of the chosen threshold's run) or None when not installed."""
+    try:
+        from datasketch import MinHash, MinHashLSH
+    except ImportError:
+        return None
+    t = time.perf_counter()
+    mhs = []
+    for text in df["text"]:
+        tok = re.findall(r"\w+", text.lower())
+        m = MinHash(num_perm=128, seed=1)
+        m.update_batch([" ".join(tok[i : i + 5]).encode() for i in range(max(1, len(tok) - 4))])
+        mhs.append(m)
+    t_sig = time.perf_counter() - t
+    best = None
+    for thr in DS_THRESHOLDS:
+        t = time.perf_counter()
+        lsh = MinHashLSH(threshold=thr, num_perm=128)
+        for i, m in enumerate(mhs):
+            lsh.insert(i, m)
+        src, dst = [], []
+        for i, m in enumerate(mhs):
+            for j in lsh.query(m):
+                if j != i:
+                    src.append(i)
+                    dst.append(j)
+        lab = [str(x) for x in _components(len(mhs), np.array(src, np.int64), np.array(dst, np.int64))]
+        secs = t_sig + time.perf_counter() - t
+        ari = scores(gold, lab)["ari"]
+        if best is None or ari > best[0]:
+            best = (ari, lab, thr, secs)
+    return best[1], best[2], best[3]
+
+
+def evaluate(name: str, df: pl.DataFrame, cfg: DedupConfig, seed: int) -> dict[str, float]:
+    """Print one set's table; returns its figures by name (``<set>.<method>.<measure>``)."""
+    n_tpl = df.filter(pl.col("doc_id").str.contains("-tpl")).height
+    print(
+        f"\n[{name}] {df.height} documents, {df['gold'].n_unique()} originals (clusters), seed {seed}, "
+        f"{n_tpl} template-sibling documents"
+    )
+    gold = df["gold"].to_list()
+    runs = [("newslake", f"newslake ({cfg.shingle}, {cfg.bands}x{cfg.rows}, verified)", *run_newslake(df, cfg))]
+    ds = run_datasketch(df, gold)
+    if ds is None:
+        print("datasketch not installed: pip install datasketch")
+    else:
+        runs.append(("datasketch", f"datasketch LSH (word:5, 128 perm, t={ds[1]})", ds[0], ds[2]))
+    runs.append(("plain", "plain MinHash (word:5, 14x8, no guard)", *run_baseline(df)))
+    print(f"{'method':<44} {'precision':>9} {'recall':>7} {'F1':>7} {'ARI':>7} {'tpl merges':>10} {'seconds':>8}")
+    figures = {}
+    for key, label, pred, secs in runs:
+        m = scores(gold, pred)
+        tm = template_merges(df, pred)
+        print(
+            f"{label:<44} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f} {m['ari']:7.4f} {tm:>10} {secs:8.2f}"
+        )
+        for measure in ("precision", "recall", "ari"):
+            figures[f"{name}.{key}.{measure}"] = m[measure]
+        figures[f"{name}.{key}.template_merges"] = tm
+    parts = [f"{k} {a}/{b}" for k, (a, b) in copy_recall(df, runs[0][2]).items()]
+    print("newslake copies in their original's cluster, by edit: " + ", ".join(parts))
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--originals", type=int, default=2400)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--config", default="{}", help='DedupConfig overrides as JSON, e.g. {"bands": 64, "rows": 2}')
+    ap.add_argument("--sets", default="clean,noisy", help="which sets: clean, noisy or both")
+    ap.add_argument("--originals", type=int, default=2400, help="originals of the clean set")
+    ap.add_argument("--noisy-originals", type=int, default=1000, help="originals of the noisy/partial set")
+    ap.add_argument("--seed", type=int, default=7, help="seed of both sets (tuning: 7; reporting: 11)")
+    ap.add_argument("--config", default="{}", help='DedupConfig overrides as JSON, e.g. {"threshold": 0.4}')
     args = ap.parse_args()
     if not (CORPUS / "reuters21578.jsonl").exists():
         print(f"SKIPPED: corpus not found at {CORPUS} (../shared/corpus is absent); no figures measured.")
         return
-    df = build(args.originals, args.seed)
-    n_orig = df["gold"].n_unique()
-    print(
-        f"eval set: {df.height} documents, {n_orig} originals (clusters), seed {args.seed}, "
-        f"{df.filter(pl.col('doc_id').str.contains('-tpl')).height} template-sibling documents"
-    )
-    gold = df["gold"].to_list()
     cfg = DedupConfig(**json.loads(args.config))
-    pred, secs = run_newslake(df, cfg)
-    base, bsecs = run_baseline(df)
-    print(f"{'method':<42} {'precision':>9} {'recall':>7} {'F1':>7} {'ARI':>7} {'seconds':>8}")
-    for name, p, s in [
-        (f"newslake ({cfg.shingle}, {cfg.bands}x{cfg.rows}, guard)", pred, secs),
-        ("plain MinHash (word:5, 14x8, no guard)", base, bsecs),
-    ]:
-        m = scores(gold, p)
-        print(f"{name:<42} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f} {m['ari']:7.4f} {s:8.2f}")
-    # template families: pairs of different originals sharing a headline pattern, wrongly merged
-    tpl = df.filter(pl.col("doc_id").str.contains("-tpl"))
-    merged = sum(
-        1
-        for d, c in zip(df["doc_id"], pred, strict=True)
-        if "-tpl" in d and c.split("#")[0] != d.split("#")[0] and not c.startswith(d.split("#")[0])
-    )
-    print(f"template siblings clustered with another original: {merged} of {tpl.height}")
+    figures: dict[str, float] = {}
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    if "clean" in sets:
+        figures |= evaluate("clean", build(args.originals, args.seed), cfg, args.seed)
+    if "noisy" in sets:
+        figures |= evaluate("noisy", build_noisy(args.noisy_originals, args.seed), cfg, args.seed)
+    print("\nfigures (name value), for the quality gate:")
+    for k, v in figures.items():
+        print(f"  {k} {v:.4f}" if isinstance(v, float) else f"  {k} {v}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ table can be traced back to the code that wrote it.
 from importlib import metadata
 
 INGEST = "ingest-1"
-DEDUP = "dedup-1"
+DEDUP = "dedup-2"
 SEGMENT = "segment-2"
 ENTITIES = "entities-1"
 

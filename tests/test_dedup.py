@@ -285,3 +285,72 @@ def test_order_invariance(window_days):
     assert canon["s_late"] == ("s" if window_days is None else "s_trim")
     assert canon["trade1"] == "trade1" and canon["trade2"] == "trade2"
     assert canon["trade1_fix"] == "trade1"
+
+
+# ---------------------------------------------------------------- noisy and partial copies ----
+LONG = [paragraph(600 + i, 40) for i in range(6)]  # ~1,700 normalised characters
+
+
+def ocr(text: str, seed: int, rate: float = 0.04) -> str:
+    """OCR-like noise: ``rate`` of the letters replaced by a look-alike or dropped."""
+    rng, look = random.Random(seed), {"m": "rn", "l": "1", "e": "c", "o": "0", "i": "l", "s": "5", "a": "o"}
+    out = []
+    for ch in text:
+        if ch.isalpha() and rng.random() < rate:
+            out.append(look.get(ch, "") if rng.random() < 0.8 else "")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def test_ocr_noisy_copy_is_linked():
+    noisy = [ocr(p, i) for i, p in enumerate(LONG)]
+    out = dedup_all([doc("orig", 0, LONG), doc("scan", 2, noisy), doc("other", 1, [paragraph(700, 200)])])
+    assert out["scan"]["canonical_doc_id"] == "orig" and out["scan"]["method"] == "near"
+    assert out["other"]["canonical_doc_id"] == "other"
+
+
+def test_prefix_copy_with_unrelated_text_points_at_the_fuller_story():
+    """40 % of the story, then an outlet's own text longer than what it kept."""
+    words = " ".join(LONG).split(" ")
+    kept = " ".join(words[: int(0.4 * len(words))])
+    brief = [paragraph(800 + i, 40) for i in range(4)]
+    rows = [doc("full", 0, LONG), doc("partial", 1, [kept, *brief])]
+    out = dedup_all(rows)
+    assert out["partial"]["canonical_doc_id"] == "full" and out["partial"]["method"] == "near"
+    # the whole texts alone do not say so: the lead does (the test has teeth)
+    whole_only = DedupConfig(num_perm=126, bands=42, lead_perm=0)
+    assert dedup_all(rows, whole_only)["partial"]["canonical_doc_id"] == "partial"
+
+
+def test_prefix_copy_of_a_template_story_keeps_its_own_figures():
+    """Template siblings differing only in figures stay apart, also when a prefix copy of one of them
+    (with other text after it) is in the window."""
+    fill = [paragraph(900 + i, 30) for i in range(3)]
+    t1 = TRADE.format(a="1.2", m="March", b="300", c="4.5", d="12.3", e="2.1", f="11.1").split("\n\n") + fill
+    t2 = TRADE.format(a="0.8", m="March", b="150", c="3.9", d="12.9", e="1.7", f="12.1").split("\n\n") + fill
+    rows = [doc("t1", 0, t1), doc("t2", 1, t2), doc("t1_part", 2, [t1[0], paragraph(950, 60), paragraph(951, 60)])]
+    out = dedup_all(rows)
+    assert out["t2"]["canonical_doc_id"] == "t2"
+    assert out["t1_part"]["canonical_doc_id"] == "t1"
+    loose = dedup_all(rows, DedupConfig(template_guard=False))
+    assert loose["t2"]["canonical_doc_id"] == "t1"
+
+
+def test_order_invariance_with_noisy_and_partial_copies():
+    words = " ".join(LONG).split(" ")
+    part = [" ".join(words[: int(0.35 * len(words))]), paragraph(980, 80)]
+    rows = [doc("a", 0, LONG), doc("b", 1, [ocr(p, 7 + i) for i, p in enumerate(LONG)]), doc("c", 2, part),
+            doc("d", 3, [ocr(p, 30 + i) for i, p in enumerate(part)]), doc("u", 2, [paragraph(990, 120)])]  # fmt: skip
+    df = frame(rows)
+    docs = {d: df.filter(pl.col("pub_date") == d) for d in sorted(df["pub_date"].unique())}
+    cfg = DedupConfig(window_days=2)
+    days = sorted(docs)
+    ref = _process(days, docs, cfg)
+    assert _process(days[::-1], docs, cfg).equals(ref)
+    shuffled = days[:]
+    random.Random(5).shuffle(shuffled)
+    assert _process(shuffled, docs, cfg).equals(ref)
+    canon = dict(zip(ref["doc_id"], ref["canonical_doc_id"], strict=True))
+    assert canon["b"] == canon["c"] == "a" and canon["u"] == "u"
+    assert canon["d"] == "b"  # day 3 no longer sees day 0: the earliest copy it knows

@@ -99,22 +99,47 @@ class _MinHashes:
         return self.rows[np.searchsorted(self.gids, gids)]
 
 
+def pair_scores(
+    mh_a: np.ndarray, mh_b: np.ndarray, len_a: np.ndarray, len_b: np.ndarray, *, config: DedupConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whole-text similarity (Jaccard, or containment, see config), lead Jaccard and whole-text Jaccard."""
+    k = config.num_perm - config.lead_perm
+    j = np.empty(mh_a.shape[0])
+    jl = np.zeros(mh_a.shape[0])
+    for s in range(0, j.size, 200_000):
+        eq = mh_a[s : s + 200_000] == mh_b[s : s + 200_000]
+        j[s : s + 200_000] = eq[:, :k].mean(1)
+        if config.lead_perm:
+            jl[s : s + 200_000] = eq[:, k:].mean(1)
+    jac = j
+    if config.containment:
+        lo = np.maximum(np.minimum(len_a, len_b), 1).astype(float)
+        ratio = np.maximum(len_a, len_b) / lo
+        cont = np.minimum(1.0, j * (1 + ratio) / (1 + j))
+        j = np.where(j >= config.min_jaccard, np.maximum(j, cont), j)
+    if config.lead_perm:
+        jl = np.where(np.minimum(len_a, len_b) >= config.lead_chars, jl, 0.0)
+    return j, jl, jac
+
+
 def pair_similarity(
     mh_a: np.ndarray, mh_b: np.ndarray, len_a: np.ndarray, len_b: np.ndarray, *, config: DedupConfig
 ) -> np.ndarray:
-    """Estimated similarity of aligned signature rows: Jaccard, or containment when enabled (see config)."""
-    j = np.empty(mh_a.shape[0])
-    for s in range(0, j.size, 200_000):
-        j[s : s + 200_000] = (mh_a[s : s + 200_000] == mh_b[s : s + 200_000]).mean(1)
-    if not config.containment:
-        return j
-    lo = np.maximum(np.minimum(len_a, len_b), 1).astype(float)
-    ratio = np.maximum(len_a, len_b) / lo
-    cont = np.minimum(1.0, j * (1 + ratio) / (1 + j))
-    return np.where(j >= config.min_jaccard, np.maximum(j, cont), j)
+    """Estimated similarity of aligned signature rows: the whole-text similarity, or the lead's Jaccard
+    when both texts are longer than the lead and it reaches ``lead_threshold`` (shifted so that
+    ``lead_threshold`` maps to ``threshold``)."""
+    j, jl, _ = pair_scores(mh_a, mh_b, len_a, len_b, config=config)
+    return _combine(j, jl, config)
 
 
-def template_conflicts(pairs: pl.DataFrame, figures: pl.DataFrame, *, tolerance: float) -> pl.Series:
+def _combine(whole: np.ndarray, lead: np.ndarray, config: DedupConfig) -> np.ndarray:
+    shifted = np.where(lead >= config.lead_threshold, config.threshold + lead - config.lead_threshold, 0.0)
+    return np.maximum(whole, np.minimum(shifted, 1.0))
+
+
+def template_conflicts(
+    pairs: pl.DataFrame, figures: pl.DataFrame, *, tolerance: float, lead_only: np.ndarray | None = None
+) -> pl.Series:
     """Boolean per row of ``pairs`` (columns a, b): do the two texts' figures disagree?
 
     A *slot* is the word before or the word after a number (see ``pipeline.dedup.text``). A slot found in
@@ -123,17 +148,24 @@ def template_conflicts(pairs: pl.DataFrame, figures: pl.DataFrame, *, tolerance:
     (a trimmed or extended part, a slot garbled by noise) say nothing either way. When no slot is shared
     but both texts have multi-digit numbers, the pair is a template pair if no such number appears in
     both. ``figures`` maps ``gid`` to the ``figures`` string.
+
+    ``lead_only`` marks pairs that share their lead but not their whole text (a prefix copy followed by
+    other text): the rest of each text is unrelated, so its numbers may fill common slots ("5 pct")
+    with other values and need not be shared. For those pairs a slot is the word before *and* the word
+    after the number together, and the no-shared-slot rule does not apply.
     """
     pairs = pairs.select("a", "b").with_row_index("pid")
+    lead = pl.Series("lead", np.zeros(pairs.height, bool) if lead_only is None else lead_only)
+    pairs = pairs.with_columns(lead)
 
     def tokens(side: str) -> pl.DataFrame:
         return (
-            pairs.select("pid", side)
+            pairs.select("pid", side, "lead")
             .join(figures.rename({"gid": side}), on=side)
-            .select("pid", pl.col("figures").str.split(" ").alias("t"))
+            .select("pid", "lead", pl.col("figures").str.split(" ").alias("t"))
             .explode("t")
             .filter(pl.col("t").is_not_null() & (pl.col("t") != ""))
-            .select("pid", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
+            .select("pid", "lead", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
             .unnest("t")
             .unique()
         )
@@ -144,10 +176,12 @@ def template_conflicts(pairs: pl.DataFrame, figures: pl.DataFrame, *, tolerance:
     # per slot, the numbers found there in each text
     def by_slot(t: pl.DataFrame, col: str) -> pl.DataFrame:
         words = pl.col("slot").str.split_exact("_", 1)
+        split = pl.concat_list("p:" + words.struct[0], "n:" + words.struct[1])
+        both = pl.concat_list("b:" + pl.col("slot"))
         return (
-            t.with_columns(pl.concat_list("p:" + words.struct[0], "n:" + words.struct[1]).alias("slot"))
+            t.with_columns(pl.when("lead").then(both).otherwise(split).alias("slot"))
             .explode("slot")
-            .filter(~pl.col("slot").is_in(["p:", "n:"]))
+            .filter(~pl.col("slot").is_in(["p:", "n:", "b:_"]))
             .group_by("pid", "slot")
             .agg(pl.col("fig").unique().alias(col))
         )
@@ -166,7 +200,7 @@ def template_conflicts(pairs: pl.DataFrame, figures: pl.DataFrame, *, tolerance:
     )
     # no slot in common (reworded or garbled context): figures on both sides, none of them shared
     # (single digits are left out here: OCR turns letters into them and they carry little)
-    ta, tb = (t.filter(pl.col("fig").str.len_chars() > 1) for t in (ta, tb))
+    ta, tb = (t.filter((pl.col("fig").str.len_chars() > 1) & ~pl.col("lead")) for t in (ta, tb))
     both = ta.select("pid").unique().join(tb.select("pid").unique(), on="pid")
     same_value = ta.select("pid", "fig").join(tb.select("pid", "fig"), on=["pid", "fig"]).select("pid")
     value_bad = both.join(slots.select("pid"), on="pid", how="anti").join(same_value, on="pid", how="anti")
@@ -184,12 +218,18 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     mh = mhs.get(gids)
     tl = sub["text_len"].to_numpy()
     ia, ib = np.searchsorted(gids, pairs["a"].to_numpy()), np.searchsorted(gids, pairs["b"].to_numpy())
-    sim = pair_similarity(mh[ia], mh[ib], tl[ia], tl[ib], config=config)
+    whole, lead, _ = pair_scores(mh[ia], mh[ib], tl[ia], tl[ib], config=config)
+    sim = _combine(whole, lead, config)
     out = pairs.with_columns(pl.Series("sim", sim), pl.Series("ok", sim >= config.threshold))
     if config.template_guard:
         ok = out["ok"].to_numpy().copy()
         idx = np.flatnonzero(ok)
-        bad = template_conflicts(out[idx], sub.select("gid", "figures"), tolerance=config.figure_tolerance)
+        bad = template_conflicts(
+            out[idx],
+            sub.select("gid", "figures"),
+            tolerance=config.figure_tolerance,
+            lead_only=whole[idx] < config.threshold,
+        )
         ok[idx[bad.to_numpy()]] = False
         out = out.with_columns(pl.Series("ok", ok))
     return out

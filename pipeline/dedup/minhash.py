@@ -35,8 +35,8 @@ def _seed(*parts: int) -> U64:
     return x[0]
 
 
-def _char_hashes(buf: np.ndarray, offs: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hash of every k-byte window inside each document; returns (doc index, hash).
+def _char_hashes(buf: np.ndarray, offs: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, ...]:
+    """Hash of every k-byte window inside each document; returns (doc index, hash, byte offset in the doc).
 
     Hashes every byte position of the chunk with contiguous array operations, then keeps the windows
     that end inside their document (cheaper than gathering only the valid positions).
@@ -55,18 +55,19 @@ def _char_hashes(buf: np.ndarray, offs: np.ndarray, k: int, seed: int) -> tuple[
     end = np.repeat(offs[1:], lens)
     ok = np.arange(n) + k <= end
     doc = np.repeat(np.arange(lens.size), lens)
-    return doc[ok], h[ok]
+    pos = np.arange(n) - np.repeat(offs[:-1], lens)
+    return doc[ok], h[ok], pos[ok]
 
 
-def _word_hashes(buf: np.ndarray, offs: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hash of every word n-gram (texts are single-space separated tokens)."""
+def _word_hashes(buf: np.ndarray, offs: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, ...]:
+    """Hash of every word n-gram (texts are single-space separated tokens): (doc, hash, byte offset)."""
     nbuf = buf[: offs[-1]]
     is_sp = nbuf == 32
     starts_mask = ~is_sp
     starts_mask[1:] &= is_sp[:-1] | np.isin(np.arange(1, nbuf.size), offs[1:-1])
     starts = np.flatnonzero(starts_mask)
     if starts.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, U64)
+        return np.zeros(0, np.int64), np.zeros(0, U64), np.zeros(0, np.int64)
     tok_doc = np.searchsorted(offs, starts, side="right") - 1
     # token hash: sum of per-byte hashes salted with the position in the token (wrapping uint64 sum)
     tok_of_byte = np.cumsum(starts_mask) - 1
@@ -77,13 +78,14 @@ def _word_hashes(buf: np.ndarray, offs: np.ndarray, n: int, seed: int) -> tuple[
     tok = np.add.reduceat(v, np.searchsorted(bi, starts)) if bi.size else np.zeros(0, U64)
     tok = mix64(tok)
     if tok.size < n:
-        return np.zeros(0, np.int64), np.zeros(0, U64)
+        return np.zeros(0, np.int64), np.zeros(0, U64), np.zeros(0, np.int64)
     m = tok.size - n + 1
     ok = tok_doc[:m] == tok_doc[n - 1 :]
     h = np.full(m, _seed(seed, 1000 + n), dtype=U64)
     for j in range(n):
         h = mix64(h ^ tok[j : j + m])
-    return tok_doc[:m][ok], h[ok]
+    doc = tok_doc[:m][ok]
+    return doc, h[ok], starts[:m][ok] - offs[doc]
 
 
 def _densify(sig: np.ndarray) -> np.ndarray:
@@ -112,9 +114,24 @@ def _minhash_chunk(texts: pa.LargeStringArray, config: DedupConfig) -> np.ndarra
     buf = np.concatenate([raw, np.zeros(40, np.uint8)])
     offs = offs - offs[0]
     fn = _char_hashes if kind == "char" else _word_hashes
-    doc, h = fn(buf, offs, size, config.seed)
-    k = config.num_perm
-    sig = np.full((len(texts), k), EMPTY, dtype=np.uint32)
+    doc, h, _ = fn(buf, offs, size, config.seed)
+    k, lead = config.num_perm - config.lead_perm, config.lead_perm
+    sig = np.full((len(texts), config.num_perm), EMPTY, dtype=np.uint32)
+    sig[:, :k] = _slots(doc, h, len(texts), k, config)
+    if lead:
+        # the lead: the first lead_chars bytes of each text, shingled with lead_shingle bytes (shorter
+        # shingles survive OCR noise better; salted: other bins and values than the whole text's)
+        lens = np.minimum(np.diff(offs), config.lead_chars)
+        loffs = np.r_[0, np.cumsum(lens)]
+        take = np.repeat(offs[:-1], lens) + np.arange(loffs[-1]) - np.repeat(loffs[:-1], lens)
+        lbuf = np.concatenate([buf[take], np.zeros(40, np.uint8)])
+        ldoc, lh, _ = _char_hashes(lbuf, loffs, config.lead_shingle, config.seed + 4242)
+        sig[:, k:] = _slots(ldoc, lh, len(texts), lead, config)
+    return sig
+
+
+def _slots(doc: np.ndarray, h: np.ndarray, n: int, k: int, config: DedupConfig) -> np.ndarray:
+    sig = np.full((n, k), EMPTY, dtype=np.uint32)
     if config.scheme == "oph":
         b = ((h >> U64(32)) * U64(k)) >> U64(32)  # multiply-high: uniform bin in [0, k)
         np.minimum.at(sig.reshape(-1), doc * k + b.astype(np.int64), (h & U64(0xFFFFFFFF)).astype(np.uint32))
