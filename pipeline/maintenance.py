@@ -53,7 +53,7 @@ class Retention:
 
     def describe(self) -> str:
         a, b = self.last_versions
-        text = f"versions v{a}..v{b} readable (last {b - a + 1})"
+        text = f"v{a}..v{b} readable (the last {b - a + 1} versions, and any younger than the retention)"
         if self.release_versions:
             rel = ", ".join(f"v{v} ({', '.join(sorted(n))})" for v, n in sorted(self.release_versions.items()))
             text += f"; kept for releases: {rel}, {self.files_for_releases} files kept only for them"
@@ -122,14 +122,24 @@ def _rewrite_plain(lake: Lake, name: str, run_id: str | None) -> bool:
     if dt is None or table.partition_by or not _has_view_types(dt):
         return False
     df = storage.read(lake, table)
-    write_deltalake(lake.uri(name), table.conform(df).to_arrow(), mode="overwrite",
-                    writer_properties=WRITER_PROPERTIES, commit_properties=_commit(run_id, "maintenance"),
-                    storage_options=lake.storage_options or None)
+    write_deltalake(
+        lake.uri(name),
+        table.conform(df).to_arrow(),
+        mode="overwrite",
+        writer_properties=WRITER_PROPERTIES,
+        commit_properties=_commit(run_id, "maintenance"),
+        storage_options=lake.storage_options or None,
+    )
     return True
 
 
-def maintain(lake: Lake, *, config: MaintenanceConfig = MaintenanceConfig(), run_id: str | None = None,
-             tables: list[str] | None = None) -> list[TableHealth]:
+def maintain(
+    lake: Lake,
+    *,
+    config: MaintenanceConfig = MaintenanceConfig(),
+    run_id: str | None = None,
+    tables: list[str] | None = None,
+) -> list[TableHealth]:
     """Compact, vacuum (keeping the last N and every released version) and checkpoint every existing table."""
     out = []
     for name in tables or list(TABLES):
@@ -139,17 +149,26 @@ def maintain(lake: Lake, *, config: MaintenanceConfig = MaintenanceConfig(), run
         h = TableHealth(name, files_before=sum(file_counts(lake, name).values()))
         h.extra["rewritten_without_string_view"] = _rewrite_plain(lake, name, run_id)
         dt = lake.open(name)
-        metrics = dt.optimize.compact(target_size=config.target_file_bytes, writer_properties=WRITER_PROPERTIES,
-                                      commit_properties=_commit(run_id, "maintenance"))
+        metrics = dt.optimize.compact(
+            target_size=config.target_file_bytes,
+            writer_properties=WRITER_PROPERTIES,
+            commit_properties=_commit(run_id, "maintenance"),
+        )
         h.compacted_removed = int(metrics.get("numFilesRemoved", 0))
         dt = lake.open(name)
         keep, rel = kept_versions(lake, name, keep_last=config.keep_last_versions)
         if rel:
             releases.keep_log(lake, TABLES[name])
             dt = lake.open(name)
-        h.vacuumed = len(dt.vacuum(retention_hours=config.retention_hours, dry_run=False,
-                                   enforce_retention_duration=config.retention_hours >= 168,
-                                   keep_versions=keep, commit_properties=_commit(run_id, "maintenance")))
+        h.vacuumed = len(
+            dt.vacuum(
+                retention_hours=config.retention_hours,
+                dry_run=False,
+                enforce_retention_duration=config.retention_hours >= 168,
+                keep_versions=keep,
+                commit_properties=_commit(run_id, "maintenance"),
+            )
+        )
         if config.checkpoint:
             lake.open(name).create_checkpoint()
         counts = file_counts(lake, name)

@@ -89,8 +89,13 @@ def commits(lake: storage.Lake, table: Table | str) -> list[dict]:
         return []
     out = []
     for h in dt.history():
-        out.append({**h, "committed_at": datetime.fromtimestamp(h["timestamp"] / 1000, UTC),
-                    "run_id": h.get("newslake.run_id") or None})
+        out.append(
+            {
+                **h,
+                "committed_at": datetime.fromtimestamp(h["timestamp"] / 1000, UTC),
+                "run_id": h.get("newslake.run_id") or None,
+            }
+        )
     return sorted(out, key=lambda h: h["version"], reverse=True)
 
 
@@ -120,8 +125,7 @@ def frame_digest(table: Table, df: pl.DataFrame, hasher=None) -> tuple[int, str]
     h = hasher or hashlib.sha256()
     df = table.conform(conform_read(table, df))
     keys = [pl.col("pub_date")] if table.partition_by else []
-    lines = (df.with_columns(_json_lines(df)).sort([*keys, pl.col("line")], nulls_last=False)
-             .get_column("line"))
+    lines = df.with_columns(_json_lines(df)).sort([*keys, pl.col("line")], nulls_last=False).get_column("line")
     for start in range(0, lines.len(), _LINES_PER_UPDATE):
         h.update(("\n".join(lines.slice(start, _LINES_PER_UPDATE).to_list()) + "\n").encode())
     return df.height, h.hexdigest()
@@ -150,16 +154,20 @@ def content_digest(lake: storage.Lake, table: Table, version: int | None) -> tup
 # --- snapshots and releases ---------------------------------------------------------------------------------
 
 
-def snapshot(lake: storage.Lake, *, is_finished: Callable[[str], bool] = lambda _run: True,
-             attempts: int = 5) -> dict[str, TableState]:
+def snapshot(
+    lake: storage.Lake, *, is_finished: Callable[[str], bool] = lambda _run: True, attempts: int = 5
+) -> dict[str, TableState]:
     """Per data table, the newest version not written by an unfinished run (see the module docstring)."""
     for _ in range(attempts):
         before = storage.table_versions(lake)
         states = {}
         for t in DATA_TABLES:
             chosen = next((h for h in commits(lake, t) if not h["run_id"] or is_finished(h["run_id"])), None)
-            states[t.name] = (TableState(t.name, chosen["version"], chosen["committed_at"], chosen["run_id"])
-                              if chosen else TableState(t.name, None))
+            states[t.name] = (
+                TableState(t.name, chosen["version"], chosen["committed_at"], chosen["run_id"])
+                if chosen
+                else TableState(t.name, None)
+            )
         if storage.table_versions(lake) == before:
             return states
     raise ReleaseError(f"the lake kept changing during {attempts} snapshot attempts; try again")
@@ -172,17 +180,40 @@ def provenance(lake: storage.Lake, states: dict[str, TableState], extra: dict | 
         if st.version is None:
             continue
         commit = next((h for h in commits(lake, name) if h["version"] == st.version), {})
-        per_table[name] = {k.removeprefix("newslake."): v for k, v in commit.items()
-                           if k.startswith("newslake.") and k != "newslake.run_id"}
-    models = sorted(set(read_at(lake, TABLES["entities"], states["entities"].version)["model"].unique()
-                        .drop_nulls().to_list())) if states.get("entities") else []
-    return {"code": storage.code_provenance(), "stage_versions": {"ingest": versions.INGEST,
-            "dedup": versions.DEDUP, "segment": versions.SEGMENT, "entities": versions.ENTITIES},
-            "models": models, "tables": per_table, **(extra or {})}
+        per_table[name] = {
+            k.removeprefix("newslake."): v
+            for k, v in commit.items()
+            if k.startswith("newslake.") and k != "newslake.run_id"
+        }
+    models = (
+        sorted(
+            set(read_at(lake, TABLES["entities"], states["entities"].version)["model"].unique().drop_nulls().to_list())
+        )
+        if states.get("entities")
+        else []
+    )
+    return {
+        "code": storage.code_provenance(),
+        "stage_versions": {
+            "ingest": versions.INGEST,
+            "dedup": versions.DEDUP,
+            "segment": versions.SEGMENT,
+            "entities": versions.ENTITIES,
+        },
+        "models": models,
+        "tables": per_table,
+        **(extra or {}),
+    }
 
 
-def create(lake: storage.Lake, name: str, *, note: str = "", is_finished: Callable[[str], bool] = lambda _r: True,
-           extra_provenance: dict | None = None) -> pl.DataFrame:
+def create(
+    lake: storage.Lake,
+    name: str,
+    *,
+    note: str = "",
+    is_finished: Callable[[str], bool] = lambda _r: True,
+    extra_provenance: dict | None = None,
+) -> pl.DataFrame:
     """Take a consistent snapshot, digest every table at it and record it as release ``name``."""
     validate_name(name)
     if name in list_names(lake):
@@ -194,9 +225,20 @@ def create(lake: storage.Lake, name: str, *, note: str = "", is_finished: Callab
     for t in DATA_TABLES:
         st = states[t.name]
         n, digest = content_digest(lake, t, st.version)
-        rows.append({"release": name, "table_name": t.name, "version": st.version, "rows": n,
-                     "content_sha256": digest, "committed_at": st.committed_at, "run_id": st.run_id,
-                     "created_at": now, "note": note, "provenance": prov})
+        rows.append(
+            {
+                "release": name,
+                "table_name": t.name,
+                "version": st.version,
+                "rows": n,
+                "content_sha256": digest,
+                "committed_at": st.committed_at,
+                "run_id": st.run_id,
+                "created_at": now,
+                "note": note,
+                "provenance": prov,
+            }
+        )
     df = RELEASES.conform(pl.DataFrame(rows, schema=RELEASES.schema))
     storage.append(lake, RELEASES, df, run_id=f"release:{name}", code_version="release")
     for t in DATA_TABLES:
@@ -209,8 +251,9 @@ def keep_log(lake: storage.Lake, table: Table) -> None:
     """Turn off Delta's expired-log cleanup: a released version is readable only while its log entries exist."""
     dt = lake.open(table)
     if dt is not None and dt.metadata().configuration.get("delta.enableExpiredLogCleanup") != "false":
-        dt.alter.set_table_properties({"delta.enableExpiredLogCleanup": "false"},
-                                      commit_properties=storage._commit("release", "release"))
+        dt.alter.set_table_properties(
+            {"delta.enableExpiredLogCleanup": "false"}, commit_properties=storage._commit("release", "release")
+        )
 
 
 def all_releases(lake: storage.Lake) -> pl.DataFrame:
@@ -251,8 +294,9 @@ def parse_time(text: str) -> datetime:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def pinned_versions(lake: storage.Lake, *, release: str | None = None, as_of: str | None = None,
-                    pins=()) -> dict[str, int | None] | None:
+def pinned_versions(
+    lake: storage.Lake, *, release: str | None = None, as_of: str | None = None, pins=()
+) -> dict[str, int | None] | None:
     """The versions ``newslake sql`` pins: a release's, an as-of time's, plus ``TABLE=N`` pins on top
     (None: no pin, every table current)."""
     out = release_versions(lake, release) if release else versions_as_of(lake, parse_time(as_of)) if as_of else None

@@ -1,0 +1,160 @@
+"""`newslake export` of a release: plain files that round-trip, a datasheet, a manifest, every format."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def newslake(*args, env, timeout=900):
+    return subprocess.run(
+        [sys.executable, "-m", "newslake.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT,
+        timeout=timeout,
+    )
+
+
+def ok(out):
+    assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    """A lake from the sample inbox with release `r1` (built once for this module)."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("export")
+    inbox = tmp / "inbox"
+    shutil.copytree(PROJECT / "data" / "inbox", inbox)
+    env = {**os.environ, "DAGSTER_HOME": str(tmp / "home"), "NEWSLAKE_LAKE": str(tmp / "lake")}
+    ok(newslake("run", "--inbox", str(inbox), env=env))
+    ok(newslake("release", "create", "r1", "--note", "export test", env=env))
+    return tmp, env
+
+
+@pytest.mark.slow
+def test_parquet_export_round_trips_and_the_datasheet_says_what_it_holds(released):
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    from pipeline import export, releases
+    from pipeline.schema import DATA_TABLES, TABLES
+    from pipeline.storage import Lake
+
+    tmp, env = released
+    out = tmp / "parquet"
+    ok(newslake("export", "--release", "r1", "--to", str(out), env=env))
+    manifest = json.loads((out / "manifest.json").read_text())
+    rel = {r["table_name"]: r for r in releases.get(Lake(env["NEWSLAKE_LAKE"]), "r1").iter_rows(named=True)}
+    for t in DATA_TABLES:
+        entry = manifest["tables"][t.name]
+        path = out / entry["file"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+        back = pl.read_parquet(path)
+        # same rows as the release, by the same content digest
+        assert releases.frame_digest(t, back) == (rel[t.name]["rows"], rel[t.name]["content_sha256"])
+        assert back.height == entry["rows"]
+        meta = pq.ParquetFile(path).metadata
+        if meta.num_row_groups:
+            assert meta.row_group(0).column(0).compression == "ZSTD"
+        assert [c["name"] for c in entry["columns"]] == t.column_names
+        if t.partition_by and back.height:
+            dates = back["pub_date"].to_list()
+            assert dates == sorted(dates, key=lambda d: (d is not None, d))  # sorted by pub_date, undated first
+    assert ok(newslake("export", "--verify", str(out), env=env)).startswith("export verified")
+    sheet = (out / "DATASHEET.md").read_text()
+    documents = manifest["tables"]["documents"]
+    assert documents["rows_per_day"] == {"undated": 1, "2026-11-24": 3, "2026-11-25": 2, "2026-11-26": 7}
+    assert manifest["duplicates_removed"]["total"] == 1
+    assert manifest["rejects_by_reason"] == {"malformed_json": 1}
+    files = export.read_back(out, "files", "parquet")
+    assert {(s["path"], s["sha256"]) for s in manifest["sources"]} == set(files.select("path", "sha256").iter_rows())
+    assert manifest["provenance"]["code"]["package_version"] and manifest["provenance"]["models"]
+    for needle in (
+        "malformed_json",
+        "2026-11-26 7",
+        documents["sha256"],
+        TABLES["documents"].columns[0].doc,
+        manifest["sources"][0]["sha256"],
+        "duplicates",
+        manifest["provenance"]["models"][0],
+        "package version",
+    ):
+        assert needle in sheet, needle
+    # tampering is found
+    (out / "rejects.parquet").write_bytes(b"not parquet")
+    bad = newslake("export", "--verify", str(out), env=env)
+    assert bad.returncode == 1 and "rejects.parquet" in bad.stdout
+    # an export never mixes with older files
+    again = newslake("export", "--release", "r1", "--to", str(out), env=env)
+    assert again.returncode == 2 and "not empty" in again.stderr
+
+
+@pytest.mark.slow
+def test_csv_of_every_table_and_jsonl_round_trip(released):
+    import csv
+
+    import polars as pl
+
+    from pipeline import export, releases
+    from pipeline.schema import DATA_TABLES
+
+    tmp, env = released
+    out = tmp / "csv"
+    ok(newslake("export", "--release", "r1", "--to", str(out), "--format", "csv", env=env))
+    manifest = json.loads((out / "manifest.json").read_text())
+    for t in DATA_TABLES:
+        with open(out / f"{t.name}.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == manifest["tables"][t.name]["rows"]
+        for c, dtype in t.schema.items():
+            if dtype.is_nested():
+                for r in rows:
+                    if r[c]:
+                        assert isinstance(json.loads(r[c]), list)  # list columns are readable JSON
+    # the same through `newslake sql --format csv` (list columns included), for every table
+    for t in DATA_TABLES:
+        got = newslake("sql", "--release", "r1", "--format", "csv", f'SELECT * FROM "{t.name}"', env=env)
+        assert got.returncode == 0, got.stderr[-2000:]
+        assert len(list(csv.reader(got.stdout.splitlines()))) == manifest["tables"][t.name]["rows"] + 1
+    jl = tmp / "jsonl"
+    ok(
+        newslake(
+            "export",
+            "--release",
+            "r1",
+            "--to",
+            str(jl),
+            "--format",
+            "jsonl",
+            "--tables",
+            "documents",
+            "entities",
+            env=env,
+        )
+    )
+    assert sorted(p.name for p in jl.iterdir()) == [
+        "DATASHEET.md",
+        "documents.jsonl",
+        "entities.jsonl",
+        "manifest.json",
+    ]
+    assert export.verify(jl) == []
+    docs = export.read_back(jl, "documents", "jsonl")
+    assert isinstance(docs, pl.DataFrame) and docs.height == 13
+    assert (
+        releases.frame_digest(DATA_TABLES[1], docs)[1]
+        == json.loads((jl / "manifest.json").read_text())["tables"]["documents"]["content_sha256"]
+    )
