@@ -57,7 +57,7 @@ def _t(name: str, doc: str, cols: list[tuple[str, pl.DataType, str]], partition_
 
 FILES = _t(
     "files",
-    "Every input file ever seen in the inbox, keyed by content hash (the ingestion manifest).",
+    "Every inbox entry ever seen, one row per path: the state of the bytes it holds now (the ingestion manifest).",
     [
         ("path", pl.String, "path relative to the inbox"),
         ("sha256", pl.String, "hex sha256 of the file's bytes; same bytes under another name are recognised"),
@@ -72,6 +72,7 @@ FILES = _t(
         ("duplicate_of", pl.String, "path of the earlier file with the same bytes, for duplicate_file"),
         ("ingested_at", UTC_TS, "when this version of the file was ingested (UTC)"),
         ("run_id", pl.String, "Dagster run that ingested it"),
+        ("retries", pl.Int64, "times these bytes were parsed again after a transient failure (timeout, vanished, ...)"),
     ],
     partition_by=None,
 )

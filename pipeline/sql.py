@@ -11,6 +11,8 @@ configuration cannot be changed back. A user query can read the lake's tables an
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -46,12 +48,48 @@ def require_tables(lake: Lake) -> list[str]:
             raise LakeNotFound(f"no lake at {root}: the folder does not exist")
         entries = sorted(p.name for p in root.iterdir())[:20]
         found = f"; it holds: {', '.join(entries)}" if entries else "; it is empty"
-    raise LakeNotFound(f"no newslake tables under {lake.root} (expected folders like documents/, "
-                       f"sentences/ with a _delta_log){found}")
+    raise LakeNotFound(
+        f"no newslake tables under {lake.root} (expected folders like documents/, sentences/ with a _delta_log){found}"
+    )
 
 
-def connect(lake: Lake, *, lock_down: bool = True,
-            versions: dict[str, int | None] | None = None) -> duckdb.DuckDBPyConnection:
+class BrokenTable(UserWarning):
+    """A table left out of ``newslake sql`` (corrupt log, missing or symlinked data file); run newslake doctor."""
+
+
+def _skip(name: str, why: str) -> None:
+    warnings.warn(f"table {name!r} left out: {why.splitlines()[0][:300]} (see `newslake doctor`)", BrokenTable,
+                  stacklevel=3)
+
+
+def _open_or_warn(lake: Lake, name: str):
+    try:
+        return lake.open(name)
+    except Exception as err:  # noqa: BLE001 - a corrupt log names no table by itself: say which one
+        _skip(name, f"its Delta log cannot be read ({lake.uri(name)}/_delta_log): {err}")
+        return None
+
+
+def _safe_dataset(lake: Lake, name: str, dt):
+    """The table's dataset, refusing data files that are symlinks or lie outside the table root (a link in
+    the lake must not let a query read a file elsewhere) and files the log lists but the disk lacks."""
+    from pipeline.doctor import data_files, unsafe_files
+
+    bad = unsafe_files(lake, name, dt)
+    if bad:
+        raise PermissionError(f"data file {bad[0][0]} is a {bad[0][1]}: refused")
+    if "://" not in lake.root:
+        root = lake.uri(name)
+        missing = [f for f in data_files(dt) if not os.path.exists(os.path.join(root, f))]
+        if missing:
+            raise FileNotFoundError(f"data file {missing[0]} is listed in the log but missing"
+                                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    return dt.to_pyarrow_dataset()
+
+
+def connect(
+    lake: Lake, *, lock_down: bool = True, versions: dict[str, int | None] | None = None
+) -> duckdb.DuckDBPyConnection:
     """Open an in-memory DuckDB connection with a view per existing lake table.
 
     Parameters
@@ -75,11 +113,16 @@ def connect(lake: Lake, *, lock_down: bool = True,
                 present.append(name)
                 continue
         else:
-            dt = lake.open(table)
+            dt = _open_or_warn(lake, name)
         if dt is None:
             continue
+        try:
+            ds = _safe_dataset(lake, name, dt)
+        except Exception as err:  # noqa: BLE001 - one broken table must not block SQL on the others
+            _skip(name, f"{type(err).__name__}: {err}")
+            continue
         # Registering the dataset keeps the scan lazy: filters and projections are pushed down.
-        con.register(f"_{name}_ds", dt.to_pyarrow_dataset())
+        con.register(f"_{name}_ds", ds)
         con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "_{name}_ds"')
         present.append(name)
     for view, sql in DERIVED_VIEWS.items():
@@ -100,8 +143,7 @@ def views(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def query(lake: Lake, sql: str, params: list | dict | None = None, *,
-          versions: dict[str, int | None] | None = None):
+def query(lake: Lake, sql: str, params: list | dict | None = None, *, versions: dict[str, int | None] | None = None):
     """Run one query against the lake (tables optionally pinned) and return a polars frame (values bound)."""
     con = connect(lake, versions=versions)
     try:

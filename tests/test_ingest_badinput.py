@@ -195,4 +195,4 @@ def test_parse_file_never_raises_on_vanished_file(tmp_path):
     entry = scan_inbox(tmp_path)[0]
     (tmp_path / "gone.html").unlink()
     pf = parse_file(entry, config=CFG, ingested_at=AT)
-    assert (pf.status, pf.reason) == ("rejected", "unreadable")
+    assert (pf.status, pf.reason) == ("rejected", "vanished")  # transient: retried on the next run

@@ -45,7 +45,9 @@ def test_unchanged_renamed_and_changed_files(tmp_path):
     assert third.touched_dates == {date(2026, 11, 24), date(2026, 11, 26)}
     docs = storage.read(lake, DOCUMENTS)
     per_day = dict(docs.group_by("pub_date").len().iter_rows())
-    assert per_day == {date(2026, 11, 25): 2, date(2026, 11, 26): 2}
+    # a-copy.jsonl still holds a's first bytes: it now owns their documents (issue 15: copies keep content)
+    assert per_day == {date(2026, 11, 24): 3, date(2026, 11, 25): 2, date(2026, 11, 26): 2}
+    assert set(docs.filter(pl.col("pub_date") == date(2026, 11, 24))["source_path"]) == {"a-copy.jsonl"}
     assert storage.read(lake, DOCUMENTS, dates=[date(2026, 11, 25)]).equals(before_b)
     assert ingest.unreconciled(storage.read(lake, FILES), docs, storage.read(lake, REJECTS)).height == 0
 

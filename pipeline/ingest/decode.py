@@ -3,12 +3,14 @@
 Order: BOM -> UTF-16/32 without BOM (NUL-byte pattern) -> declared charset -> strict UTF-8 -> UTF-8 with
 replacement when nearly all of it is valid (one bad byte must not turn a page into mojibake) -> a detector
 (charset-normalizer) -> cp1252. Declared ``iso-8859-1``/``ascii`` decode as cp1252 (as browsers do); a
-declared single-byte charset loses to valid multi-byte UTF-8 (the commonest mislabel on the web).
+declared single-byte charset (any, not only Western ones) loses to valid multi-byte UTF-8 (the commonest
+mislabel on the web); ``how`` then ends in ``beats-declared``.
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 
@@ -46,6 +48,17 @@ def sniff_declared(data: bytes) -> str | None:
     return _norm_codec(m.group(1).decode("ascii", "ignore")) if m else None
 
 
+@functools.cache
+def _single_byte(codec: str) -> bool:
+    """A one-byte-per-character codec (windows-125x, ISO-8859-x, KOI8, ...). Non-ASCII bytes that form valid
+    multi-byte UTF-8 are almost never meant as such a codec: UTF-8 declared as windows-1251 was stored as
+    mojibake before this check covered every single-byte codec, not only the Western ones."""
+    try:
+        return len(bytes(range(256)).decode(codec, errors="replace")) == 256
+    except LookupError:
+        return False
+
+
 def _utf16_without_bom(data: bytes) -> str | None:
     sample = data[:4096]
     if len(sample) < 4:
@@ -79,7 +92,7 @@ def decode_bytes(data: bytes, *, declared: str | None = None, sniff_html: bool =
     if decl and decl.startswith("utf-16"):
         decl = None  # a UTF-16 label on bytes without NUL pattern is a lie (the page was re-encoded)
     if decl and decl != "utf-8":
-        if decl in _SINGLE_BYTE_WESTERN and not data.isascii():
+        if _single_byte(decl) and not data.isascii():
             try:
                 return data.decode("utf-8"), "utf-8:beats-declared"
             except UnicodeDecodeError:

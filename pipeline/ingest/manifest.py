@@ -1,14 +1,20 @@
-"""The inbox manifest: which inbox files are new, changed, copies of others or unusable.
+"""The inbox manifest: what the lake must hold for each inbox path, decided by the bytes the path holds now.
 
-The ``files`` table is the manifest, keyed by (path, sha256):
+The ``files`` table has one row per path (merge key ``path``): the state of the bytes the path held when it
+was last seen. The rule that makes restoring, reverting, copying and retrying converge:
 
-* a (path, sha256) already in ``files`` is unchanged and skipped;
-* bytes already seen under another path are recorded as ``duplicate_file`` and not parsed again;
-* a known path with new bytes is re-parsed and its earlier documents are replaced.
-
-Documents are written batch by batch (bounded memory), each batch in one Delta commit that replaces exactly
-the ``pub_date`` partitions it touches. ``files`` is written last in a batch, so a crash mid-batch only
-means the batch is parsed again next time; document ids are stable, so nothing is duplicated.
+* every set of identical bytes (sha256) has one **owner** path whose documents hold them; other paths with
+  those bytes are ``duplicate_file`` of the owner. The owner is a path already owning those bytes (kept, so
+  nothing is re-parsed), else the first current path in sort order. A path deleted from the inbox keeps its
+  documents (the inbox may be a drop folder) and may stay the owner — so a renamed file is recognised — but
+  not when it failed transiently (a renamed copy of a timed-out file is parsed, not called its duplicate);
+* a path is (re)parsed when its recorded row is not "these bytes, owned": new path, new bytes, reverted
+  bytes (v1 -> v2 -> v1), a copy whose owner changed bytes, or a transient failure (``timeout``,
+  ``worker_crashed``, ``unreadable``, ``vanished``) not yet retried ``MAX_RETRIES`` times;
+* whenever a path gets a new row, its earlier documents and ``ingest`` rejects are removed first
+  (``cleared``), so the lake never mixes the output of two versions of one path;
+* an entry that could not be read at scan time but has a recorded state keeps it (its bytes are unknown,
+  not changed); it is looked at again on the next run.
 """
 
 from __future__ import annotations
@@ -22,18 +28,34 @@ import polars as pl
 from pipeline.ingest.inbox import InboxEntry
 from pipeline.schema import DOCUMENTS, FILES
 
+# Failures that say nothing about the bytes: the next run tries again (at most MAX_RETRIES more times for the
+# expensive ones, so a file that always times out does not cost a time limit on every run).
+TRANSIENT = frozenset(
+    {"timeout", "worker_crashed", "unreadable", "vanished", "changed_while_reading", "repair_pending"}
+)
+MAX_RETRIES = {"timeout": 3, "worker_crashed": 3}
+
+# scan_inbox entry kinds that are never read, and their reject reason codes (see pipeline.ingest).
+ENTRY_REASONS = {
+    "symlink": "symlink",
+    "special": "special_file",
+    "unreadable": "unreadable",
+    "hidden": "hidden_file",
+    "bad_name": "bad_file_name",
+    "excluded": "lake_in_inbox",
+}
+_OWNING = ("ok", "partial", "rejected")
+
 
 @dataclass(frozen=True)
 class IngestPlan:
     to_parse: list[InboxEntry]
-    replaced_paths: frozenset[str]
+    replaced_paths: frozenset[str]  # parsed paths with earlier output to remove
     duplicate_files: pl.DataFrame  # FILES rows
-    unusable: pl.DataFrame  # FILES rows for symlinks, special and unreadable entries
+    unusable: pl.DataFrame  # FILES rows for entries that are never read
     unchanged: int
-
-
-# scan_inbox entry kinds that are never read, and their reject reason codes (see pipeline.ingest).
-_ENTRY_REASONS = {"symlink": "symlink", "special": "special_file", "unreadable": "unreadable"}
+    cleared: frozenset[str] = frozenset()  # paths whose documents and rejects go now (they became copies etc.)
+    retries: dict[str, int] | None = None  # path -> retry count for re-parsed transient failures
 
 
 def file_row(**kw) -> dict:
@@ -42,45 +64,122 @@ def file_row(**kw) -> dict:
     return base
 
 
+def current_rows(known: pl.DataFrame) -> dict[str, dict]:
+    """The latest row per path (older lakes kept one row per (path, sha256))."""
+    if "ingested_at" in known.columns:
+        known = known.sort("ingested_at", nulls_last=False)
+    return {r["path"]: r for r in known.iter_rows(named=True)}
+
+
+def _retry_due(row: dict) -> bool:
+    reason = row.get("reason")
+    if row.get("status") != "rejected" or reason not in TRANSIENT:
+        return False
+    return (row.get("retries") or 0) < MAX_RETRIES.get(reason, 1 << 30)
+
+
 def plan(entries: Iterable[InboxEntry], known: pl.DataFrame, *, ingested_at: datetime, run_id: str | None):
     """Split inbox entries into what to parse, byte-identical copies, unusable entries and unchanged files.
 
-    ``known`` holds the ``files`` table's ``path``, ``sha256`` and ``status`` columns.
+    ``known`` holds the ``files`` table (at least ``path``, ``sha256``, ``status``, ``reason``,
+    ``duplicate_of``; ``retries`` and ``ingested_at`` when present).
     """
-    seen_pairs = set(zip(known["path"].to_list(), known["sha256"].to_list(), strict=True))
-    known_paths = set(known["path"].to_list())
-    first_path_of_sha: dict[str, str] = {}
-    for path, sha, status in zip(known["path"], known["sha256"], known["status"], strict=True):
-        if status != "duplicate_file" and sha not in first_path_of_sha:
-            first_path_of_sha[sha] = path
-    to_parse, dup_rows, bad_rows, replaced, unchanged = [], [], [], set(), 0
-    common = dict(ingested_at=ingested_at, run_id=run_id, records=0, documents=0, rejected=0)
+    rec = current_rows(known)
+    entries = list(entries)
+    present = {e.rel_path for e in entries}
+    common = dict(ingested_at=ingested_at, run_id=run_id, records=0, documents=0, rejected=0, retries=0)
+    to_parse, dup_rows, bad_rows, replaced, cleared, retries, unchanged = [], [], [], set(), set(), {}, 0
+
+    def owns(r: dict | None, sha: str) -> bool:
+        return r is not None and r["sha256"] == sha and r["status"] in _OWNING
+
+    # owners of each content: current files first, then paths gone from the inbox that still hold documents
+    by_sha: dict[str, list[str]] = {}
     for e in entries:
+        if e.kind == "file":
+            by_sha.setdefault(e.sha256, []).append(e.rel_path)
+    owner: dict[str, str] = {}
+    gone_owner: dict[str, str] = {}
+    for path, r in sorted(rec.items()):
+        if (
+            path not in present
+            and r["status"] in _OWNING
+            and not (r["status"] == "rejected" and r["reason"] in TRANSIENT)
+        ):
+            gone_owner.setdefault(r["sha256"], path)
+    for sha, paths in by_sha.items():
+        owning = [p for p in paths if owns(rec.get(p), sha)]
+        owner[sha] = owning[0] if owning else gone_owner.get(sha, paths[0])
+
+    for e in entries:
+        r = rec.get(e.rel_path)
         if e.kind != "file":
-            bad_rows.append(file_row(path=e.rel_path, sha256=e.sha256 or "", size=e.size, format="unknown",
-                                      compression="none", status="rejected", reason=_ENTRY_REASONS.get(e.kind, e.kind),
-                                      **common))
+            reason = ENTRY_REASONS.get(e.kind, e.kind)
+            if e.kind == "unreadable" and r is not None and r["status"] != "rejected":
+                unchanged += 1  # bytes unknown, not changed: keep what the lake holds
+                continue
+            if r is not None and r["status"] == "rejected" and r["reason"] == reason:
+                unchanged += 1
+                continue
+            bad_rows.append(
+                file_row(
+                    path=e.rel_path,
+                    sha256=e.sha256 or "",
+                    size=e.size,
+                    format="unknown",
+                    compression="none",
+                    status="rejected",
+                    reason=reason,
+                    **common,
+                )
+            )
+            if r is not None:
+                cleared.add(e.rel_path)
             continue
-        if (e.rel_path, e.sha256) in seen_pairs:
+        own = owner[e.sha256]
+        if own != e.rel_path:
+            if (
+                r is not None
+                and r["sha256"] == e.sha256
+                and r["status"] == "duplicate_file"
+                and r["duplicate_of"] == own
+            ):
+                unchanged += 1
+                continue
+            dup_rows.append(
+                file_row(
+                    path=e.rel_path,
+                    sha256=e.sha256,
+                    size=e.size,
+                    format="unknown",
+                    compression="none",
+                    status="duplicate_file",
+                    reason="same bytes as an earlier file",
+                    duplicate_of=own,
+                    **common,
+                )
+            )
+            if r is not None and r["status"] != "duplicate_file":
+                cleared.add(e.rel_path)
+            continue
+        if owns(r, e.sha256) and not _retry_due(r):
             unchanged += 1
             continue
-        original = first_path_of_sha.get(e.sha256)
-        if original is not None and original != e.rel_path:
-            dup_rows.append(file_row(path=e.rel_path, sha256=e.sha256, size=e.size, format="unknown",
-                                      compression="none", status="duplicate_file",
-                                      reason="same bytes as an earlier file", duplicate_of=original, **common))
-            continue
-        first_path_of_sha.setdefault(e.sha256, e.rel_path)
-        if e.rel_path in known_paths:
+        if r is not None:
             replaced.add(e.rel_path)
+            if r["sha256"] == e.sha256 and _retry_due(r):
+                retries[e.rel_path] = (r.get("retries") or 0) + 1
         to_parse.append(e)
     frame = lambda rows: pl.DataFrame(rows, schema=FILES.schema) if rows else FILES.empty()  # noqa: E731
-    return IngestPlan(to_parse, frozenset(replaced), frame(dup_rows), frame(bad_rows), unchanged)
+    return IngestPlan(
+        to_parse, frozenset(replaced), frame(dup_rows), frame(bad_rows), unchanged, frozenset(cleared), retries
+    )
 
 
 def merge_documents(existing: pl.DataFrame, new: pl.DataFrame, *, replaced_paths: Iterable[str]) -> pl.DataFrame:
     """Existing rows of the touched partitions, minus replaced ones, plus the new rows (new wins by doc_id)."""
     replaced = list(replaced_paths)
     keep = existing.filter(~pl.col("doc_id").is_in(new["doc_id"].implode()) & ~pl.col("source_path").is_in(replaced))
-    return pl.concat([DOCUMENTS.conform(keep), DOCUMENTS.conform(new)]).unique("doc_id", keep="last",
-                                                                              maintain_order=True)
+    return pl.concat([DOCUMENTS.conform(keep), DOCUMENTS.conform(new)]).unique(
+        "doc_id", keep="last", maintain_order=True
+    )

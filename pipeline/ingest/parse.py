@@ -57,10 +57,19 @@ def detect_format(rel_path: str) -> tuple[str, str]:
     return FORMATS.get(ext, "unknown"), compression
 
 
+# Running cap for gzip: past BOMB_FLOOR decompressed bytes, more than BOMB_RATIO bytes out per compressed byte
+# read so far is a bomb. News text compresses 3-10x; a bomb 1000x. The fixed cap alone (2 GiB) let a 2 MB
+# bomb take 2.3 GB of worker memory before it was caught; now memory stays near BOMB_FLOOR + RATIO x size.
+BOMB_FLOOR = 32 << 20
+BOMB_RATIO = 50
+
+
 class CappedReader:
-    """File-like reader that raises ``Reject`` past ``cap`` bytes and maps gzip errors to reasons."""
+    """File-like reader that raises ``Reject`` past ``cap`` bytes (or the running gzip ratio cap) and maps gzip
+    errors to reasons."""
 
     def __init__(self, raw: IO[bytes], cap: int, *, gz: bool):
+        self._fileobj = raw
         self._raw = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
         self._cap = cap
         self._gz = gz
@@ -75,6 +84,9 @@ class CappedReader:
         except (gzip.BadGzipFile, zlib.error) as err:
             raise Reject("corrupt_gzip", str(err)[:200]) from None
         self.count += len(data)
+        if self._gz and self.count > BOMB_FLOOR and self.count > BOMB_RATIO * max(1, self._fileobj.tell()):
+            raise Reject("decompression_bomb", f"{self.count} bytes from {self._fileobj.tell()} compressed "
+                                               f"(over {BOMB_RATIO}x past {BOMB_FLOOR} bytes)")
         if self.count > self._cap:
             what = "decompression_bomb" if self._gz else "file_too_large"
             raise Reject(what, f"more than {self._cap} bytes" + (" after decompression" if self._gz else ""))
@@ -91,6 +103,13 @@ class CappedReader:
             n = self._cap + 1  # never more than the cap allows, plus one to detect excess
         buf, self._buf = self._buf[:n], self._buf[n:]
         return buf + (self._guard(self._raw.read, n - len(buf)) if n > len(buf) else b"")
+
+    def read_some(self, n: int) -> bytes:
+        """Up to ``n`` bytes, at most one underlying read: a truncated stream loses nothing already decoded."""
+        if self._buf:
+            buf, self._buf = self._buf[:n], self._buf[n:]
+            return buf
+        return self._guard(self._raw.read1 if self._gz else self._raw.read, n)
 
     def readline(self, limit: int = -1) -> bytes:
         if self._buf:
@@ -135,9 +154,14 @@ class _Builder:
             self.file_reason = r.code
 
     def unique(self, key: str, lineno: int) -> str:
-        key = key if key not in self.keys else f"{key}@{lineno}"  # a repeated id must not share a doc_id
-        self.keys.add(key)
-        return key
+        """Reserve a record key no other record of this file has (documents and rejects share the space: an
+        id taken from the input may equal another line's number, and ``id@line`` may be an input id too)."""
+        cand, n = (key if key not in self.keys else f"{key}@{lineno}"), 1
+        while cand in self.keys:
+            n += 1
+            cand = f"{key}@{lineno}#{n}"
+        self.keys.add(cand)
+        return cand
 
     def add(self, key: str, cands: list[Candidate], verify: str | None = None, **fields) -> None:
         if self.file_date:
@@ -286,10 +310,9 @@ def parse_file(entry: InboxEntry, *, config: IngestConfig, ingested_at: datetime
         return b.result(compression)
     except Reject as r:
         return rejected_file(entry, r.code, r.detail, ingested_at=ingested_at, fmt=fmt, compression=compression)
-    except OSError as err:
-        return rejected_file(
-            entry, "unreadable", str(err)[:200], ingested_at=ingested_at, fmt=fmt, compression=compression
-        )
+    except OSError as err:  # FileNotFoundError: moved away after the scan (retried on the next run)
+        code = "vanished" if isinstance(err, FileNotFoundError) else "unreadable"
+        return rejected_file(entry, code, str(err)[:200], ingested_at=ingested_at, fmt=fmt, compression=compression)
     except Exception as err:  # a bug or a library failure must not take the batch down
         return rejected_file(
             entry,
@@ -314,16 +337,28 @@ def _parse_html(b: _Builder, stream: CappedReader) -> None:
 
 
 def _parse_text(b: _Builder, stream: CappedReader) -> None:
-    from pipeline.ingest.textdump import parse_textdump
+    from pipeline.ingest.textdump import decode_dump, parse_textdump
 
-    data = _read_all(b, stream, b.config.max_decompressed_bytes, "file_too_large")
-    text = decode_bytes(data)[0]
+    data, cut = bytearray(), None
+    try:  # chunked, so a truncated .gz still yields the articles before the cut (the cap is the reader's)
+        while chunk := stream.read_some(1 << 20):
+            if not data and control_ratio(decode_bytes(chunk[:65536])[0]) > 0.05:
+                raise Reject("binary_content", "control characters: not text")  # before holding the whole file
+            data += chunk
+    except Reject as r:
+        if r.code != "truncated_gzip":
+            raise
+        cut = r
+    text = decode_dump(data, cut=cut is not None)
+    del data
     if control_ratio(text) > 0.05:
         raise Reject("binary_content", "control characters: not text")
     for art in parse_textdump(text):
         b.records += 1
         cands = [Candidate(art.date_raw, "text")] if art.date_raw else []
         b.add(str(art.index), cands, title=art.title, body=art.body, captions=art.captions)
+    if cut is not None:
+        raise cut  # after the complete articles: recorded as the file's reason, status partial
 
 
 def _parse_jsonl(b: _Builder, stream: CappedReader) -> None:
@@ -333,13 +368,14 @@ def _parse_jsonl(b: _Builder, stream: CappedReader) -> None:
     for lineno, line in read_lines(stream, max_line_bytes=b.config.max_html_bytes):
         if line is None:
             b.records += 1
-            b.reject(str(lineno), Reject("record_too_large", f"line over {b.config.max_html_bytes} bytes"))
+            too_large = Reject("record_too_large", f"line over {b.config.max_html_bytes} bytes")
+            b.reject(b.unique(str(lineno), lineno), too_large)
             continue
         try:
             rec = parse_record(line, lineno, m)
         except Reject as r:
             b.records += 1
-            b.reject(str(lineno), r)
+            b.reject(b.unique(str(lineno), lineno), r)
             continue
         if rec is None:
             continue

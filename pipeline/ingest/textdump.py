@@ -24,9 +24,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from pipeline.ingest.dates import parse_raw
-from pipeline.ingest.decode import clean_text
+from pipeline.ingest.decode import clean_text, decode_bytes
 
 _ARTICLE_SPLIT = re.compile(r"\n[ \t\u00a0]*\n(?:[ \t\u00a0]*\n)+")
+_ARTICLE_SPLIT_BYTES = re.compile(rb"(\r?\n[ \t]*\r?\n(?:[ \t]*\r?\n)+)")
+_SURE = ("bom", "nul-pattern", "strict", "declared")
 _CHUNK_SPLIT = re.compile(r"\n[ \t\u00a0]*\n")
 _LABEL = re.compile(r"^(?P<label>[^\d:|]{1,30}?)\s*[:|]?\s+(?=\d|[A-Za-z]{3,9}\.?\s+\d)")
 _UPDATED = re.compile(r"updat|modif|edit|päivit|uppdat|aktualis|mis à jour|actualiz", re.I)
@@ -71,6 +73,32 @@ def _date_line(line: str) -> tuple[str, bool] | None:
             return None
         return s, bool(_UPDATED.search(label))
     return None
+
+
+def decode_dump(data: bytes | bytearray, *, cut: bool = False) -> str:
+    """Decode a dump; a dump that is not one clean encoding is decoded article by article.
+
+    Dumps are concatenations of scraped pages, and one cp1252 article in a UTF-8 file must not turn the
+    whole file into a guess (or the other articles into mojibake). ``cut``: the bytes end early (a truncated
+    ``.gz``): the last article may be incomplete and is dropped, the complete ones before it are kept.
+    """
+    if cut:
+        ends = [m.start() for m in _ARTICLE_SPLIT_BYTES.finditer(data)]
+        data = data[: ends[-1]] if ends else b""
+    text, how = decode_bytes(data)  # type: ignore[arg-type] - bytearray decodes like bytes, without a copy
+    if how.split(":")[-1] in _SURE or not data:
+        return text
+    parts = _ARTICLE_SPLIT_BYTES.split(data)  # separators are kept (odd indexes): the layout is unchanged
+    return "".join(p.decode("ascii", "replace") if i % 2 else _decode_block(p) for i, p in enumerate(parts))
+
+
+def _decode_block(data: bytes) -> str:
+    """One article of a mixed dump: valid UTF-8 stays UTF-8; otherwise a legacy charset, never UTF-8 with
+    replacement characters (in a file already known to mix encodings, one bad byte means legacy bytes)."""
+    text, how = decode_bytes(data)
+    if how == "utf-8:replace":
+        text, how = decode_bytes(data, declared="cp1252")
+    return text
 
 
 def split_articles(text: str) -> list[list[list[str]]]:

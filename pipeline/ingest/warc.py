@@ -4,6 +4,10 @@ Only content records count as records: ``response``, ``resource`` and ``revisit`
 ``request`` and ``metadata`` records describe the crawl, not documents, and are skipped. A content record
 that is not an HTML page becomes a reject (``warc_not_html``, ``warc_http_status``, ``warc_revisit``,
 ``record_too_large``); the record key is the ``WARC-Record-ID`` (its byte offset when absent).
+
+Truncation is reported, never silent: a content record whose block ends before its ``Content-Length`` (the
+file was cut inside it), or framing that breaks after at least one good record (cut inside a header), is a
+``truncated_record`` reject; the records before the cut are kept.
 """
 
 from __future__ import annotations
@@ -46,14 +50,24 @@ def _charset(content_type: str) -> str | None:
     return None
 
 
+def _remaining(rec) -> int:
+    """Bytes of the record's block still unread after draining it (> 0: the file ends inside the record)."""
+    raw = rec.raw_stream
+    while raw.read(1 << 20):
+        pass
+    return getattr(raw, "limit", 0) or 0
+
+
 def iter_warc(stream: IO[bytes], *, max_record_bytes: int) -> Iterator[WarcPage]:
     """Yield one :class:`WarcPage` per content record; raise :class:`Reject` if the file is not a WARC."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
     it = ArchiveIterator(stream, no_record_parse=False, check_digests=False)
+    seen = 0
     try:
         for rec in it:
+            seen += 1
             rtype = rec.rec_type
             if rtype not in ("response", "resource", "revisit"):
                 continue
@@ -64,28 +78,46 @@ def iter_warc(stream: IO[bytes], *, max_record_bytes: int) -> Iterator[WarcPage]
             page = WarcPage(key.strip("<>"), url, crawled, None, None)
             if rtype == "revisit":
                 page.reject = Reject("warc_revisit", "revisit record: payload stored elsewhere")
-                yield page
-                continue
-            if rtype == "response" and rec.http_headers is not None:
-                status = rec.http_headers.get_statuscode() or ""
-                ctype = rec.http_headers.get_header("Content-Type") or ""
-                if not status.startswith("2"):
-                    page.reject = Reject("warc_http_status", f"HTTP status {status}")
-                    yield page
-                    continue
+            elif (
+                rtype == "response"
+                and rec.http_headers is not None
+                and not (rec.http_headers.get_statuscode() or "").startswith("2")
+            ):
+                page.reject = Reject("warc_http_status", f"HTTP status {rec.http_headers.get_statuscode()}")
             else:
-                ctype = h.get_header("Content-Type") or ""
-            mime = ctype.split(";")[0].strip().lower()
-            if mime not in _HTML_TYPES:
-                page.reject = Reject("warc_not_html", f"content type {mime or 'missing'}")
-                yield page
-                continue
-            data = rec.content_stream().read(max_record_bytes + 1)
-            if len(data) > max_record_bytes:
-                page.reject = Reject("record_too_large", f"payload over {max_record_bytes} bytes")
-            else:
-                page.payload = data
-                page.charset = _charset(ctype)
+                ctype = (
+                    rec.http_headers.get_header("Content-Type")
+                    if rtype == "response" and rec.http_headers is not None
+                    else h.get_header("Content-Type")
+                ) or ""
+                mime = ctype.split(";")[0].strip().lower()
+                if mime not in _HTML_TYPES:
+                    page.reject = Reject("warc_not_html", f"content type {mime or 'missing'}")
+                else:
+                    data = rec.content_stream().read(max_record_bytes + 1)
+                    if len(data) > max_record_bytes:
+                        page.reject = Reject("record_too_large", f"payload over {max_record_bytes} bytes")
+                    else:
+                        page.payload, page.charset = data, _charset(ctype)
+            if (short := _remaining(rec)) > 0:
+                page.payload = None
+                page.reject = Reject(
+                    "truncated_record", f"file ends {short} bytes before the record's Content-Length ({rec.length})"
+                )
             yield page
-    except ArchiveLoadFailed as err:
-        raise Reject("not_warc", str(err)[:200]) from None
+    except Reject:
+        raise  # a stream error (truncated gzip, size cap) is the file's, raised by the reader
+    except (ArchiveLoadFailed, AttributeError, ValueError, EOFError) as err:
+        if not seen:
+            raise Reject("not_warc", str(err)[:200]) from None
+        yield WarcPage(
+            f"offset:{it.get_record_offset()}:cut",
+            None,
+            None,
+            None,
+            None,
+            Reject(
+                "truncated_record",
+                f"framing breaks after record {seen} (file cut inside a header?): {type(err).__name__}: {err}"[:300],
+            ),
+        )

@@ -1,0 +1,126 @@
+"""Peak RSS of an ingest worker per hostile input, against the file's size (issue 15: memory bounded per file).
+
+Each case runs in a fresh process that parses one file through the real worker pool (``workers=1``) and
+reads the peak RSS of its children (``RUSAGE_CHILDREN``: the worker, after it exits). The reference, measured
+in the same run, is the same worker parsing a small ordinary page: the constant every worker costs (the
+interpreter, trafilatura, the language model). The bound asked for: peak <= 2 x file size + that constant.
+
+    python benchmarks/ingest_memory.py            # 200 MB random files and gzip bombs (~2 minutes)
+    python benchmarks/ingest_memory.py --mb 50    # smaller random files
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+MiB = 1 << 20
+
+
+def _random_file(path: Path, size: int) -> None:
+    with open(path, "wb") as fh:
+        left = size
+        while left:
+            n = min(left, 8 * MiB)
+            fh.write(os.urandom(n))
+            left -= n
+
+
+def _bomb(path: Path, size: int, unit: bytes) -> None:
+    block = unit * (MiB // len(unit))
+    with gzip.open(path, "wb", compresslevel=9) as fh:
+        for _ in range(size // len(block)):
+            fh.write(block)
+
+
+def _page(path: Path) -> None:
+    para = "The council met on Tuesday evening and debated the new budget for the harbour district at length. "
+    path.write_text(
+        f"<html><head><title>Budget</title></head><body><article><h1>Budget</h1><p>{para * 8}</p>"
+        f"<p>{para * 6}</p></article></body></html>"
+    )
+
+
+CASES = {
+    "reference: small HTML page": ("page.html", lambda p, mb: _page(p)),
+    "random bytes .txt": ("random.txt", lambda p, mb: _random_file(p, mb * MiB)),
+    "random bytes .html": ("random.html", lambda p, mb: _random_file(p, mb * MiB)),
+    "random bytes .jsonl": ("random.jsonl", lambda p, mb: _random_file(p, mb * MiB)),
+    "random bytes .warc": ("random.warc", lambda p, mb: _random_file(p, mb * MiB)),
+    "gzip bomb .txt.gz (4 GiB of text lines)": ("bomb.txt.gz", lambda p, mb: _bomb(p, 4096 * MiB, b"All work. ")),
+    "gzip bomb .jsonl.gz (4 GiB of one line)": ("bomb.jsonl.gz", lambda p, mb: _bomb(p, 4096 * MiB, b"a")),
+    "gzip bomb .html.gz (4 GiB of zeros)": ("bomb.html.gz", lambda p, mb: _bomb(p, 4096 * MiB, b"\0")),
+}
+
+
+def _child(path: str) -> None:
+    """Parse one file in one worker; print JSON with the outcome and the children's peak RSS."""
+    from datetime import UTC, datetime
+
+    from pipeline.ingest import IngestConfig, parse_files, scan_inbox
+
+    folder = Path(path).parent
+    entry = next(e for e in scan_inbox(folder) if e.rel_path == Path(path).name)
+    t = time.monotonic()
+    out = list(parse_files([entry], config=IngestConfig(workers=1, timeout_s=600), ingested_at=datetime.now(UTC)))
+    secs = time.monotonic() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
+    print(json.dumps({"status": out[0].status, "reason": out[0].reason, "peak": peak, "secs": secs}))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=int, default=200, help="size of the random files (default: %(default)s)")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, (name, make) in CASES.items():
+            folder = Path(tmp) / name.replace(".", "_")
+            folder.mkdir()
+            path = folder / name
+            make(path, args.mb)
+            size = path.stat().st_size
+            p = subprocess.run(
+                [sys.executable, __file__, "--child", str(path)],
+                capture_output=True,
+                text=True,
+                cwd=PROJECT,
+                env={**os.environ, "PYTHONPATH": str(PROJECT)},
+            )
+            if p.returncode:
+                print(p.stderr[-2000:], file=sys.stderr)
+                return 1
+            res = json.loads(p.stdout.strip().splitlines()[-1])
+            rows.append((label, size, res))
+            path.unlink()
+    base = rows[0][2]["peak"]
+    print(
+        f"{'input':44} {'file MB':>9} {'peak RSS MB':>12} {'over ref MB':>12} {'bound MB':>9} {'ok':>3} "
+        f"{'secs':>6}  outcome"
+    )
+    for label, size, r in rows:
+        bound = 2 * size + base
+        over = r["peak"] - base
+        ok = "yes" if r["peak"] <= bound else "NO"
+        print(
+            f"{label:44} {size / MiB:9.1f} {r['peak'] / MiB:12.0f} {over / MiB:12.0f} {bound / MiB:9.0f} "
+            f"{ok:>3} {r['secs']:6.1f}  {r['status']}/{r['reason']}"
+        )
+    print(f"bound = 2 x file size + the reference worker's peak ({base / MiB:.0f} MB), measured in this run")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        _child(sys.argv[2])
+        sys.exit(0)
+    sys.exit(main())
