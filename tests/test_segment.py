@@ -292,3 +292,161 @@ def test_spans_are_ordered_stripped_and_within_paragraphs(text):
     # Nothing but whitespace is left out.
     covered = "".join(text[a:b] for a, b in spans)
     assert re.sub(r"\s", "", covered) == re.sub(r"\s", "", text)
+
+
+# --- what news sites publish beyond wire copy ----------------------------------------------------------
+
+
+def test_nested_quotes():
+    text = "She said: \"He told me 'Go home.' I did.\" Then she left."
+    assert sents(text) == ["She said: \"He told me 'Go home.'", 'I did."', "Then she left."]
+    assert sents("“It’s ‘over,’ he said,” she recalled. Nobody believed it.") == [
+        "“It’s ‘over,’ he said,” she recalled.",
+        "Nobody believed it.",
+    ]
+
+
+def test_interview_turns():
+    text = "Q: Why did you run? A: Because I could. Q: And now? A: I rest."
+    assert sents(text) == ["Q: Why did you run?", "A: Because I could.", "Q: And now?", "A: I rest."]
+    # Without punctuation before the next turn, the turn label still starts a sentence.
+    assert sents("Q: When do you start A: Monday") == ["Q: When do you start", "A: Monday"]
+    # "A:" without a question before it is an ordinary word.
+    assert sents("Plan A: sell the bonds.") == ["Plan A: sell the bonds."]
+
+
+def test_bullet_and_numbered_lists_on_lines():
+    text = "Key points:\n• Rates rose\n• Stocks fell\n1. Buy gold\n2. Sell oil"
+    assert sents(text) == ["Key points:", "• Rates rose", "• Stocks fell", "1. Buy gold", "2. Sell oil"]
+
+
+def test_headlines_with_colons_stay_one_sentence():
+    assert sents("Q&A: Why interest rates are rising") == ["Q&A: Why interest rates are rising"]
+    assert sents("ANALYSIS: Europe Braces for a Cold Winter") == ["ANALYSIS: Europe Braces for a Cold Winter"]
+    assert sents("Brexit: What happens next?") == ["Brexit: What happens next?"]
+    # A Q&A headline in a document keeps its kicker; the body is split as usual.
+    doc = "Q&A: What the vote means\n\nVoters go to the polls. Results come Monday."
+    assert sents(doc) == ["Q&A: What the vote means", "Voters go to the polls.", "Results come Monday."]
+
+
+def test_lowercase_sentence_starts():
+    text = "the food was cold. we sent it back. will we return? no way!"
+    assert sents(text) == ["the food was cold.", "we sent it back.", "will we return?", "no way!"]
+    # Abbreviations, brands and quoted or bracketed questions still run on.
+    assert sents("Ships left the U.S. yesterday. Yahoo! is a brand.") == [
+        "Ships left the U.S. yesterday.",
+        "Yahoo! is a brand.",
+    ]
+    assert sents('"Why?" he asked. (Really?) not sure.') == ['"Why?" he asked.', "(Really?) not sure."]
+
+
+def test_missing_final_punctuation():
+    # A heading or review title without a full stop, then a clause that opens with a pronoun.
+    assert sents("Fantastic seaside cottage We had a wonderful week there.") == [
+        "Fantastic seaside cottage",
+        "We had a wonderful week there.",
+    ]
+    # Paragraph ends need no punctuation; "I" and "The" mid-sentence are not openers.
+    assert sents("Markets rallied\n\nThe Times reported that I was wrong") == [
+        "Markets rallied",
+        "The Times reported that I was wrong",
+    ]
+    assert sents("He reads The Economist every week.") == ["He reads The Economist every week."]
+
+
+def test_emoticons_close_sentences():
+    assert sents("I love her. :) She is a star :-) we adopted her") == [
+        "I love her. :)",
+        "She is a star :-)",
+        "we adopted her",
+    ]
+    # A number in parentheses or a list marker is no smiley.
+    assert sents("He scored 8) and left.") == ["He scored 8) and left."]
+
+
+def test_urls():
+    text = "Read more at https://example.com/a.b?x=1. Then vote at www.example.org/poll If you can"
+    assert sents(text) == [
+        "Read more at https://example.com/a.b?x=1.",
+        "Then vote at www.example.org/poll",
+        "If you can",
+    ]
+    assert sents("See http://a.example.com/x http://b.example.com/y") == [
+        "See http://a.example.com/x",
+        "http://b.example.com/y",
+    ]
+
+
+def test_citation_markers_stay_with_their_sentence():
+    assert sents("He studied at Harrow. [27] Then he left for Cambridge.") == [
+        "He studied at Harrow. [27]",
+        "Then he left for Cambridge.",
+    ]
+
+
+# --- languages -------------------------------------------------------------------------------------------
+
+
+def lang_sents(text: str, language: str | None) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text, language=language)]
+
+
+def test_german_ordinals_and_abbreviations():
+    assert lang_sents("Am 3. Oktober 2020 feierte das Land. Das Fest war groß.", "de") == [
+        "Am 3. Oktober 2020 feierte das Land.",
+        "Das Fest war groß.",
+    ]
+    assert lang_sents("Der 2. Weltkrieg endete 1945. Danach kam der Wiederaufbau.", "de") == [
+        "Der 2. Weltkrieg endete 1945.",
+        "Danach kam der Wiederaufbau.",
+    ]
+    assert lang_sents("Er kaufte z. B. Äpfel bzw. Birnen, ca. 5 kg. Dr. Müller sagte »Ja.« Dann ging er.", "de") == [
+        "Er kaufte z. B. Äpfel bzw. Birnen, ca. 5 kg.",
+        "Dr. Müller sagte »Ja.«",
+        "Dann ging er.",
+    ]
+    assert lang_sents("„Kommst du?“ Er nickte. Siehe S. 12 und Nr. 4.", "de") == [
+        "„Kommst du?“",
+        "Er nickte.",
+        "Siehe S. 12 und Nr. 4.",
+    ]
+    # English rules read "3. Oktober" as a sentence end: the language matters.
+    assert lang_sents("Am 3. Oktober kam er.", "en") == ["Am 3.", "Oktober kam er."]
+    assert lang_sents("Am 3. Oktober kam er.", "de-AT") == ["Am 3. Oktober kam er."]
+
+
+def test_french_titles_ordinals_and_quotes():
+    text = "M. Dupont est arrivé le 1er janvier. Il a dit « Bonjour. » Puis Mme Durand est partie, etc. Le soir."
+    assert lang_sents(text, "fr") == [
+        "M. Dupont est arrivé le 1er janvier.",
+        "Il a dit « Bonjour. »",
+        "Puis Mme Durand est partie, etc.",
+        "Le soir.",
+    ]
+    assert lang_sents("Vraiment ? Oui ! C'était en 52 av. J.-C. Tout est fini.", "fr") == [
+        "Vraiment ?",
+        "Oui !",
+        "C'était en 52 av. J.-C.",
+        "Tout est fini.",
+    ]
+
+
+def test_unknown_languages_get_neutral_rules():
+    # No word lists: initials never end a sentence, ordinary full stops do, nothing English is assumed.
+    for language in ("xx", None, "sw"):
+        assert lang_sents("J. Kamau alifika. Walikula chakula.", language) == ["J. Kamau alifika.", "Walikula chakula."]
+    # English-only rules (lower-case starts) are off for other languages.
+    assert lang_sents("kwa hiyo. sasa ni wakati", "sw") == ["kwa hiyo. sasa ni wakati"]
+
+
+def test_segment_documents_uses_the_language_column():
+    base = _doc("d", "", ["Am 3. Oktober kam er. Es regnete."], [])
+    docs = pl.DataFrame([{**base, "doc_id": f"d{i}", "language": lang} for i, lang in enumerate(["de", "en", None])])
+    out = segment_documents(docs)
+    per_doc = {d: out.filter(pl.col("doc_id") == d)["text"].to_list() for d in ("d0", "d1", "d2")}
+    assert per_doc["d0"] == ["Am 3. Oktober kam er.", "Es regnete."]
+    assert per_doc["d1"] == ["Am 3.", "Oktober kam er.", "Es regnete."]
+    assert per_doc["d2"] == per_doc["d1"]  # null language: the default, English
+    # Without the column, the keyword decides for all documents.
+    german = segment_documents(docs.drop("language"), language="de")
+    assert german.filter(pl.col("doc_id") == "d1")["text"].to_list() == per_doc["d0"]

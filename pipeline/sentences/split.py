@@ -300,7 +300,7 @@ def _structure_cuts(text: str, start: int, end: int) -> tuple[list[int], set[int
             cuts.append(m.end())
     cuts.extend(m.end() for m in _COLON_LIST.finditer(text, start, end))
     if text.find("Q", start, end) >= 0:
-        seen_q = False
+        seen_q = text.startswith("Q:", start)  # the lookbehind of _TURN cannot see the block start
         for m in _TURN.finditer(text, start, end):
             seen_q = seen_q or text[m.start()] == "Q"
             if seen_q:
