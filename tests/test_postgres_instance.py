@@ -1,0 +1,84 @@
+"""The production instance (`deploy/dagster-postgres.yaml`) on the real PostgreSQL server.
+
+Real `newslake run` processes (ingest_job, then daily_job) record their runs, materializations and dynamic
+partitions in a database created for this test; a new instance object and a second process (a restart) find
+that history and conclude that nothing is left to do.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from services_support import PROJECT, fresh_pg_database, need_package, newslake, pg_query
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+YAML = PROJECT / "deploy" / "dagster-postgres.yaml"
+
+
+@pytest.fixture
+def pg_env():
+    need_package("dagster_postgres", "dagster-postgres")
+    with fresh_pg_database() as env:
+        yield env
+
+
+def _instance(home):
+    import dagster as dg
+
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _day_keys(lake_dir) -> set[str]:
+    from pipeline import storage
+    from pipeline.schema import DOCUMENTS
+    from pipeline.stage import day_key
+    from pipeline.storage import Lake
+
+    return {day_key(d) for d in storage.partition_rows(Lake(str(lake_dir)), DOCUMENTS)["pub_date"].to_list()}
+
+
+def test_runs_on_postgres_and_history_survives_a_restart(pg_env, sample_inbox, tmp_path, monkeypatch):
+    import dagster as dg
+
+    for key, value in pg_env.items():  # this process opens the same instance as the subprocesses
+        monkeypatch.setenv(key, value)
+
+    home, lake = tmp_path / "home", tmp_path / "lake"
+    home.mkdir()
+    shutil.copy(YAML, home / "dagster.yaml")
+    env = {**pg_env, "DAGSTER_HOME": str(home), "NEWSLAKE_LAKE": str(lake)}
+    args = ("run", "--inbox", str(sample_inbox), "--home", str(home), "--no-progress")
+
+    first = newslake(*args, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert not list(home.rglob("*.db")), "a SQLite storage was created in the Dagster home"
+
+    inst = _instance(home)
+    assert type(inst.run_storage).__name__ == "PostgresRunStorage"
+    runs = inst.get_runs()
+    assert {r.job_name for r in runs} == {"ingest_job", "daily_job"}
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), [(r.job_name, r.status) for r in runs]
+    keys = _day_keys(lake)
+    assert len(keys) >= 3
+    assert set(inst.get_dynamic_partitions("pub_days")) == keys
+    event = dg.DagsterEventType.ASSET_MATERIALIZATION
+    for table in ("documents", "duplicates", "sentences", "entity_daily"):
+        done = inst.get_latest_storage_id_by_partition(dg.AssetKey(table), event)
+        assert set(done) == keys, table
+    # the rows really are in the server's tables, one per run
+    assert pg_query(pg_env, "SELECT count(*) FROM runs") == [(len(runs),)]
+    first_ids = {r.run_id for r in runs}
+    inst.dispose()
+
+    # restart: a new process and a new instance object see the same history; the unchanged inbox means
+    # one (no-op) ingestion run and no daily run, because every day is recorded as done
+    second = newslake(*args, env=env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    again = _instance(home)
+    runs2 = again.get_runs()
+    assert first_ids <= {r.run_id for r in runs2}
+    new = [r for r in runs2 if r.run_id not in first_ids]
+    assert [r.job_name for r in new] == ["ingest_job"], [(r.job_name, r.tags) for r in new]
+    assert set(again.get_dynamic_partitions("pub_days")) == keys
+    again.dispose()
