@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import warnings
@@ -28,9 +27,8 @@ CFG = IngestConfig(workers=0)
 DAYS = ("2026-11-24", "2026-11-25")
 
 
-def make_lake(tmp_path: Path) -> tuple[Path, Lake]:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
+def write_inbox(inbox: Path) -> Path:
+    inbox.mkdir(parents=True)
     for i, day in enumerate(DAYS):
         rows = [
             {
@@ -42,6 +40,11 @@ def make_lake(tmp_path: Path) -> tuple[Path, Lake]:
             for k in range(3)
         ]
         (inbox / f"f{i}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n")
+    return inbox
+
+
+def make_lake(tmp_path: Path) -> tuple[Path, Lake]:
+    inbox = write_inbox(tmp_path / "inbox")
     lake = Lake(str(tmp_path / "lake"))
     ingest.run(inbox, lake, config=CFG)
     return inbox, lake
@@ -142,9 +145,7 @@ def _cli(*args, tmp_path: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_newslake_doctor_repair_round_trip(tmp_path):
-    src, _ = make_lake(tmp_path / "seed")
-    inbox = tmp_path / "inbox"
-    shutil.copytree(src, inbox)
+    inbox = write_inbox(tmp_path / "inbox")
     lake_dir = tmp_path / "lake"
     run = _cli("run", "--inbox", str(inbox), "--lake", str(lake_dir), "--no-progress", tmp_path=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -365,6 +365,8 @@ def _parse_jsonl(b: _Builder, stream: CappedReader) -> None:
     from pipeline.ingest.jsonl import parse_record, read_lines
 
     m = b.config.jsonl
+    if control_ratio(decode_bytes(stream.head(65536))[0]) > 0.05:  # not one reject per line of random bytes
+        raise Reject("binary_content", "control characters: not JSON lines")
     for lineno, line in read_lines(stream, max_line_bytes=b.config.max_html_bytes):
         if line is None:
             b.records += 1
