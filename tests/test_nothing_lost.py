@@ -353,15 +353,17 @@ def test_truncated_text_gz_keeps_complete_articles_before_the_cut(tmp_path):
     assert "truncated_gzip" in pf.rejects["reason"].to_list()
 
 
-def test_misdeclared_charset_is_decoded_as_what_the_bytes_are(tmp_path):
+def test_misdeclared_charset_is_decoded_as_what_the_bytes_are_and_flagged(tmp_path):
     html = _article("Café naïve über straße").replace("<head>", '<head><meta charset="windows-1251">')
     pf = _parse(tmp_path, "a.html", html.encode("utf-8"))
-    row = pf.documents.row(0, named=True)
-    assert "Café naïve über straße" in row["title"]
-    # the decision is reported by decode_bytes; a documents.decode_flags column is not in the schema yet
-    from pipeline.ingest.decode import decode_bytes
-
-    assert decode_bytes(html.encode(), sniff_html=True)[1] == "utf-8:beats-declared"
+    assert "Café naïve über straße" in pf.documents["title"][0]
+    assert pf.decode_flags == ("charset_mismatch",)
+    clean = _parse(tmp_path, "b.html", _article("Café").encode("utf-8"))
+    assert clean.decode_flags == ()
+    lake = Lake(str(tmp_path / "lake"))
+    ingest.run(tmp_path, lake, config=CFG)  # and the decision is recorded in files
+    flags = dict(read(lake, FILES).select("path", "decode_flags").iter_rows())
+    assert flags["a.html"] == ["charset_mismatch"] and flags["b.html"] == []
 
 
 def test_text_dump_mixing_utf8_and_cp1252_is_decoded_per_article(tmp_path):
@@ -370,6 +372,7 @@ def test_text_dump_mixing_utf8_and_cp1252_is_decoded_per_article(tmp_path):
     pf = _parse(tmp_path, "dump.txt", a + b"\n\n\n" + b)
     titles = pf.documents["title"].to_list()
     assert titles == ["Café au lait in Zürich", "Smörgåsbord in Malmö"]
+    assert "mixed_encodings" in pf.decode_flags
 
 
 def _parse(tmp_path, name, data):

@@ -147,11 +147,20 @@ class _Builder:
         self.file_reason: str | None = None
         self.file_date = file_name_date(entry.rel_path)
         self.keys: set[str] = set()
+        self.decode_flags: set[str] = set()
 
     def reject(self, key: str | None, r: Reject) -> None:
         self.rejects.append(reject_row(self.entry.rel_path, self.entry.sha256, key, r.code, r.detail, self.at))
         if key is None:
             self.file_reason = r.code
+
+    def note_decoding(self, how: str) -> None:
+        """Record a charset decision a reader should know about (``how`` from :func:`decode_bytes`)."""
+        rule = how.rsplit(":", 1)[-1]
+        flag = {"beats-declared": "charset_mismatch", "replace": "bytes_replaced", "detected": "charset_guessed",
+                "fallback": "charset_guessed"}.get(rule)
+        if flag:
+            self.decode_flags.add(flag)
 
     def unique(self, key: str, lineno: int) -> str:
         """Reserve a record key no other record of this file has (documents and rejects share the space: an
@@ -191,7 +200,8 @@ class _Builder:
                 raise Reject("html_too_large", f"{len(data)} bytes > {self.config.max_html_bytes}")
             if (what := _magic(data[:16])) is not None:
                 raise Reject("binary_content", what)
-            text = decode_bytes(data, declared=charset, sniff_html=True)[0]
+            text, how = decode_bytes(data, declared=charset, sniff_html=True)
+            self.note_decoding(how)
             if control_ratio(text) > 0.05:
                 raise Reject("binary_content", "mostly control characters: not text")
             # no cleaning pass over the whole page: trafilatura's loader drops characters XML cannot hold,
@@ -237,6 +247,7 @@ class _Builder:
             self.records,
             documents_frame(self.docs),
             rejects_frame(self.rejects),
+            tuple(sorted(self.decode_flags)),
         )
 
 
@@ -349,7 +360,11 @@ def _parse_text(b: _Builder, stream: CappedReader) -> None:
         if r.code != "truncated_gzip":
             raise
         cut = r
-    text = decode_dump(data, cut=cut is not None)
+    text, hows = decode_dump(data, cut=cut is not None)
+    for how in hows:
+        b.note_decoding(how)
+    if len(hows) > 1:
+        b.decode_flags.add("mixed_encodings")
     del data
     if control_ratio(text) > 0.05:
         raise Reject("binary_content", "control characters: not text")

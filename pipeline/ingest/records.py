@@ -39,6 +39,7 @@ class ParsedFile:
     records: int
     documents: pl.DataFrame = field(repr=False)  # DOCUMENTS schema
     rejects: pl.DataFrame = field(repr=False)  # REJECTS schema
+    decode_flags: tuple[str, ...] = ()  # charset decisions worth a look (files.decode_flags)
 
 
 def doc_id(rel_path: str, record_key: str) -> str:

@@ -110,6 +110,7 @@ def _write_batch(
             ingested_at=ingested_at,
             run_id=run_id,
             retries=retries.get(p.rel_path, 0),
+            decode_flags=list(p.decode_flags),
         )
         for p in parsed
     ]

@@ -75,7 +75,7 @@ def _date_line(line: str) -> tuple[str, bool] | None:
     return None
 
 
-def decode_dump(data: bytes | bytearray, *, cut: bool = False) -> str:
+def decode_dump(data: bytes | bytearray, *, cut: bool = False) -> tuple[str, list[str]]:
     """Decode a dump; a dump that is not one clean encoding is decoded article by article.
 
     Dumps are concatenations of scraped pages, and one cp1252 article in a UTF-8 file must not turn the
@@ -87,18 +87,27 @@ def decode_dump(data: bytes | bytearray, *, cut: bool = False) -> str:
         data = data[: ends[-1]] if ends else b""
     text, how = decode_bytes(data)  # type: ignore[arg-type] - bytearray decodes like bytes, without a copy
     if how.split(":")[-1] in _SURE or not data:
-        return text
+        return text, [how]
     parts = _ARTICLE_SPLIT_BYTES.split(data)  # separators are kept (odd indexes): the layout is unchanged
-    return "".join(p.decode("ascii", "replace") if i % 2 else _decode_block(p) for i, p in enumerate(parts))
+    out, hows = [], []
+    for i, p in enumerate(parts):
+        if i % 2:
+            out.append(p.decode("ascii", "replace"))
+        else:
+            t, h = _decode_block(p)
+            out.append(t)
+            hows.append(h)
+    codecs_used = {h.split(":")[0] for h in hows}
+    return "".join(out), sorted(set(hows)) if len(codecs_used) > 1 else [how]
 
 
-def _decode_block(data: bytes) -> str:
+def _decode_block(data: bytes) -> tuple[str, str]:
     """One article of a mixed dump: valid UTF-8 stays UTF-8; otherwise a legacy charset, never UTF-8 with
     replacement characters (in a file already known to mix encodings, one bad byte means legacy bytes)."""
     text, how = decode_bytes(data)
     if how == "utf-8:replace":
         text, how = decode_bytes(data, declared="cp1252")
-    return text
+    return text, how
 
 
 def split_articles(text: str) -> list[list[list[str]]]:
