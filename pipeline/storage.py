@@ -257,8 +257,26 @@ def _pub_date_filter(dates: Sequence[date] | None, undated: bool,
 
 def _dataset(dt: DeltaTable, table: Table, sql: str | None):
     if sql is not None and table.partition_by == "pub_date":
-        return dt.to_pyarrow_dataset(file_pruning_predicate=sql)
-    return dt.to_pyarrow_dataset()
+        ds = dt.to_pyarrow_dataset(file_pruning_predicate=sql)
+    else:
+        ds = dt.to_pyarrow_dataset()
+    _refuse_links(dt, table, ds)
+    return ds
+
+
+def _refuse_links(dt: DeltaTable, table: Table, ds) -> None:
+    """Data files are opened only under the table root: a symlink planted in a local lake (to a Parquet file
+    elsewhere) is refused, naming the table and the file, instead of being read as table rows."""
+    uri = dt.table_uri
+    if "://" in uri and not uri.startswith("file://"):
+        return
+    base = uri.removeprefix("file://")
+    root = os.path.realpath(base)
+    for rel in getattr(ds, "files", ()):  # relative to the table root (a sub-tree file system)
+        f = os.path.join(base, rel)
+        if os.path.islink(f) or not os.path.realpath(f).startswith(root + os.sep):
+            raise PermissionError(f"{table.name}: data file {f} is a symlink or lies outside the table root; "
+                                  "refused (see `newslake doctor`)")
 
 
 def scan(lake: Lake, table: Table, *, between: tuple[date | None, date | None] | None = None) -> pl.LazyFrame:

@@ -121,6 +121,8 @@ def test_symlinked_data_file_is_never_read_and_repair_removes_it(tmp_path):
     assert "documents" not in sql.views(con)
     assert any("documents" in w and "symlink" in w for w in warned), warned
     assert [(d.kind, d.day) for d in doctor.check(lake)] == [("symlinked_file", DAYS[1])]
+    with pytest.raises(PermissionError, match="documents"):  # the library refuses it too
+        storage.read(lake, DOCUMENTS)
 
     rep = doctor.repair(lake)
     assert rep.removed == {"documents": 1} and rep.reingest_paths == ["f1.jsonl"]
