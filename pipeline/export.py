@@ -33,7 +33,8 @@ class ExportError(ValueError):
 
 def sorted_frame(table: Table, df: pl.DataFrame) -> pl.DataFrame:
     """The table's rows in export order: ``pub_date`` (NULL first), then every plain column in schema order."""
-    keys = [c for c, t in table.schema.items() if not t.is_nested()]
+    plain = [c for c, t in table.schema.items() if not t.is_nested() and c != "pub_date"]
+    keys = ["pub_date", *plain] if "pub_date" in table.schema else plain
     return df.sort(keys, nulls_last=False, maintain_order=True)
 
 
@@ -241,8 +242,13 @@ def verify(folder: Path) -> list[str]:
             continue
         if sha256_file(path) != t["sha256"]:
             problems.append(f"{t['file']}: sha256 differs from the manifest")
+            continue
         if m["format"] != "csv":
-            rows, digest = releases.frame_digest(TABLES[name], read_back(folder, name, m["format"]))
+            try:
+                rows, digest = releases.frame_digest(TABLES[name], read_back(folder, name, m["format"]))
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is a finding, not a crash
+                problems.append(f"{t['file']}: unreadable ({exc})")
+                continue
             if (rows, digest) != (t["rows"], t["content_sha256"]):
                 problems.append(f"{t['file']}: content differs from the release ({rows} rows)")
     return problems

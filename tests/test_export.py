@@ -158,3 +158,69 @@ def test_csv_of_every_table_and_jsonl_round_trip(released):
         releases.frame_digest(DATA_TABLES[1], docs)[1]
         == json.loads((jl / "manifest.json").read_text())["tables"]["documents"]["content_sha256"]
     )
+
+
+@pytest.mark.slow
+def test_every_table_is_zstd_plain_typed_and_readable_by_common_readers(released):
+    """Uniform files: zstd everywhere; after maintenance no string_view; pyarrow, polars, pandas, DuckDB read."""
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    from pipeline import maintenance, releases
+    from pipeline.schema import TABLES
+    from pipeline.storage import Lake
+
+    tmp, env = released
+    lake = Lake(env["NEWSLAKE_LAKE"])
+    present = [n for n in TABLES if lake.open(n) is not None]
+    assert {"documents", "files", "rejects", "entities", "releases"} <= set(present)
+    for name in present:
+        for uri in lake.open(name).file_uris():
+            meta = pq.ParquetFile(uri.removeprefix("file://")).metadata
+            codecs = {
+                meta.row_group(i).column(j).compression
+                for i in range(meta.num_row_groups)
+                for j in range(meta.num_columns)
+            }
+            assert codecs <= {"ZSTD"}, (name, uri, codecs)
+    maintenance.maintain(lake, config=maintenance.MaintenanceConfig(retention_hours=0))
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        pandas = None
+    for name in present:
+        dt = DeltaTable(lake.uri(name))
+        for uri in dt.file_uris():
+            schema = pq.read_schema(uri.removeprefix("file://"))
+            assert not any(pa.types.is_string_view(f.type) for f in schema), (name, schema)
+        rows = dt.to_pyarrow_table().num_rows
+        assert pl.read_delta(lake.uri(name)).height == rows
+        if pandas is not None:
+            assert len(dt.to_pandas()) == rows
+    # the release still reads as created after maintenance with retention 0
+    for r in releases.get(lake, "r1").iter_rows(named=True):
+        assert releases.content_digest(lake, TABLES[r["table_name"]], r["version"]) == (r["rows"], r["content_sha256"])
+
+
+@pytest.mark.slow
+def test_duckdb_delta_extension_reads_every_table_when_installable_offline(released):
+    import duckdb
+
+    from pipeline.schema import TABLES
+    from pipeline.storage import Lake
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("LOAD delta")
+    except duckdb.Error as exc:
+        pytest.skip(f"DuckDB's delta extension is not installed and cannot be fetched offline: {exc}")
+    tmp, env = released
+    lake = Lake(env["NEWSLAKE_LAKE"])
+    for name in TABLES:
+        dt = lake.open(name)
+        if dt is not None:
+            n = con.execute("SELECT count(*) FROM delta_scan(?)", [lake.uri(name)]).fetchone()[0]
+            assert n == dt.to_pyarrow_table().num_rows, name
