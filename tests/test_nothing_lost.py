@@ -429,3 +429,22 @@ def test_newslake_run_revert_and_copy_sequences(tmp_path):
     newslake_run(tmp_path, inbox, lake_dir)
     assert_converged(inbox, lake, {"a.jsonl": ("one",), "b.jsonl": ("one",)}, {})
     assert sorted(t for ts in titles_by_path(lake).values() for t in ts) == ["one"]
+
+
+def test_a_legacy_manifest_with_rows_per_path_and_sha_is_collapsed_to_one_row_per_path(tmp_path):
+    from deltalake import write_deltalake
+
+    from pipeline.storage import migrate
+
+    inbox, lake = tmp_path / "inbox", Lake(str(tmp_path / "lake"))
+    inbox.mkdir()
+    (inbox / "a.jsonl").write_bytes(jsonl("v2"))
+    old = FILES.empty().drop("retries", "decode_flags")  # the manifest as stored before issue 15
+    row = {**dict.fromkeys(old.columns), "path": "a.jsonl", "status": "ok", "records": 1, "documents": 1}
+    rows = [{**row, "sha256": "v1", "ingested_at": NOW}, {**row, "sha256": "v0", "ingested_at": NOW.replace(year=2024)}]
+    write_deltalake(lake.uri(FILES), pl.DataFrame(rows, schema=old.schema).to_arrow(), mode="append")
+    assert migrate(lake, FILES) == ["retries", "decode_flags"]
+    run(inbox, lake)
+    files = current_files(lake)
+    assert files.height == 1 and files["status"].to_list() == ["ok"]
+    assert titles_by_path(lake) == {"a.jsonl": {"v2"}}

@@ -123,6 +123,20 @@ def _write_batch(
     report.parsed_paths |= batch_paths
 
 
+def _collapse_legacy(lake: Lake, known: pl.DataFrame, *, run_id) -> pl.DataFrame:
+    """Lakes written before issue 15 kept one ``files`` row per (path, sha256); keep each path's latest.
+
+    A MERGE on ``path`` would update every old row of a path alike and leave identical copies, so the old
+    rows are deleted and the latest put back (once: afterwards there is one row per path)."""
+    if known["path"].n_unique() == known.height:
+        return known
+    latest = known.sort("ingested_at", nulls_last=False).unique("path", keep="last", maintain_order=True)
+    dup = known.filter(pl.col("path").is_duplicated())["path"].unique().to_list()
+    storage.delete_where_in(lake, FILES, "path", dup, run_id=run_id, code_version=CODE_VERSION)
+    storage.upsert(lake, FILES, latest.filter(pl.col("path").is_in(dup)), run_id=run_id, code_version=CODE_VERSION)
+    return latest
+
+
 def internal_dirs(lake: Lake) -> list[tuple[Path, str]]:
     """Folders that must never be read as inbox content: the lake and the Dagster home."""
     out = []
@@ -173,7 +187,7 @@ def run(
     pool = WorkerPool(config.workers, config=config, ingested_at=ingested_at) if config.workers > 0 else None
     with pool or contextlib.nullcontext():
         entries = scan_inbox(inbox, exclude=internal_dirs(lake))
-        known = storage.read(lake, FILES)
+        known = _collapse_legacy(lake, storage.read(lake, FILES), run_id=run_id)
         p = plan(entries, known, ingested_at=ingested_at, run_id=run_id)
         report = IngestReport(
             files_seen=len(entries),
