@@ -52,7 +52,6 @@ class RejectReason(StrEnum):
     SPECIAL_FILE = "special_file", "file", "FIFO, socket or device"
     UNREADABLE = "unreadable", "file", "could not be read (permissions, I/O error); retried on the next run"
     VANISHED = "vanished", "file", "deleted or moved between the inbox scan and parsing; retried on the next run"
-    CHANGED_WHILE_READING = "changed_while_reading", "file", "bytes changed between scan and parse; retried"
     REPAIR_PENDING = "repair_pending", "file", "`newslake doctor --repair` lost some of its rows: parsed again next run"
     HIDDEN_FILE = "hidden_file", "file", "dot file or dot directory (one row, not read)"
     BAD_FILE_NAME = "bad_file_name", "file", "name is not valid UTF-8 (path stored with `\\xNN` escapes; not read)"

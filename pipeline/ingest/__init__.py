@@ -19,7 +19,6 @@ symlink                 file   inbox entry is a symlink (never followed)
 special_file            file   FIFO, socket or device
 unreadable              file   could not be read (permissions, I/O error); retried on the next run
 vanished                file   deleted or moved between the inbox scan and parsing; retried on the next run
-changed_while_reading   file   bytes changed between scan and parse; retried on the next run
 repair_pending          file   ``newslake doctor --repair`` lost some of its rows: parsed again on the next run
 hidden_file             file   dot file or dot directory (one row, not read)
 bad_file_name           file   name is not valid UTF-8 (path stored with ``\\xNN`` escapes; not read)

@@ -30,9 +30,7 @@ from pipeline.schema import DOCUMENTS, FILES
 
 # Failures that say nothing about the bytes: the next run tries again (at most MAX_RETRIES more times for the
 # expensive ones, so a file that always times out does not cost a time limit on every run).
-TRANSIENT = frozenset(
-    {"timeout", "worker_crashed", "unreadable", "vanished", "changed_while_reading", "repair_pending"}
-)
+TRANSIENT = frozenset({"timeout", "worker_crashed", "unreadable", "vanished", "repair_pending"})
 MAX_RETRIES = {"timeout": 3, "worker_crashed": 3}
 
 # scan_inbox entry kinds that are never read, and their reject reason codes (see pipeline.ingest).
