@@ -33,8 +33,8 @@ class ExportError(ValueError):
 
 def sorted_frame(table: Table, df: pl.DataFrame) -> pl.DataFrame:
     """The table's rows in export order: ``pub_date`` (NULL first), then every plain column in schema order."""
-    plain = [c for c, t in table.schema.items() if not t.is_nested() and c != "pub_date"]
-    keys = ["pub_date", *plain] if "pub_date" in table.schema else plain
+    plain = [c for c, t in df.schema.items() if not t.is_nested() and c != "pub_date"]
+    keys = ["pub_date", *plain] if "pub_date" in df.columns else plain
     return df.sort(keys, nulls_last=False, maintain_order=True)
 
 
