@@ -352,10 +352,13 @@ def _parse_text(b: _Builder, stream: CappedReader) -> None:
 
     data, cut = bytearray(), None
     try:  # chunked, so a truncated .gz still yields the articles before the cut (the cap is the reader's)
+        checked = False
         while chunk := stream.read_some(1 << 20):
-            if not data and control_ratio(decode_bytes(chunk[:65536])[0]) > 0.05:
-                raise Reject("binary_content", "control characters: not text")  # before holding the whole file
             data += chunk
+            if not checked and len(data) >= 65536:  # binary input is refused before the whole file is held
+                checked = True
+                if control_ratio(decode_bytes(bytes(data[:65536]))[0]) > 0.05:
+                    raise Reject("binary_content", "control characters: not text")
     except Reject as r:
         if r.code != "truncated_gzip":
             raise
