@@ -62,7 +62,16 @@ def inbox_sensor(context: dg.SensorEvaluationContext, settings: SettingsResource
     if fingerprint == context.cursor:
         return dg.SkipReason("inbox unchanged")
     context.update_cursor(fingerprint)
+    if fingerprint == _last_ingested_fingerprint(context.instance):
+        return dg.SkipReason("inbox unchanged since the last ingestion (e.g. by newslake run)")
     return dg.RunRequest(run_key=f"inbox-{fingerprint[:16]}")
+
+
+def _last_ingested_fingerprint(instance: dg.DagsterInstance) -> str | None:
+    """The inbox fingerprint the latest ingestion recorded on ``files``, from any run: CLI, schedule or UI."""
+    event = instance.get_latest_materialization_event(dg.AssetKey("files"))
+    value = event.asset_materialization.metadata.get("inbox_fingerprint") if event and event.asset_materialization else None
+    return getattr(value, "value", None)
 
 
 @dg.sensor(job=jobs.daily_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -168,3 +168,17 @@ def test_a_range_run_records_each_partitions_own_rows_and_checks(defs, dagster_e
     # 6 daily checks, each evaluated for each of the 4 partitions, every one passed and named its partition.
     assert len(checks) == 6 * 4 and all(c.passed for c in checks)
     assert {c.partition for c in checks} == set(keys)
+
+
+@pytest.mark.slow
+def test_inbox_sensor_does_not_repeat_an_ingestion_done_elsewhere(defs, dagster_env):
+    from assets.resources import SettingsResource
+
+    instance = dg.DagsterInstance.get()
+    assert defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET).success
+    sensor = defs.get_sensor_def("inbox_sensor")
+    settings = SettingsResource(inbox=str(dagster_env["inbox"]))
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources={"settings": settings}) as ctx:
+        assert sensor.evaluate_tick(ctx).run_requests == [], "a fresh sensor re-ingested an unchanged inbox"
+        (dagster_env["inbox"] / "new.html").write_text("<html><body><p>new</p></body></html>")
+        assert len(sensor.evaluate_tick(ctx).run_requests) == 1

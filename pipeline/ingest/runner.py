@@ -266,7 +266,11 @@ def run_stage(
     from pipeline.ingest.checks import date_problems, unreconciled
     from pipeline.stage import CheckOutcome, TableOutcome, day_key
 
+    from pipeline.ingest.inbox import inbox_fingerprint
+
     inbox = Path(settings.inbox).expanduser().resolve()
+    # Taken before the scan: a file that arrives during the run changes the inbox after this fingerprint.
+    fingerprint = inbox_fingerprint(inbox)
     report = run(inbox, lake, config=settings.ingest, run_id=run_id, on_progress=on_progress)
     touched = sorted(report.touched_dates)
     undated = report.touched_undated
@@ -304,6 +308,7 @@ def run_stage(
                 "files_unchanged": report.files_unchanged,
                 "files_duplicate": report.files_duplicate,
                 "files_by_status": dict(report.files_by_status),
+                "inbox_fingerprint": fingerprint,
             },
         )
     )
