@@ -65,7 +65,14 @@ def run_signatures(lake: Lake, days: list[Day], *, settings: Settings, run_id: s
     docs = storage.read(lake, DOCUMENTS, dates=dated, undated=undated)
     sig = compute_signatures(docs, config=settings.dedup)
     version = storage.write_partitions(
-        lake, SIGNATURES, sig, dates=dated, include_undated=undated, run_id=run_id, code_version=versions.DEDUP
+        lake,
+        SIGNATURES,
+        sig,
+        dates=dated,
+        include_undated=undated,
+        run_id=run_id,
+        code_version=versions.DEDUP,
+        extra_metadata={"settings_digest": settings.digest()},
     )
     return per_partition(
         "signatures",
@@ -95,7 +102,14 @@ def run_duplicates(lake: Lake, days: list[Day], *, settings: Settings, run_id: s
     window = _window(lake, days, cfg.window_days)
     dups = deduplicate(day_sig, window, config=cfg)
     version = storage.write_partitions(
-        lake, DUPLICATES, dups, dates=dated, include_undated=undated, run_id=run_id, code_version=versions.DEDUP
+        lake,
+        DUPLICATES,
+        dups,
+        dates=dated,
+        include_undated=undated,
+        run_id=run_id,
+        code_version=versions.DEDUP,
+        extra_metadata={"settings_digest": settings.digest()},
     )
     window_ids = window.select("doc_id").collect()["doc_id"]
 

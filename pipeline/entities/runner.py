@@ -49,6 +49,7 @@ def run(
     cache = storage.read(lake, ENTITY_CACHE, where_in=("sent_hash", sents["sent_hash"].unique().to_list())).filter(
         pl.col("model") == mid
     )
+    provenance = {"settings_digest": settings.digest(), "model": mid}
     mentions, new_cache, stats = _tag_in_chunks(docs, sents, cache, cfg, chunk_documents, on_progress)
     if new_cache.height:  # merged by (sent_hash, model): concurrent runs never add a key twice
         storage.upsert(
@@ -66,6 +67,7 @@ def run(
         include_undated=undated,
         run_id=run_id,
         code_version=versions.ENTITIES_WITH_MODEL,
+        extra_metadata=provenance,
     )
     daily = count_daily(mentions)
     daily_version = storage.write_partitions(
@@ -76,6 +78,7 @@ def run(
         include_undated=undated,
         run_id=run_id,
         code_version=versions.ENTITIES_WITH_MODEL,
+        extra_metadata=provenance,
     )
 
     def figures(day: Day, rows: pl.DataFrame) -> dict:

@@ -264,9 +264,8 @@ def run_stage(
     figures count what the run wrote there. Checks cover what this run parsed (O(run), not O(lake)).
     """
     from pipeline.ingest.checks import date_problems, unreconciled
-    from pipeline.stage import CheckOutcome, TableOutcome, day_key
-
     from pipeline.ingest.inbox import inbox_fingerprint
+    from pipeline.stage import CheckOutcome, TableOutcome, day_key
 
     inbox = Path(settings.inbox).expanduser().resolve()
     # Taken before the scan: a file that arrives during the run changes the inbox after this fingerprint.

@@ -31,7 +31,14 @@ def run(
     sents = segment_documents(docs, config=settings.sentences)
     dated, undated = _split(days)
     version = storage.write_partitions(
-        lake, SENTENCES, sents, dates=dated, include_undated=undated, run_id=run_id, code_version=versions.SEGMENT
+        lake,
+        SENTENCES,
+        sents,
+        dates=dated,
+        include_undated=undated,
+        run_id=run_id,
+        code_version=versions.SEGMENT,
+        extra_metadata={"settings_digest": settings.digest()},
     )
     docs_per_day = count_by_day(docs, days)
 
