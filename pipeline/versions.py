@@ -6,7 +6,7 @@ table can be traced back to the code that wrote it.
 
 from importlib import metadata
 
-INGEST = "ingest-1"
+INGEST = "ingest-2"
 DEDUP = "dedup-2"
 SEGMENT = "segment-2"
 ENTITIES = "entities-1"

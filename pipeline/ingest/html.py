@@ -20,24 +20,38 @@ from lxml import etree
 
 from pipeline.ingest.dates import Candidate, url_date
 from pipeline.ingest.records import Reject
+from pipeline.ingest.site import site_name
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
-# trafilatura options, measured on the extraction benchmark (benchmarks/README-ingest): ``favor_recall`` with
-# ``fast`` (no readability/justext comparison) scores as well as ``favor_precision`` at ~60% of its CPU.
-# Precision's extra pruning of the raw tree cost more than all our own page handling; the balanced focus
-# re-runs extraction in recall mode whenever its first result is short, so recall first saves that pass.
-# Boilerplate that recall lets through is cut below (captions, repeated headline, no-article gate).
+# trafilatura options. The balanced focus with its readability/justext comparison (``fast=False``) is what
+# holds on pages we never tuned to; the comparison is what rescues pages whose main extraction grabbed a teaser
+# or a sidebar. It costs a readability pass on every page, so we run the fast extraction first and pay for the
+# comparison only when the fast result is short (``ExtractionConfig.compare_below``): long results are the ones
+# the comparison almost never changes (trafilatura's own recall mode skips it above 10x min_extracted_size).
 EXTRACT_OPTIONS = dict(
-    fast=True,
-    favor_recall=True,
     include_comments=False,
     include_tables=True,
     include_images=False,
     deduplicate=False,  # its cache is process-global: results would depend on what ran before
     with_metadata=False,  # metadata is done below without the date search
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractionConfig:
+    """What :func:`extract_html` does beyond trafilatura's defaults (each measured on both development sets)."""
+
+    compare_below: int | None = 2500  # chars; None = always run trafilatura's comparison, 0 = never (fast)
+    drop_captions: bool = True  # figcaption text is kept in ``captions``, not repeated in the body
+    drop_repeated_title: bool = True  # the headline repeated as the first body line
+    trim_link_lines: bool = False  # link-text lines at the start and end of the body (menus, related links)
+    max_link_share: float = 0.5  # body words that are link texts of the page: above this, a link list
+    min_short_story_words: int = 3  # a page marked as an article with only short lines: a brief
+
+
+DEFAULT_EXTRACTION = ExtractionConfig()
 
 MIN_PARAGRAPH_WORDS = 10  # an article has at least one sentence-sized paragraph...
 MIN_PARAGRAPH_CHARS = 50  # ...counted in characters for scripts written without spaces (CJK)
@@ -71,6 +85,10 @@ _META_XP = etree.XPath("//meta[@content][@property or @name or @itemprop]")
 _LD_XP = etree.XPath('//script[contains(translate(@type,"LDJSON","ldjson"),"ld+json")]/text()')
 _TIME_XP = etree.XPath('//time[@datetime][@itemprop="datePublished" or @pubdate or @itemprop="dateCreated"]')
 _CAPTION_XP = etree.XPath("//figcaption")
+_LINK_XP = etree.XPath("//a")
+_ARTICLE_BODY_XP = etree.XPath('boolean(//*[@itemprop="articleBody"])')
+_ARTICLE_COUNT_XP = etree.XPath("count(//article)")
+_LD_ARTICLE = ("article", "posting", "report")  # NewsArticle, BlogPosting, Report... (lower-cased suffixes)
 
 
 @dataclass
@@ -96,16 +114,15 @@ def too_deep(tree, limit: int) -> bool:
     return bool(_too_deep_xpath(max(1, limit))(tree))
 
 
-def _ld_dates(tree) -> list[str]:
-    out: list[str] = []
+def ld_objects(tree) -> list[dict]:
+    """Every JSON object inside the page's JSON-LD blocks (``@graph`` members and nested objects included)."""
+    out: list[dict] = []
 
     def walk(o, depth=0):
-        if depth > 20 or len(out) > 10:
+        if depth > 20 or len(out) > 500:
             return
         if isinstance(o, dict):
-            v = o.get("datePublished")
-            if isinstance(v, str):
-                out.append(v)
+            out.append(o)
             for x in o.values():
                 if isinstance(x, (dict, list)):
                     walk(x, depth + 1)
@@ -123,9 +140,14 @@ def _ld_dates(tree) -> list[str]:
     return out
 
 
-def date_candidates(tree, url: str | None) -> list[Candidate]:
+def _ld_dates(objects: list[dict]) -> list[str]:
+    return [v for o in objects if isinstance(v := o.get("datePublished"), str)][:11]
+
+
+def date_candidates(tree, url: str | None, objects: list[dict] | None = None) -> list[Candidate]:
     """Publication-date candidates from explicit markup, in precedence order, then the URL's date."""
-    cands = [Candidate(v.strip(), "metadata") for v in _ld_dates(tree) if v.strip()]
+    objects = ld_objects(tree) if objects is None else objects
+    cands = [Candidate(v.strip(), "metadata") for v in _ld_dates(objects) if v.strip()]
     metas = []
     for m in _META_XP(tree):
         key = (m.get("property") or m.get("name") or m.get("itemprop") or "").strip().lower()
@@ -148,20 +170,82 @@ def warm_up() -> None:
     import trafilatura.metadata  # noqa: F401
 
 
-def extract_html(text: str, *, url: str | None = None, max_depth: int = 250, want_dates: bool = True) -> HtmlPage:
+def _metas(tree) -> dict[str, str]:
+    """Lower-cased meta key (property, name or itemprop) -> its first non-empty content."""
+    out: dict[str, str] = {}
+    for m in _META_XP(tree):
+        key = (m.get("property") or m.get("name") or m.get("itemprop") or "").strip().lower()
+        if key and key not in out and (v := (m.get("content") or "").strip()):
+            out[key] = v
+    return out
+
+
+def _article_marked(tree, metas: dict[str, str], objects: list[dict]) -> bool:
+    """Whether the publisher marks this page as *one* article (one ``<article>``, og:type, JSON-LD, itemprop)."""
+    if metas.get("og:type", "").lower() == "article" or _ARTICLE_BODY_XP(tree):
+        return True
+    if any(isinstance(t := o.get("@type"), str) and t.lower().endswith(_LD_ARTICLE) for o in objects):
+        return True
+    return _ARTICLE_COUNT_XP(tree) == 1
+
+
+def _link_texts(tree) -> set[str]:
+    return {k for a in _LINK_XP(tree)[:20000] if (k := _key(_text_of(a)))}
+
+
+def _key(line: str) -> str:
+    # list items come out of trafilatura as "- item"; compare link texts without the bullet and case
+    return " ".join(line.lstrip("-*•·> ").split()).casefold()
+
+
+def link_share(lines: list[str], link_texts: set[str]) -> float:
+    """Share of the words of ``lines`` that sit in lines which are the text of a link on the page."""
+    words = sum(len(p.split()) for p in lines)
+    linked = sum(len(p.split()) for p in lines if _key(p) in link_texts)
+    return linked / words if words else 0.0
+
+
+def is_article(
+    body: list[str], *, link_texts: set[str], boilerplate: list[str], marked: bool, config: ExtractionConfig
+) -> bool:
+    """The no-article gate: tell a story, however short, from a page of menus and link lists.
+
+    Body lines that are the text of a link on the page are navigation, not prose; caption and headline text
+    (``boilerplate``) is not prose either (a gallery is captions under a headline). A page is an article when
+    its prose holds a sentence-sized paragraph, or, for briefs (dividend notices, corrections, whose every line
+    is short), when the publisher marks the page as one article and some words remain; either way link lines
+    must not make up most of the body.
+    """
+    if not body or link_share(body, link_texts) > config.max_link_share:
+        return False
+    prose = []
+    for p in body:
+        if _key(p) in link_texts:
+            continue
+        for b in boilerplate:
+            p = p.replace(b, " ")
+        if p := " ".join(p.split()):
+            prose.append(p)
+    if any(len(p.split()) >= MIN_PARAGRAPH_WORDS or len(p) >= MIN_PARAGRAPH_CHARS for p in prose):
+        return True
+    return marked and sum(len(p.split()) for p in prose) >= config.min_short_story_words
+
+
+def extract_html(
+    text: str,
+    *,
+    url: str | None = None,
+    max_depth: int = 250,
+    want_dates: bool = True,
+    config: ExtractionConfig = DEFAULT_EXTRACTION,
+) -> HtmlPage:
     """Extract one page from decoded HTML ``text``; raise :class:`Reject` when it is no article.
 
     ``text`` is decoded HTML; the caller rejects binary data and cleans the returned fields (control
-    characters, NFC) when it builds the document row.
+    characters, NFC) when it builds the document row. ``url`` is where the page was fetched (a WARC target).
     """
     from trafilatura import bare_extraction
-    from trafilatura.metadata import (
-        examine_meta,
-        extract_meta_json,
-        extract_sitename,
-        extract_title,
-        extract_url,
-    )
+    from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title, extract_url
     from trafilatura.utils import load_html
 
     if "<" not in text[:65536]:
@@ -179,19 +263,26 @@ def extract_html(text: str, *, url: str | None = None, max_depth: int = 250, wan
     # meta tags and JSON-LD only: trafilatura's byline search (extract_author) costs ~40 ms a page
     author = meta.author if meta.author and " " in meta.author else None
     page_url = meta.url or extract_url(tree, url) or url
-    site = (meta.sitename or extract_sitename(tree) or "").lstrip("@") or None
+    metas, objects = _metas(tree), ld_objects(tree)
+    site = site_name(metas, objects, title_site=extract_sitename(tree), url=url, page_url=page_url)
     captions = [c for c in (_text_of(el) for el in _CAPTION_XP(tree)) if c]
-    cands = date_candidates(tree, url or page_url) if want_dates else []
+    cands = date_candidates(tree, url or page_url, objects) if want_dates else []
 
-    doc = bare_extraction(tree, url=url or page_url, **EXTRACT_OPTIONS)  # copies the tree
-    body_text = (doc.text if doc is not None else "") or ""
-    paras = [" ".join(p.split()) for p in body_text.split("\n")]
-    cap_keys = {c.casefold() for c in captions}
-    body = [p for p in paras if p and p.casefold() not in cap_keys]
-    if body and title and body[0].casefold() == " ".join(title.split()).casefold():
+    link_texts = _link_texts(tree)
+    body = _extract(tree, url or page_url, config, link_texts, bare_extraction)
+    if config.drop_captions and captions:
+        cap_keys = {c.casefold() for c in captions}
+        body = [p for p in body if p.casefold() not in cap_keys]
+    if config.drop_repeated_title and body and title and body[0].casefold() == " ".join(title.split()).casefold():
         body = body[1:]  # the headline repeated at the top of the article body
-    if not any(len(p.split()) >= MIN_PARAGRAPH_WORDS or len(p) >= MIN_PARAGRAPH_CHARS for p in body):
-        # pages without an article yield menus and link lists: short lines only
+    if config.trim_link_lines:
+        while body and _key(body[0]) in link_texts:
+            body = body[1:]
+        while body and _key(body[-1]) in link_texts:
+            body = body[:-1]
+    boilerplate = [" ".join(t.split()) for t in [*captions, title or ""] if t.strip()]
+    marked = _article_marked(tree, metas, objects)
+    if not is_article(body, link_texts=link_texts, boilerplate=boilerplate, marked=marked, config=config):
         raise Reject("no_article", "no article body found")
 
     verify = None
@@ -209,3 +300,21 @@ def extract_html(text: str, *, url: str | None = None, max_depth: int = 250, wan
             verify = text
     authors = [a.strip() for a in (author or "").split(";") if a.strip()]
     return HtmlPage(title, body, captions, authors, site, page_url, cands, verify)
+
+
+def _extract(tree, url: str | None, config: ExtractionConfig, link_texts: set[str], bare_extraction) -> list[str]:
+    """trafilatura's body lines: fast first; its readability/justext comparison when that result is short or
+    mostly link text (a menu taken for the article)."""
+    lines: list[str] = []
+    if config.compare_below is not None:
+        doc = bare_extraction(tree, url=url, fast=True, **EXTRACT_OPTIONS)  # copies the tree
+        lines = _lines(doc)
+        if sum(map(len, lines)) >= config.compare_below and link_share(lines, link_texts) <= config.max_link_share:
+            return lines
+    doc = bare_extraction(tree, url=url, fast=False, **EXTRACT_OPTIONS)
+    return _lines(doc) or lines
+
+
+def _lines(doc) -> list[str]:
+    text = (doc.text if doc is not None else "") or ""
+    return [p for p in (" ".join(p.split()) for p in text.split("\n")) if p]
