@@ -571,6 +571,10 @@ def main() -> None:
     print("\nfigures (name value), for the quality gate:")
     for k, v in figures.items():
         print(f"  {k} {v:.4f}" if isinstance(v, float) else f"  {k} {v}")
+    for k, v in figures.items():
+        # The gate checks minimums: a count that must stay low is reported negated.
+        name, value = (k + "_negated", -v) if k.endswith("template_merges") else (k, v)
+        print(f"FIGURE {name} {value:.6g}")
 
 
 if __name__ == "__main__":

@@ -211,6 +211,7 @@ def main() -> int:
             refs.append(pysbd_split)
     contenders = [ours, *refs]
     golden_path, reuters_path = SHARED / "eval/golden_rules_en.jsonl", SHARED / "corpus/reuters21578.jsonl"
+    gate: list[tuple[str, float]] = []  # printed last as FIGURE lines for benchmarks/gate.py
 
     print("# Sentence segmentation benchmark")
     print(f"shared data: {SHARED} ({'present' if SHARED.is_dir() else 'ABSENT'})")
@@ -227,6 +228,7 @@ def main() -> int:
             if split is ours:
                 failed_ours = failed
         print(f"  {'Golden Rules cases':<28}" + "".join(f"{x:>16}" for x in row) + f"   (ours fails {failed_ours})")
+        gate.append(("golden_rules.cases", len(cases) - len(failed_ours)))
     else:
         print(f"  Golden Rules SKIPPED: {golden_path} absent")
 
@@ -248,10 +250,18 @@ def main() -> int:
         for i, metric in enumerate(("P", "R", "F1")):
             vals = [prf(*counts[c.__name__])[i] for c in contenders]
             print(f"  {name + ' ' + metric:<28}" + "".join(f"{v:>16.4f}" for v in vals))
+        key = name.lower().replace(" ", "_")
+        gate.append((f"{key}.f1", prf(*counts[ours.__name__])[2]))
+        if len(contenders) > 1:  # the margin over spaCy's parser, measured in this run
+            gate.append((f"{key}.f1_minus_parser", prf(*counts[ours.__name__])[2] - prf(*counts[contenders[1].__name__])[2]))
     if have_ud == 2:
         for i, metric in enumerate(("P", "R", "F1")):
             vals = [prf(*pooled[c.__name__])[i] for c in contenders]
             print(f"  {'UD pooled ' + metric:<28}" + "".join(f"{v:>16.4f}" for v in vals))
+        gate.append(("ud_pooled.f1", prf(*pooled[ours.__name__])[2]))
+        if len(contenders) > 1:
+            gate.append(("ud_pooled.f1_minus_parser",
+                         prf(*pooled[ours.__name__])[2] - prf(*pooled[contenders[1].__name__])[2]))
 
     if reuters_path.exists():
         bodies = [b for b in (json.loads(x).get("body") for x in reuters_path.open()) if b]
@@ -262,6 +272,7 @@ def main() -> int:
             row.append(f"{wps:,.0f}")
         print(f"  {'words/s':<28}" + "".join(f"{x:>16}" for x in row) + f"   (first {len(subset):,} Reuters bodies)")
         wps, n = words_per_second(ours, bodies)
+        gate.append(("words_per_s", wps))
         words = sum(len(t.split()) for t in bodies)
         print(f"  {'words/s all bodies':<28}{wps:>16,.0f}   ({len(bodies):,} bodies, {words:,} words, {n:,} sentences)")
         print("\n## Long documents")
@@ -269,6 +280,10 @@ def main() -> int:
     else:
         print(f"  speed SKIPPED: {reuters_path} absent")
     scaling()
+    if not gate:
+        print("SKIPPED: no development set found under ../shared; no figures for the gate.")
+    for name, value in gate:
+        print(f"FIGURE {name} {value:.6g}")
     return 0
 
 
