@@ -253,7 +253,8 @@ def main() -> int:
         key = name.lower().replace(" ", "_")
         gate.append((f"{key}.f1", prf(*counts[ours.__name__])[2]))
         if len(contenders) > 1:  # the margin over spaCy's parser, measured in this run
-            gate.append((f"{key}.f1_minus_parser", prf(*counts[ours.__name__])[2] - prf(*counts[contenders[1].__name__])[2]))
+            margin = prf(*counts[ours.__name__])[2] - prf(*counts[contenders[1].__name__])[2]
+            gate.append((f"{key}.f1_minus_parser", margin))
     if have_ud == 2:
         for i, metric in enumerate(("P", "R", "F1")):
             vals = [prf(*pooled[c.__name__])[i] for c in contenders]
