@@ -18,11 +18,11 @@ import polars as pl
 from deltalake.exceptions import CommitFailedError
 
 from pipeline import progress
-from pipeline.schema import TABLES
+from pipeline.schema import TABLES, DType
 from pipeline.stage import Stage, StageResult
 
 KINDS = {"python", "delta", "polars"}
-_DAGSTER_TYPES = {pl.String: "string", pl.Date: "date", pl.Boolean: "boolean", pl.Float64: "double"}
+_DAGSTER_TYPES: dict[DType, str] = {pl.String: "string", pl.Date: "date", pl.Boolean: "boolean", pl.Float64: "double"}
 
 
 def column_schema(table_name: str) -> dg.TableSchema:

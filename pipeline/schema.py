@@ -9,8 +9,13 @@ DuckDB and silently shifts by the reader's zone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import polars as pl
+
+# A polars dtype as written in the column lists: an instance (``pl.Datetime("us", "UTC")``, ``pl.List(...)``)
+# or a bare class (``pl.String``); polars accepts both wherever it takes a dtype.
+DType: TypeAlias = pl.DataType | type[pl.DataType]
 
 UTC_TS = pl.Datetime("us", "UTC")
 
@@ -18,7 +23,7 @@ UTC_TS = pl.Datetime("us", "UTC")
 @dataclass(frozen=True)
 class Column:
     name: str
-    dtype: pl.DataType
+    dtype: DType
     doc: str
 
 
@@ -51,7 +56,7 @@ class Table:
         return df.select([pl.col(c.name).cast(c.dtype, strict=True) for c in self.columns])
 
 
-def _t(name: str, doc: str, cols: list[tuple[str, pl.DataType, str]], partition_by: str | None = "pub_date"):
+def _t(name: str, doc: str, cols: list[tuple[str, DType, str]], partition_by: str | None = "pub_date") -> Table:
     return Table(name, tuple(Column(*c) for c in cols), doc, partition_by)
 
 
@@ -235,7 +240,7 @@ DATA_TABLES = (FILES, DOCUMENTS, REJECTS, SIGNATURES, DUPLICATES, SENTENCES, ENT
 TABLES: dict[str, Table] = {t.name: t for t in (*DATA_TABLES, RELEASES)}
 
 
-def _type_name(dtype: pl.DataType) -> str:
+def _type_name(dtype: DType) -> str:
     return "timestamp (UTC)" if dtype == UTC_TS else str(dtype).replace("String", "string")
 
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.minhash import band_hashes, minhash
 from pipeline.dedup.text import normalised_frame
-from pipeline.schema import SIGNATURES
+from pipeline.schema import SIGNATURES, DType
 
 _BATCH = 10_000
 
@@ -71,6 +71,6 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
     return SIGNATURES.conform(out)
 
 
-def _list_series(values: np.ndarray, offsets: np.ndarray, dtype: pl.DataType) -> pl.Series:
+def _list_series(values: np.ndarray, offsets: np.ndarray, dtype: DType) -> pl.Series:
     arr = pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), pa.array(values))
     return pl.Series(arr).cast(pl.List(dtype))
