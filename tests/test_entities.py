@@ -294,3 +294,38 @@ def test_tagger_workers_start_from_a_script_without_a_main_guard(tmp_path):
                          cwd=Path(__file__).resolve().parents[1])
     assert res.returncode == 0, res.stderr[-2000:]
     assert "tagged 50" in res.stdout and "Anna Lind" in res.stdout
+
+
+@pytest.mark.slow
+def test_each_language_is_tagged_by_its_own_model_or_skipped(tmp_path):
+    from datetime import date
+
+    from pipeline import storage
+    from pipeline.config import Settings
+    from pipeline.entities import runner
+    from pipeline.schema import DOCUMENTS
+    from pipeline.sentences import runner as sentences_runner
+    from pipeline.storage import Lake
+
+    day = date(2026, 11, 24)
+    texts = {
+        "en": "Mayor Anna Lind of Port Ellery met officials in London on Monday.",
+        "fr": "Le président Emmanuel Macron a rencontré à Paris le maire de Lyon, Grégory Doucet.",
+        "de": "Die Schulen in Hamburg bleiben geschlossen, sagte das Ministerium am Montag in Berlin.",
+    }
+    rows = [{"doc_id": lang, "pub_date": day, "text": text, "body_start": 0, "body_end": len(text), "language": lang}
+            for lang, text in texts.items()]
+    lake = Lake(str(tmp_path / "lake"))
+    frame = pl.DataFrame(rows).with_columns(
+        [pl.lit(None, dtype).alias(name) for name, dtype in DOCUMENTS.schema.items() if name not in rows[0]])
+    storage.write_partitions(lake, DOCUMENTS, DOCUMENTS.conform(frame), dates=[day])
+    settings = Settings.load(environ={})
+    sentences_runner.run(lake, [day], settings=settings, run_id="t")
+    result = runner.run(lake, [day], settings=settings, run_id="t")
+    ents = storage.read(lake, ENTITIES)
+    by_doc = {d: set(g["model"]) for (d,), g in ents.group_by("doc_id")}
+    assert any(m.startswith("en_") for m in by_doc["en"]) and any(m.startswith("fr_") for m in by_doc["fr"])
+    assert "de" not in by_doc, "German text got entities from a model of another language"
+    figures = {t.table: t.figures for t in result.tables}
+    assert figures["entities"]["skipped_language"] == 1
+    assert "Paris" in set(ents.filter(pl.col("doc_id") == "fr")["text"])

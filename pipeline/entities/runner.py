@@ -1,9 +1,10 @@
 """Stage ``entities`` runner: sentences of canonical documents -> ``entities`` (+ ``entity_cache``) ->
 ``entity_daily``.
 
-Only documents in the model's language are tagged (an English model on German text yields noise such as
-``dem`` NORP); the others are counted per day as ``skipped_language`` and get no entity rows. Documents whose
-language could not be detected are tagged.
+Each document is tagged by the pipeline for its language (``TaggerConfig.model`` and ``other_models``: English
+and French by default). A document in a language without an installed pipeline gets no entity rows and is
+counted per day as ``skipped_language`` (an English model on German text yields noise such as ``dem`` NORP).
+Documents whose language could not be detected are tagged by the primary model.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import polars as pl
 from pipeline import storage, versions
 from pipeline.config import Settings
 from pipeline.dedup.runner import canonical, require
-from pipeline.entities.tagger import TaggerConfig, count_daily, model_id, model_language, tag_documents
+from pipeline.entities.tagger import (
+    TaggerConfig,
+    count_daily,
+    model_id,
+    model_language,
+    models_by_language,
+    tag_documents,
+)
 from pipeline.schema import DOCUMENTS, ENTITIES, ENTITY_CACHE, ENTITY_DAILY, SENTENCES
 from pipeline.stage import CheckOutcome, Day, StageResult, count_by_day, day_key, offsets_mismatch, per_partition
 from pipeline.stage import split_days as _split
@@ -38,27 +46,40 @@ def run(
     cfg = settings.entities
     dated, undated = _split(days)
     docs = canonical(lake, days)
-    lang = model_language(cfg)
-    taggable = pl.col("language").is_null() | (pl.col("language") == lang)
-    skipped = count_by_day(docs.filter(~taggable), days)
-    docs = docs.filter(taggable)
-    sents = storage.read(lake, SENTENCES, dates=dated, undated=undated)
-    sents = sents.join(docs.select("doc_id"), on="doc_id", how="semi")
-    mid = model_id(cfg)
-    # Only the cache rows of these sentences are read (pushed down to the Parquet scan).
-    cache = storage.read(lake, ENTITY_CACHE, where_in=("sent_hash", sents["sent_hash"].unique().to_list())).filter(
-        pl.col("model") == mid
-    )
-    provenance = {"settings_digest": settings.digest(), "model": mid}
-    mentions, new_cache, stats = _tag_in_chunks(docs, sents, cache, cfg, chunk_documents, on_progress)
-    if new_cache.height:  # merged by (sent_hash, model): concurrent runs never add a key twice
-        storage.upsert(
-            lake,
-            ENTITY_CACHE,
-            new_cache.unique(["sent_hash", "model"]),
-            run_id=run_id,
-            code_version=versions.ENTITIES_WITH_MODEL,
+    by_lang = models_by_language(cfg)
+    primary = model_language(cfg)
+    # Undetected language: the primary model. Another language without a model: skipped, counted per day.
+    lang = pl.col("language").fill_null(primary)
+    skipped = count_by_day(docs.filter(~lang.is_in(list(by_lang))), days)
+    sents_all = storage.read(lake, SENTENCES, dates=dated, undated=undated)
+    parts, models, totals = [], [], {"sentences": 0, "tagged_sentences": 0}
+    for code, lang_cfg in by_lang.items():
+        group = docs.filter(lang == code)
+        if group.height == 0:
+            continue
+        sents = sents_all.join(group.select("doc_id"), on="doc_id", how="semi")
+        mid = model_id(lang_cfg)
+        models.append(mid)
+        # Only the cache rows of these sentences are read (pushed down to the Parquet scan).
+        cache = storage.read(lake, ENTITY_CACHE, where_in=("sent_hash", sents["sent_hash"].unique().to_list()))
+        mentions, new_cache, stats = _tag_in_chunks(
+            group, sents, cache.filter(pl.col("model") == mid), lang_cfg, chunk_documents, on_progress
         )
+        parts.append(mentions)
+        for k in totals:
+            totals[k] += int(stats.get(k, 0))
+        if new_cache.height:  # merged by (sent_hash, model): concurrent runs never add a key twice
+            storage.upsert(
+                lake,
+                ENTITY_CACHE,
+                new_cache.unique(["sent_hash", "model"]),
+                run_id=run_id,
+                code_version=versions.ENTITIES_WITH_MODEL,
+            )
+    mentions = pl.concat(parts) if parts else ENTITIES.empty()
+    mid = ",".join(models) or model_id(cfg)
+    sents = sents_all.join(docs.filter(lang.is_in(list(by_lang))).select("doc_id"), on="doc_id", how="semi")
+    provenance = {"settings_digest": settings.digest(), "model": mid}
     version = storage.write_partitions(
         lake,
         ENTITIES,
@@ -103,8 +124,8 @@ def run(
         ]
     figures_all = {
         "model": mid,
-        "cache_hit_rate": float(stats.get("cache_hit_rate", 0.0)),
-        "sentences_tagged": int(stats.get("tagged_sentences", 0)),
+        "cache_hit_rate": round(1 - totals["tagged_sentences"] / totals["sentences"], 4) if totals["sentences"] else 0.0,
+        "sentences_tagged": totals["tagged_sentences"],
         "skipped_language": sum(skipped.values()),
     }
     return StageResult("entities", tables, checks, figures_all)

@@ -18,7 +18,7 @@ import re
 import sys
 import types
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -53,6 +53,9 @@ class TaggerConfig:
         Fewer texts than this are tagged in-process even when ``n_process > 1`` (worker start-up costs more).
     max_chars : int
         Texts longer than this (or than the model's ``max_length``) are split at whitespace, never dropped.
+    other_models : tuple of str
+        Pipelines for documents in other languages (each model's language comes from its metadata). A model
+        that is not installed is left out; documents in a language without a model get no entities.
     """
 
     model: str = "en_core_web_sm"
@@ -61,6 +64,7 @@ class TaggerConfig:
     chunk_texts: int = 1000
     min_parallel: int = 2000
     max_chars: int = 100_000
+    other_models: tuple[str, ...] = ("fr_core_news_sm",)
 
 
 # --- model loading -------------------------------------------------------------------------------------
@@ -100,6 +104,18 @@ def model_id(config: TaggerConfig = TaggerConfig()) -> str:
     Stored in the ``model`` column and part of the cache key: another model or version re-tags."""
     meta = _meta(config.model)
     return f"{meta['lang']}_{meta['name']}=={meta['version']}"
+
+
+def models_by_language(config: TaggerConfig = TaggerConfig()) -> dict[str, TaggerConfig]:
+    """One tagging config per language: ``model`` first, then each installed model of ``other_models``."""
+    out = {model_language(config): config}
+    for model in config.other_models:
+        other = replace(config, model=model)
+        try:
+            out.setdefault(model_language(other), other)
+        except OSError:  # not installed: its language is skipped, never tagged by another language's model
+            continue
+    return out
 
 
 def model_language(config: TaggerConfig = TaggerConfig()) -> str:
