@@ -133,7 +133,7 @@ class Settings:
         changes: dict[str, Any] = {"inbox": inbox, "lake": lake}
         if raw_workers not in (None, ""):
             try:
-                n = int(raw_workers)  # type: ignore[arg-type]
+                n = int(raw_workers)
             except ValueError:
                 raise ConfigError(f"NEWSLAKE_WORKERS must be an integer, got {raw_workers!r}") from None
             changes["ingest"] = dataclasses.replace(settings.ingest, workers=max(n, 0))

@@ -149,6 +149,7 @@ def maintain(
         h = TableHealth(name, files_before=sum(file_counts(lake, name).values()))
         h.extra["rewritten_without_string_view"] = _rewrite_plain(lake, name, run_id)
         dt = lake.open(name)
+        assert dt is not None  # it existed above; maintenance never drops a table
         metrics = dt.optimize.compact(
             target_size=config.target_file_bytes,
             writer_properties=WRITER_PROPERTIES,
@@ -160,6 +161,7 @@ def maintain(
         if rel:
             releases.keep_log(lake, TABLES[name])
             dt = lake.open(name)
+        assert dt is not None
         h.vacuumed = len(
             dt.vacuum(
                 retention_hours=config.retention_hours,
@@ -170,7 +172,9 @@ def maintain(
             )
         )
         if config.checkpoint:
-            lake.open(name).create_checkpoint()
+            dt = lake.open(name)
+            assert dt is not None
+            dt.create_checkpoint()
         counts = file_counts(lake, name)
         h.files_after = sum(counts.values())
         h.max_files_per_partition = max(counts.values(), default=0)

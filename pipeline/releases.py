@@ -148,7 +148,9 @@ def content_digest(lake: storage.Lake, table: Table, version: int | None) -> tup
     for day in days:
         col = pads.field("pub_date")
         cond = col.is_null() if day is None else col == pa.scalar(storage.validate_date(day), pa.date32())
-        n, _ = frame_digest(table, pl.from_arrow(ds.to_table(filter=cond)), hasher=h)
+        part = pl.from_arrow(ds.to_table(filter=cond))
+        assert isinstance(part, pl.DataFrame)  # a pyarrow Table always converts to a DataFrame
+        n, _ = frame_digest(table, part, hasher=h)
         rows += n
     return rows, h.hexdigest()
 

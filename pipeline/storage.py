@@ -134,7 +134,9 @@ def stored_schema(lake: Lake, table: Table) -> pl.Schema | None:
     dt = lake.open(table)
     if dt is None:
         return None
-    return pl.from_arrow(pa.schema(dt.schema().to_arrow()).empty_table()).schema
+    empty = pl.from_arrow(pa.schema(dt.schema().to_arrow()).empty_table())
+    assert isinstance(empty, pl.DataFrame)  # a pyarrow Table always converts to a DataFrame
+    return empty.schema
 
 
 def schema_diff(lake: Lake, table: Table) -> tuple[list[str], list[str], list[str]]:
@@ -176,6 +178,7 @@ def migrate(lake: Lake, table: Table, *, run_id: str | None = None) -> list[str]
         arrow = table.empty().select(missing).to_arrow().schema
         fields = list(DeltaSchema.from_arrow(arrow).fields)
         dt = lake.open(table)
+        assert dt is not None  # schema_diff found stored columns, so the table exists
         dt.alter.add_columns([Field(f.name, f.type, nullable=True) for f in fields],
                              commit_properties=_commit(run_id, "migration"))
     return missing
@@ -363,6 +366,7 @@ def write_partitions(
     check_schema(lake, table)
     commit = _commit(run_id, code_version, extra_metadata)
     ensure_table(lake, table)
+    assert table.partition_by is not None  # only pub_date-partitioned tables are written by partition
     write_deltalake(
         uri, arrow, mode="overwrite", predicate=predicate, partition_by=[table.partition_by],
         commit_properties=commit, storage_options=lake.storage_options or None,

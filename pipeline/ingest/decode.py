@@ -41,7 +41,7 @@ def _norm_codec(name: str | None) -> str | None:
     return codec
 
 
-def sniff_declared(data: bytes) -> str | None:
+def sniff_declared(data: bytes | bytearray) -> str | None:
     """Charset declared in an XML declaration or HTML ``<meta>`` within the first 4 KB."""
     head = data[:4096]
     m = _XML_ENCODING.match(head.lstrip()) or _META_CHARSET.search(head)
@@ -59,7 +59,7 @@ def _single_byte(codec: str) -> bool:
         return False
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
+def _utf16_without_bom(data: bytes | bytearray) -> str | None:
     sample = data[:4096]
     if len(sample) < 4:
         return None
@@ -72,7 +72,7 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def decode_bytes(data: bytes, *, declared: str | None = None, sniff_html: bool = False) -> tuple[str, str]:
+def decode_bytes(data: bytes | bytearray, *, declared: str | None = None, sniff_html: bool = False) -> tuple[str, str]:
     """Decode ``data``; return ``(text, how)`` where ``how`` names the codec and the rule that chose it.
 
     Parameters
@@ -82,6 +82,7 @@ def decode_bytes(data: bytes, *, declared: str | None = None, sniff_html: bool =
     sniff_html
         Also look for a charset declared inside the document (``<meta charset>``, XML declaration).
     """
+    codec: str | None  # a BOM's codec, else the UTF-16 variant the NUL pattern shows (or None)
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, errors="replace"), f"{codec}:bom"

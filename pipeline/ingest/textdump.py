@@ -85,7 +85,7 @@ def decode_dump(data: bytes | bytearray, *, cut: bool = False) -> tuple[str, lis
     if cut:
         ends = [m.start() for m in _ARTICLE_SPLIT_BYTES.finditer(data)]
         data = data[: ends[-1]] if ends else b""
-    text, how = decode_bytes(data)  # type: ignore[arg-type] - bytearray decodes like bytes, without a copy
+    text, how = decode_bytes(data)  # a bytearray decodes like bytes, without a copy
     if how.split(":")[-1] in _SURE or not data:
         return text, [how]
     parts = _ARTICLE_SPLIT_BYTES.split(data)  # separators are kept (odd indexes): the layout is unchanged
@@ -124,13 +124,13 @@ def split_articles(text: str) -> list[list[list[str]]]:
 def parse_textdump(text: str) -> list[TextArticle]:
     raw_articles = split_articles(text)
     # interface strings recurring across the file's articles
-    per_article = Counter()
+    per_article: Counter[str] = Counter()
     for art in raw_articles:
         per_article.update({_key(ln) for ch in art for ln in ch if _is_short_ui(ln)})
     n = len(raw_articles)
     ui = {k for k, c in per_article.items() if c >= 3 and c >= 0.3 * n}
 
-    articles = []
+    articles: list[TextArticle] = []
     for art in raw_articles:
         lines: list[tuple[int, str]] = []
         date_raw = None

@@ -163,6 +163,7 @@ class _Next:
 
 def _next_token(text: str, pos: int, end: int) -> _Next:
     m = _NEXT.match(text, pos, end)
+    assert m is not None  # every part of _NEXT is optional: it matches at any position
     openers, tok = m.group(1), m.group(2)
     if not tok:
         return _Next("end" if not openers else "other", "", False, False)
