@@ -121,6 +121,13 @@ def _assert_overlapped_and_report(home: Path) -> None:
                 f"run {r.dagster_run.run_id[:8]} {r.dagster_run.tags.get('dagster/asset_partition_range_start')}: "
                 f"{r.end_time - r.start_time:.1f}s, step retries: {[e.dagster_event.step_key for e in retries]}"
             )
+            for e in retries:  # what the retried commit hit (the cause of RetryRequested)
+                err = e.dagster_event.event_specific_data.error
+                cause = err.cause if err and err.cause else err
+                print(
+                    f"  {e.dagster_event.step_key}: {cause.cls_name if cause else '?'}: "
+                    f"{(cause.message if cause else '')[:300]}"
+                )
 
 
 RANGES_KEYS: list[tuple[str, str]] = []
