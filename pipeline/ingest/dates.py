@@ -339,7 +339,7 @@ def resolve(candidates: list[Candidate], *, now: datetime, verify_text: str | No
     """Choose the publication date among ``candidates`` by the precedence in the module docstring."""
     flags: list[str] = []
     order = {s: i for i, s in enumerate(SOURCES)}
-    parsed: list[tuple[Candidate, list[datetime], bool]] = []  # candidate, readings, date_only
+    parsed: list[tuple[Candidate, list[datetime], bool, bool]] = []  # candidate, readings, date_only, naive_time
     for c in candidates:
         if c.value is not None:
             readings, cflags = [_as_dt(c.value)], ([] if isinstance(c.value, datetime) else ["date_only"])

@@ -11,11 +11,14 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.ingest.config import JsonlMapping
 from pipeline.ingest.decode import clean_text, decode_bytes
 from pipeline.ingest.records import Reject
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsReadline  # stubs-only module; a binary file or parse.CappedReader
 
 AUTO = {
     "id": ("id", "doc_id", "docid", "newid", "uuid", "guid", "_id", "article_id"),
@@ -109,7 +112,7 @@ def paragraphs(text: str, mapping: JsonlMapping) -> list[str]:
     return [p for p in out if p]
 
 
-def read_lines(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+def read_lines(stream: SupportsReadline[bytes], *, max_line_bytes: int) -> Iterator[tuple[int, bytes | None]]:
     """``(line_number, bytes)``; ``None`` for a line longer than ``max_line_bytes`` (skipped, not held)."""
     lineno = 0
     while True:

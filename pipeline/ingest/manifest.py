@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 import polars as pl
 
@@ -88,16 +89,18 @@ def plan(entries: Iterable[InboxEntry], known: pl.DataFrame, *, ingested_at: dat
     common = dict(ingested_at=ingested_at, run_id=run_id, records=0, documents=0, rejected=0, retries=0)
     to_parse, dup_rows, bad_rows, replaced, cleared, retries, unchanged = [], [], [], set(), set(), {}, 0
 
-    def owns(r: dict | None, sha: str) -> bool:
+    def owns(r: dict | None, sha: str) -> TypeGuard[dict]:  # True also tells the checker r is a row
         return r is not None and r["sha256"] == sha and r["status"] in _OWNING
 
     # owners of each content: current files first, then paths gone from the inbox that still hold documents
     by_sha: dict[str, list[str]] = {}
     for e in entries:
         if e.kind == "file":
+            assert e.sha256 is not None  # a "file" entry's bytes were read and hashed
             by_sha.setdefault(e.sha256, []).append(e.rel_path)
     owner: dict[str, str] = {}
     gone_owner: dict[str, str] = {}
+    r: dict | None  # a path's current FILES row, if any
     for path, r in sorted(rec.items()):
         if (
             path not in present
@@ -134,6 +137,7 @@ def plan(entries: Iterable[InboxEntry], known: pl.DataFrame, *, ingested_at: dat
             if r is not None:
                 cleared.add(e.rel_path)
             continue
+        assert e.sha256 is not None  # a "file" entry's bytes were read and hashed
         own = owner[e.sha256]
         if own != e.rel_path:
             if (

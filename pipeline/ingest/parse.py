@@ -109,7 +109,10 @@ class CappedReader:
         if self._buf:
             buf, self._buf = self._buf[:n], self._buf[n:]
             return buf
-        return self._guard(self._raw.read1 if self._gz else self._raw.read, n)
+        if self._gz:
+            assert isinstance(self._raw, gzip.GzipFile)  # __init__ wraps the file exactly when gz
+            return self._guard(self._raw.read1, n)
+        return self._guard(self._raw.read, n)
 
     def readline(self, limit: int = -1) -> bytes:
         if self._buf:

@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO
+from typing import TYPE_CHECKING
 
 from pipeline.ingest.records import Reject
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRead  # stubs-only module; a binary file or parse.CappedReader
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml+html")
 
@@ -58,7 +61,7 @@ def _remaining(rec) -> int:
     return getattr(raw, "limit", 0) or 0
 
 
-def iter_warc(stream: IO[bytes], *, max_record_bytes: int) -> Iterator[WarcPage]:
+def iter_warc(stream: SupportsRead[bytes], *, max_record_bytes: int) -> Iterator[WarcPage]:
     """Yield one :class:`WarcPage` per content record; raise :class:`Reject` if the file is not a WARC."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
