@@ -133,7 +133,8 @@ def run(
 
 def _tag_in_chunks(docs, sents, cache, cfg: TaggerConfig, chunk: int, on_progress):
     """Tag documents a chunk at a time: bounded memory, and progress over long backfills."""
-    parts, caches, totals = [], [], {}
+    parts, caches = [], []
+    totals: dict[str, float] = {}  # summed per-chunk counts, then the cache hit rate
     order = docs.sort("doc_id")
     for start in range(0, max(order.height, 1), chunk):
         part = order.slice(start, chunk)

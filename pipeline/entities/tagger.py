@@ -20,11 +20,15 @@ import types
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from pipeline.entities.resolve import Entity, RawMention, Unit, resolve_document
 from pipeline.schema import ENTITIES, ENTITY_CACHE, ENTITY_DAILY
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
 
 __all__ = ["Entity", "TaggerConfig", "tag_entities", "tag_documents", "count_daily", "model_id"]
 
@@ -155,7 +159,7 @@ def _run(nlp, texts: list[str], batch_size: int) -> list[list[_Raw]]:
 
 _worker_nlp = None
 _worker_batch = 256
-_POOLS: dict[tuple[str, int], object] = {}
+_POOLS: dict[tuple[str, int], Pool] = {}
 
 
 def _worker_init(model: str, batch_size: int) -> None:
@@ -434,7 +438,7 @@ def tag_documents(
     else:
         parts = [_tag_and_resolve(tasks, lambda ts: tag_raw(ts, config=config))] if tasks else []
     by_text: dict[str, list[_Raw]] = {}
-    rows_out = []
+    rows_out: list[tuple] = []
     tagged_n = 0
     for resolved, new in parts:
         tagged_n += len(new)
