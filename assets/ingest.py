@@ -55,7 +55,10 @@ def ingest(context: dg.AssetExecutionContext, settings: SettingsResource):
             run_id=context.run_id,
             on_progress=ProgressLog(context.log, "files parsed"),
         )
-    added = add_keys(context.instance, [t.partition for t in result.tables if t.table == "documents"])
+    # documents is partitioned: every key is a day or UNDATED (None only marks an unpartitioned table)
+    added = add_keys(
+        context.instance, [t.partition for t in result.tables if t.table == "documents" and t.partition is not None]
+    )
     context.log.info(f"ingested {report.documents} documents from {report.files_new} files; new partitions: {added}")
     yield from emit(context, INGEST, result, lake_uri=lake.uri, seconds=time.perf_counter() - t0)
 

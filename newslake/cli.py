@@ -12,6 +12,7 @@ import time
 import warnings
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 DEFAULT_INBOX = "data/inbox"
@@ -63,7 +64,8 @@ class _Bars:
     """Progress bars fed by pipeline.progress (runs execute in this process)."""
 
     def __init__(self, enabled: bool):
-        self.enabled, self.bars = enabled, {}
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}  # tqdm bars by label (tqdm is imported only once one is drawn)
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if not self.enabled:
@@ -273,6 +275,7 @@ def _shell(con, lake_sql, *, lines=None, params=None, fmt: str = "table") -> int
     """The interactive shell, or (``lines`` given) the same reading a piped script: dot-commands at the start
     of a statement, SQL run when a line ends with ';' (and at the end of input). A script stops at the
     first error with exit status 2."""
+    buf: str  # the statement typed so far (the prompt below reads it)
     interactive = lines is None
     if interactive:
         with contextlib.suppress(ImportError):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
 
-def _run_finished_check():
+def _run_finished_check() -> Callable[[str], bool]:
     """``is_finished(run_id)`` from the Dagster instance of ``--home``: a run still queued or running is not;
     a run id the instance does not know (another home, a script) counts as finished."""
     import dagster as dg
