@@ -182,3 +182,19 @@ def test_inbox_sensor_does_not_repeat_an_ingestion_done_elsewhere(defs, dagster_
         assert sensor.evaluate_tick(ctx).run_requests == [], "a fresh sensor re-ingested an unchanged inbox"
         (dagster_env["inbox"] / "new.html").write_text("<html><body><p>new</p></body></html>")
         assert len(sensor.evaluate_tick(ctx).run_requests) == 1
+
+
+def test_the_one_list_of_stages_is_a_topological_order_of_the_asset_graph(defs):
+    from pipeline.stage import STAGES
+
+    graph = defs.get_repository_def().asset_graph
+    position = {table: i for i, stage in enumerate(STAGES) for table in stage.tables}
+    assert set(position) == {k.to_user_string() for k in graph.get_all_asset_keys()}
+    for key in graph.get_all_asset_keys():
+        for parent in graph.get(key).parent_keys:
+            assert position[parent.to_user_string()] <= position[key.to_user_string()], (parent, key)
+    # Each stage is one step: its tables are materialized by the op named after the stage.
+    for stage in STAGES:
+        ops = {graph.get(dg.AssetKey(t)).assets_def.op.name for t in stage.tables
+               if graph.get(dg.AssetKey(t)).is_materializable}
+        assert ops == {stage.name}, (stage.name, ops)
