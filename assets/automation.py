@@ -70,8 +70,9 @@ def inbox_sensor(context: dg.SensorEvaluationContext, settings: SettingsResource
 def _last_ingested_fingerprint(instance: dg.DagsterInstance) -> str | None:
     """The inbox fingerprint the latest ingestion recorded on ``files``, from any run: CLI, schedule or UI."""
     event = instance.get_latest_materialization_event(dg.AssetKey("files"))
-    value = event.asset_materialization.metadata.get("inbox_fingerprint") if event and event.asset_materialization else None
-    return getattr(value, "value", None)
+    if event is None or event.asset_materialization is None:
+        return None
+    return getattr(event.asset_materialization.metadata.get("inbox_fingerprint"), "value", None)
 
 
 @dg.sensor(job=jobs.daily_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)

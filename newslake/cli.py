@@ -33,8 +33,9 @@ def _env(args) -> dict[str, str]:
     if hasattr(args, "inbox"):
         inbox = args.inbox or os.environ.get("NEWSLAKE_INBOX") or DEFAULT_INBOX
         env["NEWSLAKE_INBOX"] = str(Path(inbox).expanduser().resolve())
-    config = getattr(args, "config", None) or os.environ.get("NEWSLAKE_CONFIG") or os.environ.get(
-        "NEWSLAKE_INGEST_CONFIG")
+    config = (
+        getattr(args, "config", None) or os.environ.get("NEWSLAKE_CONFIG") or os.environ.get("NEWSLAKE_INGEST_CONFIG")
+    )
     env["NEWSLAKE_CONFIG"] = str(Path(config).expanduser().resolve()) if config else ""
     env["NEWSLAKE_INGEST_CONFIG"] = env["NEWSLAKE_CONFIG"]
     home = Path(args.home or os.environ.get("DAGSTER_HOME") or DEFAULT_HOME).expanduser().resolve()
@@ -89,15 +90,17 @@ def cmd_run(args) -> int:
     home = _home(env)
     from newslake import control
 
-    with control.file_lock(home / ".run.lock", what="run",
-                           wait_message="another newslake run is using this Dagster home; waiting for it ..."):
-        with control.interrupts_as_keyboard_interrupt():
-            try:
-                return _run(args, home)
-            except KeyboardInterrupt:
-                print("\ninterrupted: committed work is kept; the next newslake run finishes the rest",
-                      file=sys.stderr)
-                return 130
+    lock = control.file_lock(
+        home / ".run.lock",
+        what="run",
+        wait_message="another newslake run is using this Dagster home; waiting for it ...",
+    )
+    with lock, control.interrupts_as_keyboard_interrupt():
+        try:
+            return _run(args, home)
+        except KeyboardInterrupt:
+            print("\ninterrupted: committed work is kept; the next newslake run finishes the rest", file=sys.stderr)
+            return 130
 
 
 def _run(args, home: Path) -> int:
@@ -113,12 +116,16 @@ def _run(args, home: Path) -> int:
     inst = control.instance(home)
     reaped = control.reap_dead_runs(inst)
     if reaped:
-        print(f"marked {len(reaped)} run(s) of killed processes as failed: {', '.join(r[:8] for r in reaped)}",
-              file=sys.stderr)
+        print(
+            f"marked {len(reaped)} run(s) of killed processes as failed: {', '.join(r[:8] for r in reaped)}",
+            file=sys.stderr,
+        )
     log_level = "INFO" if args.verbose else "WARNING"
     lake = storage.Lake(settings.lake)
     t0 = time.monotonic()
-    if not args.skip_ingest:
+    if not args.skip_ingest and _inbox_unchanged(inst, settings):
+        print(f"{settings.inbox} unchanged since its last ingestion: nothing to ingest", file=sys.stderr)
+    elif not args.skip_ingest:
         print(f"ingesting {settings.inbox} ...", file=sys.stderr)
         if not control.execute(defs, "ingest_job", inst, tags={}, log_level=log_level):
             print("ingestion failed; see `newslake ui` for the run's logs", file=sys.stderr)
@@ -139,6 +146,22 @@ def _run(args, home: Path) -> int:
         print(f"FAILED: {failed}; see `newslake ui` for the run logs", file=sys.stderr)
         return 1
     return 0
+
+
+def _inbox_unchanged(inst, settings) -> bool:
+    """True when the inbox's names, sizes and times equal those the last ingestion saw and no file waits for a
+    retry (a timeout, a repair): then an ingest run would find nothing to do, so none is made."""
+    from assets.automation import _last_ingested_fingerprint
+    from pipeline import storage
+    from pipeline.ingest.inbox import inbox_fingerprint
+    from pipeline.ingest.manifest import TRANSIENT
+    from pipeline.schema import FILES
+
+    inbox = Path(settings.inbox)
+    if not inbox.is_dir() or inbox_fingerprint(inbox) != _last_ingested_fingerprint(inst):
+        return False
+    files = storage.read(storage.Lake(settings.lake), FILES, columns=["status", "reason"])
+    return files.height > 0 and not files["reason"].is_in(list(TRANSIENT)).any()
 
 
 def _selected_keys(args, keys: list[str], todo: list[str]) -> list[str] | None:
@@ -180,16 +203,25 @@ def _summary(lake, days, seconds: float) -> None:
     table = table.fill_null(0).sort("pub_date", nulls_last=False)
     shown = table.tail(20)
     dated = [d for d in shown["pub_date"].to_list() if d is not None]
-    dups = (storage.read(lake, DUPLICATES, dates=dated, columns=["pub_date", "is_canonical"])
-            .filter(~pl.col("is_canonical")).group_by("pub_date").agg(pl.len().alias("duplicates")))
-    shown = (shown.join(dups, on="pub_date", how="left", nulls_equal=True).fill_null(0)
-             .select("pub_date", "documents", "duplicates", "sentences", "entities"))
+    dups = (
+        storage.read(lake, DUPLICATES, dates=dated, columns=["pub_date", "is_canonical"])
+        .filter(~pl.col("is_canonical"))
+        .group_by("pub_date")
+        .agg(pl.len().alias("duplicates"))
+    )
+    shown = (
+        shown.join(dups, on="pub_date", how="left", nulls_equal=True)
+        .fill_null(0)
+        .select("pub_date", "documents", "duplicates", "sentences", "entities")
+    )
     rejects = storage.read(lake, REJECTS, columns=["reason"])
     n_docs = int(docs["documents"].sum()) if docs.height else 0
     undated = int(docs.filter(pl.col("pub_date").is_null())["documents"].sum()) if docs.height else 0
     print(f"\nnewslake run finished in {seconds:.1f}s; {len(days)} day(s) processed by this run")
-    print(f"documents: {n_docs} on {table.height - (1 if undated else 0)} day(s), {undated} undated "
-          "(pub_date NULL: see the undated_documents view)")
+    print(
+        f"documents: {n_docs} on {table.height - (1 if undated else 0)} day(s), {undated} undated "
+        "(pub_date NULL: see the undated_documents view)"
+    )
     with pl.Config(tbl_rows=20, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         print(shown)
         if table.height > 20:
@@ -197,11 +229,12 @@ def _summary(lake, days, seconds: float) -> None:
         print(f"rejects: {rejects.height}")
         if rejects.height:
             print(rejects.group_by("reason").len().sort("len", descending=True).rename({"len": "count"}))
-    print("table versions: " + ", ".join(f"{k}=v{v}" for k, v in storage.table_versions(lake).items()
-                                        if v is not None))
+    print("table versions: " + ", ".join(f"{k}=v{v}" for k, v in storage.table_versions(lake).items() if v is not None))
     print(f"tables under: {lake.root}")
-    print('try: newslake sql "SELECT norm, label, sum(mentions) AS n FROM entity_daily GROUP BY ALL '
-          'ORDER BY n DESC LIMIT 10"')
+    print(
+        'try: newslake sql "SELECT norm, label, sum(mentions) AS n FROM entity_daily GROUP BY ALL '
+        'ORDER BY n DESC LIMIT 10"'
+    )
 
 
 def cmd_sql(args) -> int:
@@ -256,12 +289,15 @@ def _print_frame(df, fmt: str) -> None:
     if fmt == "csv":
         # CSV has no lists or structs: nested values are written as JSON text (NULL stays an empty field).
         nested = [c for c, t in df.schema.items() if t.is_nested()]
-        df = df.with_columns([
-            pl.when(pl.col(c).is_null()).then(None).otherwise(
-                pl.struct(pl.col(c).alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}")
-            ).alias(c)
-            for c in nested
-        ])
+        df = df.with_columns(
+            [
+                pl.when(pl.col(c).is_null())
+                .then(None)
+                .otherwise(pl.struct(pl.col(c).alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}"))
+                .alias(c)
+                for c in nested
+            ]
+        )
         sys.stdout.write(df.write_csv())
     elif fmt == "json":
         sys.stdout.write(df.write_ndjson())
@@ -332,21 +368,29 @@ def cmd_maintain(args) -> int:
     from newslake import control
     from pipeline import maintenance, storage
 
-    run_config = {"ops": {"maintain_lake": {"config": {"retention_hours": args.retention_hours}}},
-                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    with control.file_lock(home / ".run.lock", what="maintain",
-                           wait_message="a newslake run is using this Dagster home; waiting for it ..."):
+    run_config = {
+        "ops": {"maintain_lake": {"config": {"retention_hours": args.retention_hours}}},
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
+    with control.file_lock(
+        home / ".run.lock",
+        what="maintain",
+        wait_message="a newslake run is using this Dagster home; waiting for it ...",
+    ):
         inst = control.instance(home)
         control.reap_dead_runs(inst)
         res = defs.resolve_job_def("maintenance_job").execute_in_process(
-            instance=inst, run_config=run_config, tags=control.run_tags(), raise_on_error=False)
+            instance=inst, run_config=run_config, tags=control.run_tags(), raise_on_error=False
+        )
     lake = storage.Lake(os.environ["NEWSLAKE_LAKE"])
     for name in storage.table_versions(lake):
         counts = maintenance.file_counts(lake, name)
         if counts:
             kept = maintenance.retention(lake, name)  # which versions stay readable, what releases keep
-            print(f"{name}: {sum(counts.values())} files, at most {max(counts.values())} per partition; "
-                  f"{kept.describe() if kept else ''}")
+            print(
+                f"{name}: {sum(counts.values())} files, at most {max(counts.values())} per partition; "
+                f"{kept.describe() if kept else ''}"
+            )
     return 0 if res.success else 1
 
 
@@ -409,23 +453,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp, inbox=True):
         if inbox:
-            sp.add_argument("--inbox", default=None,
-                            help=f"folder of raw input files (default: $NEWSLAKE_INBOX or {DEFAULT_INBOX})")
-            sp.add_argument("--config", default=None, metavar="TOML",
-                            help="settings file (default: $NEWSLAKE_CONFIG): stages' options, JSONL mapping")
-        sp.add_argument("--lake", default=None,
-                        help=f"table root: a folder or s3://bucket/prefix (default: $NEWSLAKE_LAKE or {DEFAULT_LAKE})")
-        sp.add_argument("--home", default=None,
-                        help=f"Dagster home: run history, schedules (default: $DAGSTER_HOME or {DEFAULT_HOME})")
+            sp.add_argument(
+                "--inbox", default=None, help=f"folder of raw input files (default: $NEWSLAKE_INBOX or {DEFAULT_INBOX})"
+            )
+            sp.add_argument(
+                "--config",
+                default=None,
+                metavar="TOML",
+                help="settings file (default: $NEWSLAKE_CONFIG): stages' options, JSONL mapping",
+            )
+        sp.add_argument(
+            "--lake",
+            default=None,
+            help=f"table root: a folder or s3://bucket/prefix (default: $NEWSLAKE_LAKE or {DEFAULT_LAKE})",
+        )
+        sp.add_argument(
+            "--home",
+            default=None,
+            help=f"Dagster home: run history, schedules (default: $DAGSTER_HOME or {DEFAULT_HOME})",
+        )
 
-    r = sub.add_parser("run", help="ingest the inbox and materialize every stage through Dagster",
-                       description="Ingest new inbox files, then deduplicate, segment and tag the publication "
-                       "days they touched (and days never processed), one Dagster run per range of days.")
+    r = sub.add_parser(
+        "run",
+        help="ingest the inbox and materialize every stage through Dagster",
+        description="Ingest new inbox files, then deduplicate, segment and tag the publication "
+        "days they touched (and days never processed), one Dagster run per range of days.",
+    )
     common(r)
-    r.add_argument("--date", type=_date, action="append", metavar="YYYY-MM-DD",
-                   help="process only these days (repeatable); a backfill of given days")
-    r.add_argument("--from", dest="date_from", type=_date, metavar="YYYY-MM-DD",
-                   help="backfill every day from this one (with --to; inclusive)")
+    r.add_argument(
+        "--date",
+        type=_date,
+        action="append",
+        metavar="YYYY-MM-DD",
+        help="process only these days (repeatable); a backfill of given days",
+    )
+    r.add_argument(
+        "--from",
+        dest="date_from",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="backfill every day from this one (with --to; inclusive)",
+    )
     r.add_argument("--to", dest="date_to", type=_date, metavar="YYYY-MM-DD", help="last day of the backfill")
     r.add_argument("--all", action="store_true", help="reprocess every day found in the documents table")
     r.add_argument("--skip-ingest", action="store_true", help="do not read the inbox, only process days")
@@ -433,34 +501,58 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step logs")
     r.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("sql", help="query the lake with DuckDB (one-shot or interactive), now or at a release",
-                       description="Every table is a view of its current Delta version (or of the version "
-                       "--release/--as-of/--version name); also unique_documents (canonical, dated) and "
-                       "undated_documents. Without QUERY: an interactive shell, or a script read from stdin "
-                       "(every statement's result is printed; .tables and .schema work there too).")
+    s = sub.add_parser(
+        "sql",
+        help="query the lake with DuckDB (one-shot or interactive), now or at a release",
+        description="Every table is a view of its current Delta version (or of the version "
+        "--release/--as-of/--version name); also unique_documents (canonical, dated) and "
+        "undated_documents. Without QUERY: an interactive shell, or a script read from stdin "
+        "(every statement's result is printed; .tables and .schema work there too).",
+    )
     common(s, inbox=False)
-    s.add_argument("query", nargs="?", help="SQL to run (several statements: every result is printed); "
-                   "bind values with $name and --param name=value")
+    s.add_argument(
+        "query",
+        nargs="?",
+        help="SQL to run (several statements: every result is printed); bind values with $name and --param name=value",
+    )
     s.add_argument("--param", action="append", metavar="NAME=VALUE", help="query parameter (repeatable)")
-    s.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                   help="output; csv writes list columns as JSON text")
+    s.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output; csv writes list columns as JSON text",
+    )
     when = s.add_mutually_exclusive_group()
     when.add_argument("--release", metavar="NAME", help="every table as recorded by this release")
-    when.add_argument("--as-of", metavar="TIMESTAMP",
-                      help="every table as it was at this time (ISO 8601; no zone = UTC; a date = 00:00 UTC)")
-    s.add_argument("--version", action="append", metavar="TABLE=N",
-                   help="this table at Delta version N (repeatable; on top of --release/--as-of)")
+    when.add_argument(
+        "--as-of",
+        metavar="TIMESTAMP",
+        help="every table as it was at this time (ISO 8601; no zone = UTC; a date = 00:00 UTC)",
+    )
+    s.add_argument(
+        "--version",
+        action="append",
+        metavar="TABLE=N",
+        help="this table at Delta version N (repeatable; on top of --release/--as-of)",
+    )
     s.set_defaults(func=cmd_sql)
 
     m = sub.add_parser("maintain", help="compact small files and vacuum old ones (through Dagster)")
     common(m, inbox=False)
-    m.add_argument("--retention-hours", type=int, default=168,
-                   help="keep files needed by versions younger than this (default: %(default)s = 7 days)")
+    m.add_argument(
+        "--retention-hours",
+        type=int,
+        default=168,
+        help="keep files needed by versions younger than this (default: %(default)s = 7 days)",
+    )
     m.set_defaults(func=cmd_maintain)
 
-    g = sub.add_parser("migrate", help="add columns that schema.py declares but the stored tables lack",
-                       description="The only schema change newslake makes: new nullable columns. A changed type "
-                       "or a removed column is reported and left alone (exit 1).")
+    g = sub.add_parser(
+        "migrate",
+        help="add columns that schema.py declares but the stored tables lack",
+        description="The only schema change newslake makes: new nullable columns. A changed type "
+        "or a removed column is reported and left alone (exit 1).",
+    )
     common(g, inbox=False)
     g.set_defaults(func=cmd_migrate)
 

@@ -78,8 +78,12 @@ FILES = _t(
         ("ingested_at", UTC_TS, "when this version of the file was ingested (UTC)"),
         ("run_id", pl.String, "Dagster run that ingested it"),
         ("retries", pl.Int64, "times these bytes were parsed again after a transient failure (timeout, vanished, ...)"),
-        ("decode_flags", pl.List(pl.String), "charset decisions worth a look: charset_mismatch (declared charset "
-         "overruled by valid UTF-8), bytes_replaced, charset_guessed, mixed_encodings (decoded per article)"),
+        (
+            "decode_flags",
+            pl.List(pl.String),
+            "charset decisions worth a look: charset_mismatch (declared charset "
+            "overruled by valid UTF-8), bytes_replaced, charset_guessed, mixed_encodings (decoded per article)",
+        ),
     ],
     partition_by=None,
 )

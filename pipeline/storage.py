@@ -155,11 +155,15 @@ def check_schema(lake: Lake, table: Table) -> None:
     """Raise :class:`SchemaMismatch` unless the stored table matches its declaration exactly."""
     missing, changed, extra = schema_diff(lake, table)
     if changed:
-        raise SchemaMismatch(f"{table.name}: column types changed {changed}; a type change needs a new table "
-                             "or a rewrite, not a silent cast")
+        raise SchemaMismatch(
+            f"{table.name}: column types changed {changed}; a type change needs a new table "
+            "or a rewrite, not a silent cast"
+        )
     if missing or extra:
-        raise SchemaMismatch(f"{table.name}: stored columns differ (to add: {missing}, undeclared: {extra}); "
-                             "run `newslake migrate` to add declared columns")
+        raise SchemaMismatch(
+            f"{table.name}: stored columns differ (to add: {missing}, undeclared: {extra}); "
+            "run `newslake migrate` to add declared columns"
+        )
 
 
 def migrate(lake: Lake, table: Table, *, run_id: str | None = None) -> list[str]:
@@ -169,8 +173,7 @@ def migrate(lake: Lake, table: Table, *, run_id: str | None = None) -> list[str]
     """
     missing, changed, extra = schema_diff(lake, table)
     if changed or extra:
-        raise SchemaMismatch(f"{table.name}: cannot migrate automatically (changed: {changed}, "
-                             f"undeclared: {extra})")
+        raise SchemaMismatch(f"{table.name}: cannot migrate automatically (changed: {changed}, undeclared: {extra})")
     if missing:
         from deltalake.schema import Field
         from deltalake.schema import Schema as DeltaSchema
@@ -179,8 +182,9 @@ def migrate(lake: Lake, table: Table, *, run_id: str | None = None) -> list[str]
         fields = list(DeltaSchema.from_arrow(arrow).fields)
         dt = lake.open(table)
         assert dt is not None  # schema_diff found stored columns, so the table exists
-        dt.alter.add_columns([Field(f.name, f.type, nullable=True) for f in fields],
-                             commit_properties=_commit(run_id, "migration"))
+        dt.alter.add_columns(
+            [Field(f.name, f.type, nullable=True) for f in fields], commit_properties=_commit(run_id, "migration")
+        )
     return missing
 
 
@@ -231,8 +235,7 @@ def _commit(run_id: str | None, code_version: str | None, extra: dict | None = N
     return CommitProperties(custom_metadata=meta)
 
 
-def _pub_date_filter(dates: Sequence[date] | None, undated: bool,
-                     between: tuple[date | None, date | None] | None):
+def _pub_date_filter(dates: Sequence[date] | None, undated: bool, between: tuple[date | None, date | None] | None):
     """The ``pub_date`` selection as a pyarrow row filter and as SQL for Delta's file pruning (None, None: all).
 
     Pruning lists only the matching partitions' files, so a read costs what it selects, not the table."""
@@ -241,10 +244,12 @@ def _pub_date_filter(dates: Sequence[date] | None, undated: bool,
     col, exprs, sql = pads.field("pub_date"), [], []
     if dates is not None or undated:
         days = sorted({validate_date(d) for d in (dates or [])})
-        exprs.append(col.isin(pa.array(days, pa.date32())) | col.is_null() if undated else
-                     col.isin(pa.array(days, pa.date32())))
-        sql.append(partition_predicate(days, include_undated=undated) if days else
-                   "pub_date IS NULL" if undated else "FALSE")
+        exprs.append(
+            col.isin(pa.array(days, pa.date32())) | col.is_null() if undated else col.isin(pa.array(days, pa.date32()))
+        )
+        sql.append(
+            partition_predicate(days, include_undated=undated) if days else "pub_date IS NULL" if undated else "FALSE"
+        )
     for bound, op in zip(between or (None, None), (">=", "<="), strict=True):
         if bound is not None:
             day = validate_date(bound)
@@ -278,8 +283,10 @@ def _refuse_links(dt: DeltaTable, table: Table, ds) -> None:
     for rel in getattr(ds, "files", ()):  # relative to the table root (a sub-tree file system)
         f = os.path.join(base, rel)
         if os.path.islink(f) or not os.path.realpath(f).startswith(root + os.sep):
-            raise PermissionError(f"{table.name}: data file {f} is a symlink or lies outside the table root; "
-                                  "refused (see `newslake doctor`)")
+            raise PermissionError(
+                f"{table.name}: data file {f} is a symlink or lies outside the table root; "
+                "refused (see `newslake doctor`)"
+            )
 
 
 def scan(lake: Lake, table: Table, *, between: tuple[date | None, date | None] | None = None) -> pl.LazyFrame:
@@ -356,9 +363,7 @@ def write_partitions(
     days = sorted({validate_date(d) for d in dates})
     predicate = partition_predicate(days, include_undated=include_undated)
     df = table.conform(df)
-    outside = df.filter(
-        ~(pl.col("pub_date").is_in(days) | (pl.col("pub_date").is_null() & include_undated))
-    )
+    outside = df.filter(~(pl.col("pub_date").is_in(days) | (pl.col("pub_date").is_null() & include_undated)))
     if outside.height:
         raise ValueError(f"{table.name}: {outside.height} rows fall outside the partitions being written")
     arrow = df.to_arrow()
@@ -368,8 +373,13 @@ def write_partitions(
     ensure_table(lake, table)
     assert table.partition_by is not None  # only pub_date-partitioned tables are written by partition
     write_deltalake(
-        uri, arrow, mode="overwrite", predicate=predicate, partition_by=[table.partition_by],
-        commit_properties=commit, storage_options=lake.storage_options or None,
+        uri,
+        arrow,
+        mode="overwrite",
+        predicate=predicate,
+        partition_by=[table.partition_by],
+        commit_properties=commit,
+        storage_options=lake.storage_options or None,
         writer_properties=WRITER_PROPERTIES,
     )
     return lake.version(table)  # type: ignore[return-value]
@@ -401,8 +411,14 @@ def _merge(lake: Lake, table: Table, df: pl.DataFrame, *, commit: CommitProperti
     dt = ensure_table(lake, table)
     # NULL never equals NULL in SQL: compare keys null-safely.
     predicate = " AND ".join(f"(t.{k} IS NOT DISTINCT FROM s.{k})" for k in keys)
-    m = dt.merge(df.to_arrow(), predicate=predicate, source_alias="s", target_alias="t", commit_properties=commit,
-                 writer_properties=WRITER_PROPERTIES)
+    m = dt.merge(
+        df.to_arrow(),
+        predicate=predicate,
+        source_alias="s",
+        target_alias="t",
+        commit_properties=commit,
+        writer_properties=WRITER_PROPERTIES,
+    )
     if update:
         m = m.when_matched_update_all()
     m.when_not_matched_insert_all().execute()
@@ -420,10 +436,14 @@ def ensure_table(lake: Lake, table: Table) -> DeltaTable:
     if dt is not None:
         return dt
     try:
-        DeltaTable.create(lake.uri(table), schema=table.empty().to_arrow().schema, mode="error",
-                          partition_by=[table.partition_by] if table.partition_by else None,
-                          storage_options=lake.storage_options or None,
-                          commit_properties=_commit(None, "create"))
+        DeltaTable.create(
+            lake.uri(table),
+            schema=table.empty().to_arrow().schema,
+            mode="error",
+            partition_by=[table.partition_by] if table.partition_by else None,
+            storage_options=lake.storage_options or None,
+            commit_properties=_commit(None, "create"),
+        )
     except Exception:  # noqa: BLE001 - which error a lost race raises differs by store; re-raised below
         if lake.open(table) is None:  # not a lost race: a real failure
             raise
@@ -432,9 +452,16 @@ def ensure_table(lake: Lake, table: Table) -> DeltaTable:
     return dt
 
 
-def delete_where_in(lake: Lake, table: Table, column: str, values: Sequence[str], *,
-                    only: dict[str, str] | None = None, run_id: str | None = None,
-                    code_version: str | None = None) -> int | None:
+def delete_where_in(
+    lake: Lake,
+    table: Table,
+    column: str,
+    values: Sequence[str],
+    *,
+    only: dict[str, str] | None = None,
+    run_id: str | None = None,
+    code_version: str | None = None,
+) -> int | None:
     """Delete the rows of an unpartitioned table whose ``column`` holds one of ``values``; return the version.
 
     Values never enter SQL: they are the MERGE source, matched by a predicate of fixed column names; ``only``
@@ -449,13 +476,24 @@ def delete_where_in(lake: Lake, table: Table, column: str, values: Sequence[str]
         return None if dt is None else dt.version()
     src = pa.table({column: pa.array(sorted(set(values)), type=pa.string())})
     pred = " AND ".join([f"t.{column} = s.{column}", *(f"t.{c} = '{v}'" for c, v in (only or {}).items())])
-    (dt.merge(src, predicate=pred, source_alias="s", target_alias="t", commit_properties=_commit(run_id, code_version),
-              writer_properties=WRITER_PROPERTIES).when_matched_delete().execute())
+    (
+        dt.merge(
+            src,
+            predicate=pred,
+            source_alias="s",
+            target_alias="t",
+            commit_properties=_commit(run_id, code_version),
+            writer_properties=WRITER_PROPERTIES,
+        )
+        .when_matched_delete()
+        .execute()
+    )
     return dt.version()
 
 
-def append(lake: Lake, table: Table, df: pl.DataFrame, *, run_id: str | None = None,
-           code_version: str | None = None) -> int | None:
+def append(
+    lake: Lake, table: Table, df: pl.DataFrame, *, run_id: str | None = None, code_version: str | None = None
+) -> int | None:
     """Add new rows to an unpartitioned table; empty = no commit.
 
     A keyed table (``entity_cache``) is merged insert-only on its keys: two runs that tagged the same
@@ -468,9 +506,14 @@ def append(lake: Lake, table: Table, df: pl.DataFrame, *, run_id: str | None = N
         return _merge(lake, table, df, commit=_commit(run_id, code_version), update=False)
     check_schema(lake, table)
     ensure_table(lake, table)
-    write_deltalake(lake.uri(table), table.conform(df).to_arrow(), mode="append",
-                    commit_properties=_commit(run_id, code_version), storage_options=lake.storage_options or None,
-                    writer_properties=WRITER_PROPERTIES)
+    write_deltalake(
+        lake.uri(table),
+        table.conform(df).to_arrow(),
+        mode="append",
+        commit_properties=_commit(run_id, code_version),
+        storage_options=lake.storage_options or None,
+        writer_properties=WRITER_PROPERTIES,
+    )
     return lake.version(table)
 
 
@@ -486,8 +529,11 @@ def partition_rows(lake: Lake, table: Table) -> pl.DataFrame:
         return pl.DataFrame(schema={"pub_date": pl.Date, "rows": pl.Int64})
     actions = pl.from_arrow(pa.table(dt.get_add_actions(flatten=True)))
     assert isinstance(actions, pl.DataFrame)
-    return (actions.group_by(pl.col("partition.pub_date").cast(pl.Date).alias("pub_date"))
-            .agg(pl.col("num_records").sum().cast(pl.Int64).alias("rows")).sort("pub_date", nulls_last=False))
+    return (
+        actions.group_by(pl.col("partition.pub_date").cast(pl.Date).alias("pub_date"))
+        .agg(pl.col("num_records").sum().cast(pl.Int64).alias("rows"))
+        .sort("pub_date", nulls_last=False)
+    )
 
 
 def partition_dates(lake: Lake, table: Table) -> list[date]:

@@ -124,7 +124,9 @@ def run(
         ]
     figures_all = {
         "model": mid,
-        "cache_hit_rate": round(1 - totals["tagged_sentences"] / totals["sentences"], 4) if totals["sentences"] else 0.0,
+        "cache_hit_rate": (
+            round(1 - totals["tagged_sentences"] / totals["sentences"], 4) if totals["sentences"] else 0.0
+        ),
         "sentences_tagged": totals["tagged_sentences"],
         "skipped_language": sum(skipped.values()),
     }
