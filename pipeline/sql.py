@@ -58,8 +58,9 @@ class BrokenTable(UserWarning):
 
 
 def _skip(name: str, why: str) -> None:
-    warnings.warn(f"table {name!r} left out: {why.splitlines()[0][:300]} (see `newslake doctor`)", BrokenTable,
-                  stacklevel=3)
+    warnings.warn(
+        f"table {name!r} left out: {why.splitlines()[0][:300]} (see `newslake doctor`)", BrokenTable, stacklevel=3
+    )
 
 
 def _open_or_warn(lake: Lake, name: str):
@@ -82,8 +83,10 @@ def _safe_dataset(lake: Lake, name: str, dt):
         root = lake.uri(name)
         missing = [f for f in data_files(dt) if not os.path.exists(os.path.join(root, f))]
         if missing:
-            raise FileNotFoundError(f"data file {missing[0]} is listed in the log but missing"
-                                    + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+            raise FileNotFoundError(
+                f"data file {missing[0]} is listed in the log but missing"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            )
     return dt.to_pyarrow_dataset()
 
 

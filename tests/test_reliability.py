@@ -17,8 +17,8 @@ import pytest
 from deltalake.exceptions import CommitFailedError
 
 from pipeline import sql, storage
-from pipeline.schema import DOCUMENTS, SENTENCES, Column, Table
 from pipeline.errors import SchemaMismatch
+from pipeline.schema import DOCUMENTS, SENTENCES, Column, Table
 from pipeline.storage import Lake
 from tests.crash_writer import generation
 

@@ -87,9 +87,7 @@ def _package(model: str) -> str:
         if ep.name.startswith(model + "_") and spacy.util.is_package(ep.name)
     )
     if not found:
-        raise OSError(
-            f"spaCy pipeline {model!r} is not installed (install its package; nothing is downloaded)"
-        )
+        raise OSError(f"spaCy pipeline {model!r} is not installed (install its package; nothing is downloaded)")
     return found[0]
 
 
@@ -291,8 +289,12 @@ def _tag_and_resolve(docs: list[_DocTask], tag) -> tuple[list, dict[str, list[_R
             for _, start, end, _, ents in items
             for s, e, lab, sc in (tagged[todo[text[start:end]]] if ents is None else ents)
         ]
-        out.append((doc_id, [(e.start, e.end, e.text, e.label, e.norm, items[u][0])
-                             for e, u in resolve_document(text, units, raw)]))
+        out.append(
+            (
+                doc_id,
+                [(e.start, e.end, e.text, e.label, e.norm, items[u][0]) for e, u in resolve_document(text, units, raw)],
+            )
+        )
     return out, {t: tagged[i] for t, i in todo.items()}
 
 
@@ -331,10 +333,19 @@ def tag_entities(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> 
         body_start = 0
         if units and units[0].section == "headline":
             body_start = units[1].start if len(units) > 1 else len(text)
-        rows.append({"doc_id": f"{i:09d}", "pub_date": None, "text": text, "body_start": body_start,
-                     "body_end": len(text)})
-    docs = pl.DataFrame(rows, schema={"doc_id": pl.String, "pub_date": pl.Date, "text": pl.String,
-                                      "body_start": pl.Int32, "body_end": pl.Int32})
+        rows.append(
+            {"doc_id": f"{i:09d}", "pub_date": None, "text": text, "body_start": body_start, "body_end": len(text)}
+        )
+    docs = pl.DataFrame(
+        rows,
+        schema={
+            "doc_id": pl.String,
+            "pub_date": pl.Date,
+            "text": pl.String,
+            "body_start": pl.Int32,
+            "body_end": pl.Int32,
+        },
+    )
     mentions, _, _ = tag_documents(docs, segment_documents(docs), None, config=config)
     out: list[list[Entity]] = [[] for _ in texts]
     for r in mentions.sort("doc_id", "start", "end").iter_rows(named=True):
@@ -416,9 +427,7 @@ def tag_documents(
 
     tasks = [(d, texts[d] or "", items) for d, items in per_doc.items()]
     to_tag = len(sents) - hits
-    parallel = config.n_process > 1 and (
-        (config.model, config.n_process) in _POOLS or to_tag >= config.min_parallel
-    )
+    parallel = config.n_process > 1 and ((config.model, config.n_process) in _POOLS or to_tag >= config.min_parallel)
     if parallel:
         # Tagging and resolution both run in the workers: a task is a run of documents holding about
         # `per_task` sentences to tag (repeats inside a task are tagged once); at least 4 tasks per worker
@@ -485,8 +494,6 @@ def count_daily(entities: pl.DataFrame) -> pl.DataFrame:
     daily = (
         entities.group_by("pub_date", "norm", "label")
         .agg(pl.len().alias("mentions"), pl.col("doc_id").n_unique().alias("documents"))
-        .sort(
-            ["pub_date", "mentions", "norm", "label"], descending=[False, True, False, False], nulls_last=True
-        )
+        .sort(["pub_date", "mentions", "norm", "label"], descending=[False, True, False, False], nulls_last=True)
     )
     return ENTITY_DAILY.conform(daily)

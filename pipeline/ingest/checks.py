@@ -14,8 +14,9 @@ def unreconciled(files: pl.DataFrame, documents: pl.DataFrame, rejects: pl.DataF
     removed). Byte-identical copies of another file (``duplicate_file``) produce nothing by design.
     """
     docs = documents.group_by("source_path").agg(pl.len().alias("found_documents"))
-    rej = (rejects.filter(pl.col("record_key").is_not_null()).group_by("source_path")
-           .agg(pl.len().alias("found_rejects")))
+    rej = (
+        rejects.filter(pl.col("record_key").is_not_null()).group_by("source_path").agg(pl.len().alias("found_rejects"))
+    )
     latest = files.filter(pl.col("status") != "duplicate_file").sort("ingested_at").unique("path", keep="last")
     return (
         latest.join(docs, left_on="path", right_on="source_path", how="left")

@@ -85,8 +85,11 @@ class CappedReader:
             raise Reject("corrupt_gzip", str(err)[:200]) from None
         self.count += len(data)
         if self._gz and self.count > BOMB_FLOOR and self.count > BOMB_RATIO * max(1, self._fileobj.tell()):
-            raise Reject("decompression_bomb", f"{self.count} bytes from {self._fileobj.tell()} compressed "
-                                               f"(over {BOMB_RATIO}x past {BOMB_FLOOR} bytes)")
+            raise Reject(
+                "decompression_bomb",
+                f"{self.count} bytes from {self._fileobj.tell()} compressed "
+                f"(over {BOMB_RATIO}x past {BOMB_FLOOR} bytes)",
+            )
         if self.count > self._cap:
             what = "decompression_bomb" if self._gz else "file_too_large"
             raise Reject(what, f"more than {self._cap} bytes" + (" after decompression" if self._gz else ""))
@@ -160,8 +163,12 @@ class _Builder:
     def note_decoding(self, how: str) -> None:
         """Record a charset decision a reader should know about (``how`` from :func:`decode_bytes`)."""
         rule = how.rsplit(":", 1)[-1]
-        flag = {"beats-declared": "charset_mismatch", "replace": "bytes_replaced", "detected": "charset_guessed",
-                "fallback": "charset_guessed"}.get(rule)
+        flag = {
+            "beats-declared": "charset_mismatch",
+            "replace": "bytes_replaced",
+            "detected": "charset_guessed",
+            "fallback": "charset_guessed",
+        }.get(rule)
         if flag:
             self.decode_flags.add(flag)
 

@@ -130,8 +130,9 @@ class WorkerPool:
         for s in self.slots:
             s.stop()
 
-    def map(self, entries: list[InboxEntry], on_progress: Callable[[int, int], None] | None = None
-            ) -> Iterator[ParsedFile]:
+    def map(
+        self, entries: list[InboxEntry], on_progress: Callable[[int, int], None] | None = None
+    ) -> Iterator[ParsedFile]:
         """Parse ``entries``; yield one :class:`ParsedFile` each, in input order."""
         config, ingested_at, slots = self.config, self.ingested_at, self.slots
         total = len(entries)
