@@ -22,7 +22,7 @@ run: $(STAMP)
 chromium:
 	@bash scripts/ensure-chromium.sh
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest -m ""
 
 test-fast: $(STAMP)
