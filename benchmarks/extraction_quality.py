@@ -110,6 +110,10 @@ PLAIN = {  # name -> trafilatura.extract keyword arguments (raw bytes in, as tra
 }
 
 
+SLUG = dict(zip(PLAIN, ("plain_default", "plain_standard", "plain_precision", "plain_recall"), strict=True))
+SLUG["bare"] = "plain_bare_extraction"
+
+
 def run_pages(raw: list[bytes], inbox: Path) -> dict:
     """newslake and plain trafilatura on the same pages; CPU of parse_file vs bare_extraction interleaved."""
     from trafilatura import bare_extraction, extract
@@ -224,7 +228,7 @@ def main() -> int:
         briefs = wire_briefs(reuters, args.briefs) if reuters.exists() and args.briefs else []
         brief_res = gate(briefs, inbox) if briefs else None
 
-    names = list(results)
+    names, figures = list(results), {}
     if names:
         print("\n## Extraction quality (body text), same run")
         print(f"{'extractor':<36}" + "".join(f"{n + ' P':>10}{n + ' R':>10}{n + ' F1':>11}" for n in names))
@@ -240,11 +244,14 @@ def main() -> int:
                 pred = res[key] if key in ("ours", "bare") else res["plain"][key]
                 p, r, f = sets[n]["score"](sets[n]["gold"], pred)
                 cells += f"{p:>10.4f}{r:>10.4f}{f:>11.4f}"
+                figures[f"extraction.{n}.f1.{SLUG.get(key, key)}"] = f
             print(f"{label:<36}{cells}")
         print("\n## Rejects and CPU per page")
         for n in names:
             res = results[n]
             rejected = sum(p is None for p in res["ours"])
+            figures[f"extraction.{n}.articles_accepted_share"] = 1 - rejected / len(res["ours"])
+            figures[f"extraction.{n}.plain_cpu_over_ours"] = res["cpu"][1] / res["cpu"][0]
             print(
                 f"{n}: {len(res['ours'])} pages, newslake status {dict(res['reasons'])}; "
                 f"article pages rejected: {rejected}; CPU/page newslake parse_file {res['cpu'][0] * 1000:.1f} ms vs "
@@ -254,11 +261,14 @@ def main() -> int:
         print(f"{'set':<10}" + "".join(f"{f:>10}" for f in FIELDS))
         for n in names:
             fr = fill_rates(results[n]["rows"])
+            figures.update({f"metadata.{n}.{f}_fill": v for f, v in fr.items()})
             print(f"{n:<10}" + "".join(f"{fr[f]:>10.3f}" for f in FIELDS))
     print("\n## No-article gate")
     arts, non = fx_res["articles"], fx_res["non_articles"]
     print(f"fixtures: articles {sum(arts.values())}, false rejects {sum(arts.values()) - arts['ok']} {dict(arts)}")
     print(f"fixtures: non-articles {sum(non.values())}, false accepts {non['ok']} {dict(non)}")
+    figures["gate.fixture_articles_accepted_share"] = arts["ok"] / sum(arts.values())
+    figures["gate.fixture_non_articles_rejected_share"] = 1 - non["ok"] / sum(non.values())
     if brief_res is None:
         print(f"SKIPPED wire briefs: {reuters} not found")
     else:
@@ -268,6 +278,13 @@ def main() -> int:
             f"wire briefs: {len(briefs)} Reuters stories ({n_short} with every paragraph short), "
             f"false rejects {rej} {dict(brief_res)}"
         )
+        figures["gate.wire_briefs_accepted_share"] = brief_res["ok"] / len(briefs)
+    for n in names:  # the margins the quality gate holds: ours minus the best plain setting on each set
+        plain = max(v for k, v in figures.items() if k.startswith(f"extraction.{n}.f1.plain"))
+        figures[f"extraction.{n}.f1_margin_over_best_plain"] = figures[f"extraction.{n}.f1.ours"] - plain
+    print("\n## Figures (name: value; floors in benchmarks/README-ingest.md)")
+    for k, v in figures.items():
+        print(f"{k}: {v:.4f}")
     return 0
 
 

@@ -3,7 +3,7 @@
 Floors live in ``benchmarks/floors.toml`` (copied from the target column of each benchmark README)::
 
     [[floor]]
-    script = "sentences_eval"        # benchmarks/<script>.py
+    script = "sentences_quality"        # benchmarks/<script>.py
     figure = "ud_pooled.newslake.f1" # a FIGURE line the script prints
     min = 0.892
 

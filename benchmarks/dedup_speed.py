@@ -11,7 +11,7 @@ the pipeline does: signatures of the day, then ``deduplicate(day, window)`` with
 read from memory. Reference measured in the same run: classic MinHash (one hash function per slot,
 ``scheme="perm"``) on the first 25k documents.
 
-    python benchmarks/dedup_scale.py [--sizes 25000,100000,400000] [--day 10000 --window 300000]
+    python benchmarks/dedup_speed.py [--sizes 25000,100000,400000] [--day 10000 --window 300000]
 """
 
 from __future__ import annotations

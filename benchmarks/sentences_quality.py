@@ -2,9 +2,9 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/sentences_eval.py            # everything (spaCy references take ~2 min)
-    .venv/bin/python benchmarks/sentences_eval.py --no-spacy # ours only
-    .venv/bin/python benchmarks/sentences_eval.py --errors   # also list WSJ boundary errors
+    .venv/bin/python benchmarks/sentences_quality.py            # everything (spaCy references take ~2 min)
+    .venv/bin/python benchmarks/sentences_quality.py --no-spacy # ours only
+    .venv/bin/python benchmarks/sentences_quality.py --errors   # also list WSJ boundary errors
 
 Reads ``../shared`` (override with ``NEWSLAKE_SHARED``); says so and skips what is missing. Figures:
 

@@ -3,7 +3,7 @@
 Reads ``../shared/eval/conll2003_dev.iob2.jsonl`` (research-licensed; never copied into the project) and
 exits with a message when it is absent. Usage::
 
-    python benchmarks/ner_eval.py [--model en_core_web_sm] [--limit-docs N] [--errors 20]
+    python benchmarks/entities_quality.py [--model en_core_web_sm] [--limit-docs N] [--errors 20]
 
 Documents are rebuilt from the CoNLL documents: each sentence's tokens joined with single spaces, one
 sentence per line; the first sentence is the headline (then a blank line), and ALL-CAPS lines (datelines,
