@@ -15,7 +15,7 @@ Every figure is printed next to plain trafilatura measured in the same run.
 * Gate: the committed fixtures (``tests/fixtures/html/{articles,non_articles}``, written for this project) and
   Reuters-21578 wire stories rendered at run time as plain ``<article>`` pages (headline + paragraphs).
 
-    python benchmarks/extraction_quality.py [--shared ../shared] [--briefs 3000] [--sets bench,treval]
+    python benchmarks/extraction_quality.py [--shared ../shared] [--briefs 3000] [--sets bench,treval] [--limit N]
 """
 
 from __future__ import annotations
@@ -211,6 +211,7 @@ def main() -> int:
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--briefs", type=int, default=3000)
     ap.add_argument("--sets", default="bench,treval")
+    ap.add_argument("--limit", type=int, default=0, help="first N pages of each set only (a smoke run)")
     args = ap.parse_args()
     shared = Path(args.shared)
     sets = load_sets(shared, set(args.sets.split(",")))
@@ -218,6 +219,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         inbox = Path(tmp)
         for name, s in sets.items():
+            if args.limit:
+                s["raw"], s["gold"] = s["raw"][: args.limit], s["gold"][: args.limit]
             results[name] = run_pages(s["raw"], inbox)
         fx = {
             kind: [p.read_bytes() for p in sorted((FIXTURES / kind).glob("*.html"))]

@@ -6,6 +6,15 @@ dates); publication-date candidates come from explicit markup (JSON-LD ``datePub
 tags, ``<time itemprop=datePublished>``) and the URL; htmldate runs only when those give nothing, on markup
 only, and its answer must be found written in the page (see :mod:`.dates`). No network, ever: we pass text
 or trees, never URL-like strings, and lxml does not load external entities or DTDs.
+
+Body: trafilatura's balanced extraction, first ``fast``; its readability/justext comparison runs only when
+that result is short or mostly link text (see ``EXTRACT_OPTIONS``). The no-article gate (:func:`is_article`)
+rejects bodies made of link texts, and accepts briefs whose every line is short when the page marks itself
+as one article (one ``<article>``, ``og:type=article``, JSON-LD ``*Article``/``*Posting``, ``articleBody``).
+
+``site`` precedence (:mod:`pipeline.ingest.site`): site meta tags (``og:site_name``, ``application-name``,
+``dc.publisher``...) > JSON-LD ``publisher.name`` > a domain-like site name in ``<title>`` > the URL host
+(the record's URL, else the page's canonical URL; without ``www.``).
 """
 
 from __future__ import annotations
