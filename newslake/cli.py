@@ -130,6 +130,9 @@ def _run(args, home: Path) -> int:
         if not control.execute(defs, "ingest_job", inst, tags={}, log_level=log_level):
             print("ingestion failed; see `newslake ui` for the run's logs", file=sys.stderr)
             return 1
+    # The lake is the truth about which days hold documents: a new Dagster home (or one that lost its state)
+    # on an existing lake learns its partitions here; their days are then not done until processed.
+    partitions.add_keys(inst, _lake_keys(lake))
     keys, todo, _ = automation.pending(inst, window_days=settings.dedup.window_days)
     selected = _selected_keys(args, keys, todo)
     if selected is None:
@@ -141,11 +144,19 @@ def _run(args, home: Path) -> int:
             failed.append((a, b))
             break  # later ranges may depend on this one through the dedup window
     _summary(lake, selected, time.monotonic() - t0)
-    del partitions
     if failed:
         print(f"FAILED: {failed}; see `newslake ui` for the run logs", file=sys.stderr)
         return 1
     return 0
+
+
+def _lake_keys(lake) -> list[str]:
+    from pipeline import storage
+    from pipeline.schema import DOCUMENTS
+    from pipeline.stage import day_key
+
+    rows = storage.partition_rows(lake, DOCUMENTS)
+    return [day_key(d) for d, n in rows.iter_rows() if n]
 
 
 def _inbox_unchanged(inst, settings) -> bool:
