@@ -13,7 +13,7 @@ RSS of the main process and of the largest worker.
 
 The projection (a model, printed with its inputs): a one-year backfill of ``--project-docs`` documents over
 365 days is 365 independent day-runs (runs on disjoint days run concurrently and give the serial tables:
-tests/test_concurrent_runs.py). A run uses ``k`` = 2 cores (ingest/tagging workers); W cores run W/k runs
+tests/system/test_concurrent_runs.py). A run uses ``k`` = 2 cores (ingest/tagging workers); W cores run W/k runs
 at once, in ceil(365 / (W/k)) waves. A day's run takes ``day_docs`` times the sum over stages of (CPU
 seconds of the main process + CPU seconds of the workers / k) per document (Amdahl per stage, from CPU
 seconds, which other load on the machine does not distort), plus a fixed per-run overhead (Dagster

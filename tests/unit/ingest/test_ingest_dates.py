@@ -12,7 +12,7 @@ import pytest
 from pipeline.ingest.dates import Candidate, file_name_date, found_in, parse_raw, resolve, url_date
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 # raw string, expected UTC pub_date (None = no trustworthy date), expected flag (or None)
 MIDNIGHT_CASES = [
@@ -71,7 +71,7 @@ def test_same_result_in_any_machine_zone():
     """Run the table in interpreters whose local zone differs; every result must be identical."""
     code = (
         "import json,sys,time; time.tzset(); sys.path.insert(0, sys.argv[1]);"
-        "from tests.test_ingest_dates import _resolve_rows, MIDNIGHT_CASES;"
+        "from tests.unit.ingest.test_ingest_dates import _resolve_rows, MIDNIGHT_CASES;"
         "print(json.dumps(_resolve_rows(MIDNIGHT_CASES)))"
     )
     results = []

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PIPELINE = Path(__file__).resolve().parents[1] / "pipeline"
+PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
 
 
 def imported_modules(path: Path) -> set[str]:

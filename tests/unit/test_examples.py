@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline.ingest import IngestConfig, parse_file, scan_inbox
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "wire-1987-mapping.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wire-1987-mapping.toml"
 
 
 def test_reuters_shaped_records_load_through_the_example_config(tmp_path):

@@ -20,9 +20,9 @@ from pipeline import sql, storage
 from pipeline.errors import SchemaMismatch
 from pipeline.schema import DOCUMENTS, SENTENCES, Column, Table
 from pipeline.storage import Lake
-from tests.crash_writer import generation
+from tests.system.crash_writer import generation
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 DAY, OTHER = date(2026, 11, 24), date(2026, 11, 25)
 
 
@@ -51,7 +51,7 @@ def test_sigkill_during_partition_writes_never_leaves_a_mix(lake_dir):
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     seen, first = set(), 1
     for _ in range(10):
-        child = subprocess.Popen([sys.executable, "-m", "tests.crash_writer", str(lake_dir), DAY.isoformat(),
+        child = subprocess.Popen([sys.executable, "-m", "tests.system.crash_writer", str(lake_dir), DAY.isoformat(),
                                   str(first)], stdout=subprocess.PIPE, env=env, cwd=PROJECT)
         assert child.stdout.readline().strip() == b"ready"
         time.sleep(rng.uniform(0.0, 0.6))
@@ -67,7 +67,7 @@ def test_sigkill_during_partition_writes_never_leaves_a_mix(lake_dir):
 
 
 def _conflict_worker(root: str, tag: str, q) -> None:
-    from tests.test_storage import sentences
+    from tests.unit.test_storage import sentences
 
     lake, ok, errors = Lake(root), 0, []
     for _ in range(12):
@@ -126,7 +126,7 @@ def _with_extra_column(table: Table, col: Column) -> Table:
 
 
 def test_adding_a_column_is_an_explicit_migration(lake_dir):
-    from tests.test_storage import sentences
+    from tests.unit.test_storage import sentences
 
     lake = Lake(str(lake_dir))
     storage.write_partitions(lake, SENTENCES, sentences(DAY, 2), dates=[DAY])
@@ -140,7 +140,7 @@ def test_adding_a_column_is_an_explicit_migration(lake_dir):
 
 
 def test_a_changed_type_fails_loudly(lake_dir):
-    from tests.test_storage import sentences
+    from tests.unit.test_storage import sentences
 
     lake = Lake(str(lake_dir))
     storage.write_partitions(lake, SENTENCES, sentences(DAY, 2), dates=[DAY])

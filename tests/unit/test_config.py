@@ -9,7 +9,7 @@ import pytest
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "wire-1987-mapping.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "wire-1987-mapping.toml"
 
 
 def test_precedence_flag_over_environment_over_file_over_defaults(tmp_path):

@@ -26,7 +26,7 @@ from pipeline.ingest import IngestConfig, parse_file, scan_inbox
 from pipeline.schema import DOCUMENTS, FILES, REJECTS
 from pipeline.storage import Lake, read
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 CFG = IngestConfig(workers=0, now=NOW)
 PARA = "The council met on Tuesday evening and debated the new budget for the harbour district at length."

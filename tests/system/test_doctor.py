@@ -22,7 +22,7 @@ from pipeline.ingest import IngestConfig
 from pipeline.schema import DOCUMENTS, FILES, REJECTS
 from pipeline.storage import Lake
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 CFG = IngestConfig(workers=0)
 DAYS = ("2026-11-24", "2026-11-25")
 

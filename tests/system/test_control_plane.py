@@ -21,7 +21,7 @@ from pipeline.schema import TABLES
 from pipeline.storage import Lake
 
 pytestmark = pytest.mark.slow
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 VOLATILE = {"run_id", "ingested_at", "rejected_at"}  # differ between any two runs by design
 
 

@@ -3,7 +3,7 @@
 Each round gives both writers a fresh lake (the first-write race) or one whose tables exist, released by a
 file barrier so the writes overlap. A writer retries a ``CommitFailedError`` the way a Dagster step does.
 Afterwards every key is present exactly once: ``doc_id`` in ``documents``, the merge keys of ``rejects``
-and ``entity_cache``. Run locally and against a local S3 server (moto), as ``tests/test_object_store.py``.
+and ``entity_cache``. Run locally and against a local S3 server (moto), as ``tests/system/test_object_store.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pipeline import storage
 from pipeline.schema import DOCUMENTS, ENTITY_CACHE, REJECTS
 from pipeline.storage import Lake
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 DAY0 = date(2026, 1, 1)
 
 

@@ -30,7 +30,7 @@ except ImportError:  # the test skips; see chromium_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 ASSETS = ("files", "documents", "rejects", "signatures", "duplicates", "sentences", "entities",
           "entity_daily")
 ASSET, PARTITION = "signatures", "2026-11-24"  # a day the sample inbox has articles for

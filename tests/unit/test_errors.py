@@ -10,7 +10,7 @@ import pytest
 from pipeline.errors import ConfigError, InvalidDate, MissingTable, NewslakeError, RejectReason, SchemaMismatch
 from pipeline.errors import markdown as reasons_markdown
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_every_error_newslake_raises_on_purpose_has_one_root():

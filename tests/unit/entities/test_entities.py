@@ -291,7 +291,7 @@ def test_tagger_workers_start_from_a_script_without_a_main_guard(tmp_path):
         "print('tagged', len(out), sorted({e.text for e in out[0]}))\n"
         "close_pools()\n")
     res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
-                         cwd=Path(__file__).resolve().parents[1])
+                         cwd=Path(__file__).resolve().parents[3])
     assert res.returncode == 0, res.stderr[-2000:]
     assert "tagged 50" in res.stdout and "Anna Lind" in res.stdout
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 PG_HOST = os.environ.get("NEWSLAKE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("NEWSLAKE_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("NEWSLAKE_TEST_PG_USER") or os.environ.get("PGUSER") or getpass.getuser()

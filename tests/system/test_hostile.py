@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 SECRET = "TOP-SECRET-8c1f0e"
 
 XXE = """<?xml version="1.0"?>

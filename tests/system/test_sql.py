@@ -14,7 +14,7 @@ import pytest
 from pipeline import sql, storage
 from pipeline.schema import SENTENCES
 from pipeline.storage import Lake
-from tests.test_storage import sentences
+from tests.unit.test_storage import sentences
 
 D1, D2 = date(2026, 11, 24), date(2026, 11, 25)
 
