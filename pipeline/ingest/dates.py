@@ -132,7 +132,6 @@ class DateResult:
         return self.pub_datetime.date() if self.pub_datetime else None
 
 
-NO_DATE = DateResult(None, None, "none", ())
 
 
 @lru_cache(maxsize=64)
