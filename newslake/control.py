@@ -96,8 +96,21 @@ def reap_dead_runs(inst) -> list[str]:
     return reaped
 
 
+LOCATION = "newslake"  # workspace.yaml's location_name
+REPOSITORY = "__repository__"  # the repository Dagster makes of a Definitions object
+
+
 def run_tags() -> dict[str, str]:
-    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    """Who runs the run (for reaping), and the code location it belongs to: with the same repository and
+    location tags a launched run gets, the UI lists CLI runs on the job's page and the Overview timeline."""
+    from dagster._core.storage.tags import CODE_LOCATION_TAG, REPOSITORY_LABEL_TAG
+
+    return {
+        PID_TAG: str(os.getpid()),
+        HOST_TAG: socket.gethostname(),
+        REPOSITORY_LABEL_TAG: f"{REPOSITORY}@{LOCATION}",
+        CODE_LOCATION_TAG: LOCATION,
+    }
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -13,6 +14,7 @@ from pipeline import storage
 from pipeline.schema import DOCUMENTS, DUPLICATES, ENTITIES, SENTENCES
 from pipeline.storage import Lake
 
+PROJECT = Path(__file__).resolve().parents[2]
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -198,3 +200,19 @@ def test_the_one_list_of_stages_is_a_topological_order_of_the_asset_graph(defs):
         ops = {graph.get(dg.AssetKey(t)).assets_def.op.name for t in stage.tables
                if graph.get(dg.AssetKey(t)).is_materializable}
         assert ops == {stage.name}, (stage.name, ops)
+
+
+@pytest.mark.slow
+def test_cli_runs_are_listed_on_the_jobs_page_of_the_code_location(defs, dagster_env):
+    """The Jobs page lists a job's runs by job name and repository label (dagster-graphql's Pipeline.runs)."""
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
+    from newslake import control
+
+    instance = dg.DagsterInstance.get()
+    assert control.execute(defs, "ingest_job", instance, tags={}, log_level="WARNING")
+    listed = instance.get_runs(dg.RunsFilter(job_name="ingest_job",
+                                             tags={REPOSITORY_LABEL_TAG: "__repository__@newslake"}))
+    assert len(listed) == 1
+    workspace = (PROJECT / "workspace.yaml").read_text()
+    assert f"location_name: {control.LOCATION}" in workspace
