@@ -19,7 +19,7 @@ seconds of the main process + CPU seconds of the workers / k) per document (Amda
 seconds, which other load on the machine does not distort), plus a fixed per-run overhead (Dagster
 bookkeeping and start-up, ``--run-overhead``).
 
-    python benchmarks/capacity.py [--docs 1000] [--project-docs 100e6]
+    python -m benchmarks.capacity [--docs 1000] [--project-docs 100e6]
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT))
-sys.path.insert(0, str(PROJECT / "benchmarks"))
 MAPPING = PROJECT / "examples" / "wire-1987-mapping.toml"
 
 
@@ -140,13 +138,13 @@ def _run_child(stage: str, workers: int, inbox: Path, lake: Path, config: str | 
 
 def build_inbox(dest: Path, docs: int) -> tuple[str, str | None]:
     """(description, settings file) of the inbox written to ``dest``."""
-    import e2e_corpus
+    from benchmarks import e2e_corpus
 
     if e2e_corpus.corpus_present():
         st = e2e_corpus.build_inbox(dest, docs=docs)
         return f"../shared/corpus subset: {st.total_docs} documents, {st.files} files", str(MAPPING)
     print(f"SKIPPED corpus: ../shared/corpus not found at {e2e_corpus.CORPUS}; using synthetic stories instead")
-    import soak
+    from benchmarks import soak
 
     dest.mkdir(parents=True, exist_ok=True)
     rng, start, n, i = random.Random(5), date(2026, 1, 1), 0, 0

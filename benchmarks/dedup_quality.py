@@ -9,7 +9,7 @@ and synthetic siblings of figure-rich originals with every figure replaced.
 Prints pairwise precision/recall and the adjusted Rand index for newslake's deduplication and, in the same
 run, for a plain MinHash baseline (word 5-grams, 14 bands x 8 rows, no verification, no template guard).
 
-    python benchmarks/dedup_quality.py [--originals 2400] [--seed 7]
+    python -m benchmarks.dedup_quality [--originals 2400] [--seed 7]
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import argparse
 import json
 import random
 import re
-import sys
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -26,8 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate  # noqa: E402
 from pipeline.dedup.cluster import _components  # noqa: E402

@@ -11,7 +11,7 @@ the pipeline does: signatures of the day, then ``deduplicate(day, window)`` with
 read from memory. Reference measured in the same run: classic MinHash (one hash function per slot,
 ``scheme="perm"``) on the first 25k documents.
 
-    python benchmarks/dedup_speed.py [--sizes 25000,100000,400000] [--day 10000 --window 300000]
+    python -m benchmarks.dedup_speed [--sizes 25000,100000,400000] [--day 10000 --window 300000]
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate, window_bounds  # noqa: E402
 

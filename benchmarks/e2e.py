@@ -8,8 +8,8 @@ Dagster's event log in the run's DAGSTER_HOME. Every figure is printed with ``os
 Then (optional) the incremental cost of one new day of 1k documents added to the largest and the smallest lake,
 and table health after many daily runs (see :mod:`e2e_health`).
 
-    python benchmarks/e2e.py                          # base 300 docs; 1x, 4x, 16x; incremental; 100-day health
-    python benchmarks/e2e.py --scales 1 --health-days 0 --no-incremental    # quick look (~1 min)
+    python -m benchmarks.e2e                          # base 300 docs; 1x, 4x, 16x; incremental; 100-day health
+    python -m benchmarks.e2e --scales 1 --health-days 0 --no-incremental    # quick look (~1 min)
 
 On this 2-core machine under load: scaling + incremental ~13 min, the 100 daily runs of the health part ~20 min.
 """
@@ -25,9 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import e2e_corpus  # noqa: E402
-from e2e_measure import dagster_step_times, run_tree, table_sizes  # noqa: E402
+from benchmarks import e2e_corpus  # noqa: E402
+from benchmarks.e2e_measure import dagster_step_times, run_tree, table_sizes  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -93,7 +92,7 @@ def run_newslake(inbox: Path, lake: Path, home: Path, *, fresh: bool = True) -> 
 
 
 def _run_ids(home: Path) -> set[str]:
-    from e2e_measure import dagster_run_ids
+    from benchmarks.e2e_measure import dagster_run_ids
 
     return dagster_run_ids(home)
 

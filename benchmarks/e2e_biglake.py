@@ -7,7 +7,7 @@ partitioned table is copied ``--copies`` times through ``pipeline.storage`` with
 documents in real Delta tables, one commit per copy. The ``files`` manifest and the entity cache are the real
 ones. Then the same new day is added, through `newslake run`, to the small lake and to the big one.
 
-    python benchmarks/e2e_biglake.py [--copies 20] [--day-docs 1000] [--keep DIR]
+    python -m benchmarks.e2e_biglake [--copies 20] [--day-docs 1000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import e2e_corpus  # noqa: E402
-from e2e import STEP_ORDER, run_newslake, say  # noqa: E402
+from benchmarks import e2e_corpus  # noqa: E402
+from benchmarks.e2e import STEP_ORDER, run_newslake, say  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT))
 
 
 def _shift_id(col: str, k: int):

@@ -6,7 +6,7 @@ start-up is paid once). Afterwards `newslake maintain` runs twice as a user woul
 (7 days: compaction, nothing young enough is vacuumed) and with ``--retention-hours 0`` (vacuum everything no
 current version needs).
 
-    python benchmarks/e2e_health.py --days 100
+    python -m benchmarks.e2e_health --days 100
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import e2e_corpus  # noqa: E402
+from benchmarks import e2e_corpus  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parents[1]
 START = date(1990, 1, 1)
@@ -130,7 +129,6 @@ if __name__ == "__main__":
     ap.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        sys.path.insert(0, str(PROJECT))
         print(json.dumps([round(s, 2) for s in _daily_runs(args.worker, args.days, args.per_day, args.first)]))
     elif not e2e_corpus.corpus_present():
         print(f"../shared/corpus not found at {e2e_corpus.CORPUS}: nothing to measure.")

@@ -5,7 +5,7 @@ layout: title, body or unproc_text, date), then spaCy ``en_core_web_sm`` with it
 ``nlp.pipe(n_process=2)`` for sentences and entities, then polars ``write_parquet`` of documents, sentences
 and entities. No deduplication, no dates parsed, no offsets checked, no versions.
 
-    python benchmarks/e2e_reference.py --inbox DIR --out DIR     # prints one JSON line of stage timings
+    python -m benchmarks.e2e_reference --inbox DIR --out DIR     # prints one JSON line of stage timings
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Reads ``../shared/eval/conll2003_dev.iob2.jsonl`` (research-licensed; never copied into the project) and
 exits with a message when it is absent. Usage::
 
-    python benchmarks/entities_quality.py [--model en_core_web_sm] [--limit-docs N] [--errors 20]
+    python -m benchmarks.entities_quality [--model en_core_web_sm] [--limit-docs N] [--errors 20]
 
 Documents are rebuilt from the CoNLL documents: each sentence's tokens joined with single spaces, one
 sentence per line; the first sentence is the headline (then a blank line), and ALL-CAPS lines (datelines,
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import time
 from collections import Counter, defaultdict
 from datetime import date
@@ -27,7 +26,6 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from pipeline.entities.resolve import trim_span  # noqa: E402
 from pipeline.entities.tagger import TaggerConfig, tag_documents, tag_raw  # noqa: E402

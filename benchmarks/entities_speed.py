@@ -3,7 +3,7 @@
 Reads news from ``../shared/corpus`` (BBC full texts for throughput, Reuters-21578 for the long run;
 research-licensed, never copied into the project) and says so and exits when it is absent. Usage::
 
-    python benchmarks/entities_speed.py [--docs 1500] [--long-docs 8000] [--n-process 2]
+    python -m benchmarks.entities_speed [--docs 1500] [--long-docs 8000] [--n-process 2]
 
 1. **Reference**: ``nlp.pipe(texts, n_process=2)`` with only ``tok2vec`` and ``ner`` enabled, whole docs.
 2. **Pipeline, cold cache**: :func:`pipeline.entities.entities_frame` on the same documents (sentence
@@ -26,7 +26,6 @@ import json
 import os
 import re
 import statistics
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -34,7 +33,6 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from pipeline.entities import tagger as E  # noqa: E402
 

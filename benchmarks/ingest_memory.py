@@ -6,8 +6,8 @@ in the same run, is the same worker parsing a small ordinary page: the constant 
 interpreter, trafilatura, the language model). The bound asked for: peak <= 2 x file size + a constant (that
 reference plus the 32 MiB floor of the gzip running cap).
 
-    python benchmarks/ingest_memory.py            # 200 MB random files and gzip bombs (~2 minutes)
-    python benchmarks/ingest_memory.py --mb 50    # smaller random files
+    python -m benchmarks.ingest_memory            # 200 MB random files and gzip bombs (~2 minutes)
+    python -m benchmarks.ingest_memory --mb 50    # smaller random files
 """
 
 from __future__ import annotations

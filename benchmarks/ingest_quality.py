@@ -15,7 +15,7 @@ Every figure is printed next to plain trafilatura measured in the same run.
 * Gate: the committed fixtures (``tests/fixtures/html/{articles,non_articles}``, written for this project) and
   Reuters-21578 wire stories rendered at run time as plain ``<article>`` pages (headline + paragraphs).
 
-    python benchmarks/ingest_quality.py [--shared ../shared] [--briefs 3000] [--sets bench,treval] [--limit N]
+    python -m benchmarks.ingest_quality [--shared ../shared] [--briefs 3000] [--sets bench,treval] [--limit N]
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import json
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -35,7 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 FIXTURES = ROOT / "tests/fixtures/html"
 FIELDS = ("title", "site", "authors", "date", "language")
 

@@ -10,7 +10,7 @@ Wall-clock ratios swing with other jobs on the machine, so the load average is p
 CPU seconds are reported too: the workers' CPU per document against the reference's CPU per document is
 the machine-load-robust figure (below 1.0 = a worker does a page in less CPU than the plain loop).
 
-    python benchmarks/ingest_speed.py [--shared ../shared]
+    python -m benchmarks.ingest_speed [--shared ../shared]
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ import gzip
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 REUTERS_MAPPING = dict(
     id="newid",

@@ -11,7 +11,7 @@ backfill policy) whose steps compute nothing. Measured per instance:
 * the planner's query (``assets.automation.pending``: latest storage id per partition, twice), which
   ``newslake run`` and the partitions sensor make before every decision.
 
-    python benchmarks/instance_bookkeeping.py [--days 240] [--runs 48]
+    python -m benchmarks.instance_bookkeeping [--days 240] [--runs 48]
 
 PostgreSQL: the server at $DAGSTER_PG_HOST (default 127.0.0.1:5432, user $USER); a database is created for
 the measurement and dropped. Without the server or dagster-postgres the PostgreSQL column prints SKIPPED.
@@ -32,7 +32,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT))
 warnings.filterwarnings("ignore")
 
 

@@ -2,9 +2,9 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/sentences_quality.py            # everything (spaCy references take ~2 min)
-    .venv/bin/python benchmarks/sentences_quality.py --no-spacy # ours only
-    .venv/bin/python benchmarks/sentences_quality.py --errors   # also list WSJ boundary errors
+    .venv/bin/python -m benchmarks.sentences_quality            # everything (spaCy references take ~2 min)
+    .venv/bin/python -m benchmarks.sentences_quality --no-spacy # ours only
+    .venv/bin/python -m benchmarks.sentences_quality --errors   # also list WSJ boundary errors
 
 Reads ``../shared`` (override with ``NEWSLAKE_SHARED``); says so and skips what is missing. Figures:
 
@@ -30,13 +30,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.sentences import split_sentences  # noqa: E402
 
 SHARED = Path(os.environ.get("NEWSLAKE_SHARED", Path(__file__).resolve().parents[2] / "shared"))

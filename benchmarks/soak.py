@@ -10,7 +10,7 @@ headline, a template market report with other figures, one late article for thre
   entities): late data and reruns change nothing;
 * RSS of this process after each day (printed; the test bounds its growth).
 
-    python benchmarks/soak.py --days 30          # full size (the CI test runs a reduced size)
+    python -m benchmarks.soak --days 30          # full size (the CI test runs a reduced size)
 """
 
 from __future__ import annotations

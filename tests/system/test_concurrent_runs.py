@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 from services_support import PROJECT, assert_same_tables, newslake, snapshot
 
-sys.path.insert(0, str(PROJECT / "benchmarks"))
-import soak  # noqa: E402  (the soak benchmark's story generator)
+from benchmarks import soak  # noqa: E402  (the soak benchmark's story generator)
 
 pytestmark = pytest.mark.slow
 RANGES = [(date(2026, 1, 5), 4), (date(2026, 3, 2), 4)]  # 56 days apart: outside each other's window

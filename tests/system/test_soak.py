@@ -1,16 +1,12 @@
 """A reduced soak (the full 30 days is `python benchmarks/soak.py`)."""
 
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 
 @pytest.mark.slow
 def test_daily_runs_with_late_data_and_reruns_equal_a_batch_rebuild(tmp_path, monkeypatch):
-    import soak
+    from benchmarks import soak
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     report = soak.soak(5, tmp_path, verbose=False)
