@@ -165,3 +165,34 @@ class ProgressLog:
         rate = done / max(now - self.t0, 1e-9)
         left = (total - done) / rate if rate > 0 else float("nan")
         self.log.info(f"{self.what}: {done}/{total} ({rate:.1f}/s, ~{left:.0f}s left)")
+
+
+def daily_spec(key: str, stage: Stage, *, deps: list[str], doc: str, kinds: set[str] = KINDS) -> dg.AssetSpec:
+    """A daily table of ``stage``: partitioned by publication day, in the stage's group and code version."""
+    from assets.partitions import pub_days
+
+    return dg.AssetSpec(
+        key,
+        group_name=stage.name,
+        kinds=kinds,
+        code_version=stage.code_version,
+        deps=deps,
+        partitions_def=pub_days,
+        description=doc,
+    )
+
+
+def run_daily_step(context: dg.AssetExecutionContext, settings, stage: Stage, run, *, what: str):
+    """The body of every daily step: the stage's runner over the run's partition keys, then its events."""
+    from pipeline.stage import parse_key
+
+    t0, lake = time.perf_counter(), settings.get_lake()
+    with transient_io_retry():
+        result = run(
+            lake,
+            [parse_key(k) for k in context.partition_keys],
+            settings=settings.get_settings(),
+            run_id=context.run_id,
+            on_progress=ProgressLog(context.log, what),
+        )
+    yield from emit(context, stage, result, lake_uri=lake.uri, seconds=time.perf_counter() - t0)
