@@ -132,8 +132,6 @@ class DateResult:
         return self.pub_datetime.date() if self.pub_datetime else None
 
 
-
-
 @lru_cache(maxsize=64)
 def _zone(name: str):
     return UTC if name.upper() in ("UTC", "Z") else ZoneInfo(name)
