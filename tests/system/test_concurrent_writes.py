@@ -101,7 +101,7 @@ def race(tmp_path: Path, roots: list[str], seeds: list[int], env: dict) -> None:
     args = [
         sys.executable,
         "-m",
-        "tests.test_concurrent_writes",
+        "tests.system.test_concurrent_writes",
         str(barrier),
         ",".join(roots),
         ",".join(map(str, seeds)),
