@@ -62,12 +62,12 @@ def inbox_sensor(context: dg.SensorEvaluationContext, settings: SettingsResource
     if fingerprint == context.cursor:
         return dg.SkipReason("inbox unchanged")
     context.update_cursor(fingerprint)
-    if fingerprint == _last_ingested_fingerprint(context.instance):
+    if fingerprint == last_ingested_fingerprint(context.instance):
         return dg.SkipReason("inbox unchanged since the last ingestion (e.g. by newslake run)")
     return dg.RunRequest(run_key=f"inbox-{fingerprint[:16]}")
 
 
-def _last_ingested_fingerprint(instance: dg.DagsterInstance) -> str | None:
+def last_ingested_fingerprint(instance: dg.DagsterInstance) -> str | None:
     """The inbox fingerprint the latest ingestion recorded on ``files``, from any run: CLI, schedule or UI."""
     event = instance.get_latest_materialization_event(dg.AssetKey("files"))
     if event is None or event.asset_materialization is None:

@@ -163,14 +163,14 @@ def _lake_keys(lake) -> list[str]:
 def _inbox_unchanged(inst, settings) -> bool:
     """True when the inbox's names, sizes and times equal those the last ingestion saw and no file waits for a
     retry (a timeout, a repair): then an ingest run would find nothing to do, so none is made."""
-    from assets.automation import _last_ingested_fingerprint
+    from assets.automation import last_ingested_fingerprint
     from pipeline import storage
     from pipeline.ingest.inbox import inbox_fingerprint
     from pipeline.ingest.manifest import TRANSIENT
     from pipeline.schema import FILES
 
     inbox = Path(settings.inbox)
-    if not inbox.is_dir() or inbox_fingerprint(inbox) != _last_ingested_fingerprint(inst):
+    if not inbox.is_dir() or inbox_fingerprint(inbox) != last_ingested_fingerprint(inst):
         return False
     files = storage.read(storage.Lake(settings.lake), FILES, columns=["status", "reason"])
     return files.height > 0 and not files["reason"].is_in(list(TRANSIENT)).any()

@@ -43,6 +43,11 @@ def sort_keys(keys: Iterable[str]) -> list[str]:
     return sorted(set(keys), key=lambda k: (k == UNDATED, k))
 
 
+def order_days(days: Iterable[Day]) -> list[Day]:
+    """Distinct days in calendar order, the undated key (None) last: the order every runner works in."""
+    return sorted(set(days), key=lambda d: (d is None, d))
+
+
 def split_days(days: Iterable[Day]) -> tuple[list[date], bool]:
     """(sorted dated days, whether the undated key is among them): the arguments storage reads take."""
     days = list(days)

@@ -16,7 +16,7 @@ from pipeline.dedup.cluster import deduplicate, window_bounds
 from pipeline.dedup.signatures import compute_signatures
 from pipeline.errors import MissingTable
 from pipeline.schema import DOCUMENTS, DUPLICATES, SIGNATURES
-from pipeline.stage import CheckOutcome, Day, StageResult, day_key, per_partition, split_days
+from pipeline.stage import CheckOutcome, Day, StageResult, count_by_day, day_key, order_days, per_partition, split_days
 from pipeline.storage import Lake
 
 
@@ -49,7 +49,7 @@ def run(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> StageResult:
     """Signatures, then duplicate clusters, for ``days``; per-day outcomes and checks."""
-    days = sorted(set(days), key=lambda d: (d is None, d))
+    days = order_days(days)
     require(lake, DOCUMENTS, needed_by="dedup")
     sig_tables = run_signatures(lake, days, settings=settings, run_id=run_id)
     if on_progress:
@@ -126,24 +126,32 @@ def run_duplicates(lake: Lake, days: list[Day], *, settings: Settings, run_id: s
         }
 
     tables = per_partition("duplicates", dups, days, version=version, figures=figures)
+    # One pass per check over all the days (not one filter per day: a year's backfill has 365 days).
+    missing = count_by_day(day_sig.join(dups, on="doc_id", how="anti"), days)
+    repeated = _repeated_ids_by_day(dups, days)
+    dangling = count_by_day(dups.filter(~pl.col("canonical_doc_id").is_in(window_ids.implode())), days)
     checks = []
     for day in days:
-        mine = dups.filter(pl.col("pub_date").is_null() if day is None else pl.col("pub_date") == day)
-        sigs = day_sig.filter(pl.col("pub_date").is_null() if day is None else pl.col("pub_date") == day)
-        missing = sigs.join(mine, on="doc_id", how="anti").height
-        repeated = mine.height - mine["doc_id"].n_unique() if mine.height else 0
-        dangling = mine.filter(~pl.col("canonical_doc_id").is_in(window_ids.implode())).height
         key = day_key(day)
         checks += [
             CheckOutcome(
                 "duplicates",
                 "every_document_clustered",
-                missing == 0 and repeated == 0,
+                missing[day] == 0 and repeated[day] == 0,
                 key,
-                {"missing": missing, "repeated": repeated},
+                {"missing": missing[day], "repeated": repeated[day]},
             ),
             CheckOutcome(
-                "duplicates", "canonical_is_in_cluster", dangling == 0, key, {"dangling_canonicals": dangling}
+                "duplicates", "canonical_is_in_cluster", dangling[day] == 0, key, {"dangling_canonicals": dangling[day]}
             ),
         ]
     return StageResult("dedup", tables, checks, {"window_documents": window_ids.len()})
+
+
+def _repeated_ids_by_day(dups: pl.DataFrame, days: list[Day]) -> dict[Day, int]:
+    """Rows beyond the first per ``doc_id``, per day."""
+    if dups.height == 0:
+        return dict.fromkeys(days, 0)
+    per_day = dups.group_by("pub_date").agg((pl.len() - pl.col("doc_id").n_unique()).alias("n"))
+    counts = dict(per_day.iter_rows())
+    return {d: int(counts.get(d, 0)) for d in days}

@@ -25,7 +25,16 @@ from pipeline.entities.tagger import (
     tag_documents,
 )
 from pipeline.schema import DOCUMENTS, ENTITIES, ENTITY_CACHE, ENTITY_DAILY, SENTENCES
-from pipeline.stage import CheckOutcome, Day, StageResult, count_by_day, day_key, offsets_mismatch, per_partition
+from pipeline.stage import (
+    CheckOutcome,
+    Day,
+    StageResult,
+    count_by_day,
+    day_key,
+    offsets_mismatch,
+    order_days,
+    per_partition,
+)
 from pipeline.stage import split_days as _split
 from pipeline.storage import Lake
 
@@ -40,7 +49,7 @@ def run(
     chunk_documents: int = 2000,
 ) -> StageResult:
     """Tag the canonical documents of ``days``, then count entities per day; per-day outcomes and checks."""
-    days = sorted(set(days), key=lambda d: (d is None, d))
+    days = order_days(days)
     require(lake, DOCUMENTS, needed_by="entities")
     require(lake, SENTENCES, needed_by="entities")
     cfg = settings.entities

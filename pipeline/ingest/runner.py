@@ -222,25 +222,8 @@ def run(
         sizes = {e.rel_path: e.size for e in p.to_parse}
         batch: list[ParsedFile] = []
         n_docs = 0
-        parsed_stream = parse_files(p.to_parse, config=config, ingested_at=ingested_at, pool=pool)
-        for done, parsed in enumerate(parsed_stream, 1):
-            batch.append(parsed)
-            n_docs += parsed.documents.height
-            if on_progress:
-                on_progress(done, len(p.to_parse))
-            if n_docs >= batch_documents or len(batch) >= batch_files:
-                _write_batch(
-                    lake,
-                    batch,
-                    p.replaced_paths,
-                    sizes=sizes,
-                    retries=p.retries or {},
-                    run_id=run_id,
-                    ingested_at=ingested_at,
-                    report=report,
-                )
-                batch, n_docs = [], 0
-        if batch:
+
+        def flush() -> None:
             _write_batch(
                 lake,
                 batch,
@@ -251,6 +234,19 @@ def run(
                 ingested_at=ingested_at,
                 report=report,
             )
+            batch.clear()
+
+        parsed_stream = parse_files(p.to_parse, config=config, ingested_at=ingested_at, pool=pool)
+        for done, parsed in enumerate(parsed_stream, 1):
+            batch.append(parsed)
+            n_docs += parsed.documents.height
+            if on_progress:
+                on_progress(done, len(p.to_parse))
+            if n_docs >= batch_documents or len(batch) >= batch_files:
+                flush()
+                n_docs = 0
+        if batch:
+            flush()
     report.versions = storage.table_versions(lake)
     return report
 

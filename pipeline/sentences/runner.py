@@ -11,7 +11,16 @@ from pipeline.config import Settings
 from pipeline.dedup.runner import canonical, require
 from pipeline.schema import DOCUMENTS, SENTENCES
 from pipeline.sentences.table import segment_documents
-from pipeline.stage import CheckOutcome, Day, StageResult, count_by_day, day_key, offsets_mismatch, per_partition
+from pipeline.stage import (
+    CheckOutcome,
+    Day,
+    StageResult,
+    count_by_day,
+    day_key,
+    offsets_mismatch,
+    order_days,
+    per_partition,
+)
 from pipeline.stage import split_days as _split
 from pipeline.storage import Lake
 
@@ -25,7 +34,7 @@ def run(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> StageResult:
     """Split every canonical document of ``days`` into sentences; per-day outcomes and checks."""
-    days = sorted(set(days), key=lambda d: (d is None, d))
+    days = order_days(days)
     require(lake, DOCUMENTS, needed_by="sentences")
     docs = canonical(lake, days)
     sents = segment_documents(docs, config=settings.sentences)
