@@ -59,15 +59,17 @@ def main(argv: list[str] | None = None) -> int:
         words = sum(len(t.split()) for t in texts)
         t0 = time.perf_counter()
         before = sum(len(e) for e in tag_entities(texts, config=english))
-        own_cfg = by_lang.get(lang)
-        own = sum(len(e) for e in tag_entities(texts, config=own_cfg)) if own_cfg else 0
-        wrong_after = 0  # the runner never tags a language with another language's model
+        # The runner's rule (pipeline.entities.runner): a page goes to the model registered for its language,
+        # or to none. Entities count as other-language when the chosen model's language is not the page's.
+        chosen = by_lang.get(lang)
+        after = sum(len(e) for e in tag_entities(texts, config=chosen)) if chosen else 0
+        own = after if chosen and model_language(chosen) == lang else 0
+        wrong_after = after - own
         per_k = 1000 / max(words, 1)
         print(f"{lang:<5} {len(texts):>6} {words:>9,} {before * per_k:>30.1f} {wrong_after * per_k:>29.1f} "
               f"{own * per_k:>24.1f} {time.perf_counter() - t0:>6.1f}")
         figure(f"{lang}.other_language_entities_per_1k_words.before", before * per_k)
         figure(f"{lang}.other_language_entities_per_1k_words.after", wrong_after * per_k)
-    assert model_language(english) == "en"
     return 0
 
 
