@@ -2,13 +2,14 @@
 
 A test that needs PostgreSQL or RabbitMQ uses the real server and FAILS with a message saying which service is
 down (it never skips silently); such tests carry the ``services`` marker, so ``-m "not services"`` deselects
-them. A missing optional package (dagster-postgres, dagster-celery) is a visible skip with the install line.
+them. The service libraries (dagster-postgres, dagster-celery, psycopg2) are test dependencies: missing, the test fails.
 """
 
 from __future__ import annotations
 
 import contextlib
 import getpass
+import importlib
 import os
 import socket
 import subprocess
@@ -31,7 +32,10 @@ DESELECT = "deselect with -m 'not services'"
 
 
 def need_package(module: str, pip_name: str):
-    return pytest.importorskip(module, reason=f"{pip_name} is not installed (pip install {pip_name})")
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(f"{pip_name} is not installed ({exc}): pip install -c constraints.txt -e '.[test]'", pytrace=False)
 
 
 def require_tcp(host: str, port: int, what: str) -> None:

@@ -8,12 +8,12 @@ check can fail.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
-from services_support import PROJECT
 
-DEPLOY = PROJECT / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PG_ENV = {
     "DAGSTER_PG_HOST": "db",
     "DAGSTER_PG_PORT": "5432",
@@ -46,7 +46,8 @@ def test_instance_files_pass_dagsters_instance_schema(name, tmp_path, pg_env):
 
 
 def test_postgres_storage_section_matches_dagster_postgres(pg_env):
-    dagster_postgres = pytest.importorskip("dagster_postgres", reason="dagster-postgres is not installed")
+    import dagster_postgres
+
     for name in ("dagster-postgres.yaml", "k8s-instance.yaml"):
         section = yaml.safe_load((DEPLOY / name).read_text())["storage"]["postgres"]
         assert _validate(dagster_postgres.DagsterPostgresStorage.config_type(), section) == [], name
@@ -54,7 +55,8 @@ def test_postgres_storage_section_matches_dagster_postgres(pg_env):
 
 
 def test_k8s_run_launcher_and_job_executor_configs_match_dagster_k8s():
-    dagster_k8s = pytest.importorskip("dagster_k8s", reason="dagster-k8s is not installed")
+    import dagster_k8s
+
     launcher = yaml.safe_load((DEPLOY / "k8s-instance.yaml").read_text())["run_launcher"]
     assert (launcher["module"], launcher["class"]) == ("dagster_k8s", "K8sRunLauncher")
     assert _validate(dagster_k8s.K8sRunLauncher.config_type(), launcher["config"]) == []
