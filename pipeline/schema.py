@@ -114,6 +114,12 @@ DOCUMENTS = _t(
         ("crawled_at", UTC_TS, "crawl time (WARC-Date) when known"),
         ("ingested_at", UTC_TS, "when newslake ingested it"),
         ("words", pl.Int32, "whitespace-separated tokens in text"),
+        (
+            "decode_flags",
+            pl.List(pl.String),
+            "charset decisions for this document: charset_mismatch, bytes_replaced, charset_guessed, "
+            "mixed_encodings (its file mixes encodings); empty when clean; NULL in lakes migrated from before",
+        ),
     ],
 )
 

@@ -14,7 +14,7 @@ import functools
 import re
 import unicodedata
 
-_BOMS = (
+BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF8, "utf-8"),
@@ -59,7 +59,7 @@ def _single_byte(codec: str) -> bool:
         return False
 
 
-def _utf16_without_bom(data: bytes | bytearray) -> str | None:
+def utf16_without_bom(data: bytes | bytearray) -> str | None:
     sample = data[:4096]
     if len(sample) < 4:
         return None
@@ -83,10 +83,10 @@ def decode_bytes(data: bytes | bytearray, *, declared: str | None = None, sniff_
         Also look for a charset declared inside the document (``<meta charset>``, XML declaration).
     """
     codec: str | None  # a BOM's codec, else the UTF-16 variant the NUL pattern shows (or None)
-    for bom, codec in _BOMS:
+    for bom, codec in BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, errors="replace"), f"{codec}:bom"
-    codec = _utf16_without_bom(data)
+    codec = utf16_without_bom(data)
     if codec:
         return data.decode(codec, errors="replace"), f"{codec}:nul-pattern"
     decl = _norm_codec(declared) or (sniff_declared(data) if sniff_html else None)

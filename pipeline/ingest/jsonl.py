@@ -52,6 +52,7 @@ class JsonRecord:
     url: str | None
     authors: list[str]
     site: str | None
+    how: str | None = None  # how a line that is not UTF-8 was decoded (see decode.decode_bytes)
 
 
 def _get(obj: dict, path: str) -> Any:
@@ -132,10 +133,11 @@ def parse_record(line: bytes, lineno: int, mapping: JsonlMapping) -> JsonRecord 
     """One JSONL line -> record; ``None`` for a blank line; :class:`Reject` for a bad one."""
     if not line.strip():
         return None
+    how = None
     try:
         s = line.decode("utf-8")
     except UnicodeDecodeError:
-        s = decode_bytes(line)[0]
+        s, how = decode_bytes(line)
     try:
         obj = json.loads(s)
     except (ValueError, RecursionError) as err:
@@ -158,4 +160,5 @@ def parse_record(line: bytes, lineno: int, mapping: JsonlMapping) -> JsonRecord 
         url=_scalar(_field(obj, mapping, "url")),
         authors=_names(_field(obj, mapping, "authors")),
         site=_scalar(_field(obj, mapping, "site")),
+        how=how,
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO
+
+import polars as pl
 
 from pipeline.ingest.config import IngestConfig
 from pipeline.ingest.dates import Candidate, file_name_date, resolve, url_date
@@ -136,6 +139,24 @@ class CappedReader:
             self._raw.close()
 
 
+_FLAG_OF_RULE = {
+    "beats-declared": "charset_mismatch",  # a declared single-byte charset overruled by valid UTF-8
+    "replace": "bytes_replaced",  # UTF-8 with a few invalid bytes replaced by U+FFFD
+    "detected": "charset_guessed",  # not UTF-8, no declaration: a detector chose the charset
+    "fallback": "charset_guessed",
+    "legacy-article": "charset_guessed",  # an article of a mixed dump that is not UTF-8: read as cp1252
+}
+# documents and rejects a worker sends to the parent per message: a file's output is never one huge message
+FLUSH_DOCS = 1000
+FLUSH_BYTES = 4 << 20
+
+
+def decoding_flags(how: str | None) -> set[str]:
+    """The ``decode_flags`` a decoding decision (``codec:rule``) deserves; empty for a clean decode."""
+    flag = _FLAG_OF_RULE.get(how.rsplit(":", 1)[-1]) if how else None
+    return {flag} if flag else set()
+
+
 def _magic(head: bytes) -> str | None:
     for sig, what in _MAGIC:
         if head.startswith(sig):
@@ -143,9 +164,23 @@ def _magic(head: bytes) -> str | None:
     return None
 
 
+Emit = Callable[[pl.DataFrame | None, pl.DataFrame | None], None]
+
+
 class _Builder:
-    def __init__(self, entry: InboxEntry, fmt: str, config: IngestConfig, ingested_at: datetime):
+    """Collects a file's documents and rejects. With ``emit``, they leave in parts of at most ``FLUSH_DOCS``
+    rows or ``FLUSH_BYTES`` of text (the worker sends each part to the parent), so a worker never holds a
+    large file's whole output; the figures (records, documents, rejects, reasons) still cover the file."""
+
+    def __init__(
+        self, entry: InboxEntry, fmt: str, config: IngestConfig, ingested_at: datetime, emit: Emit | None = None
+    ):
         self.entry, self.fmt, self.config, self.at = entry, fmt, config, ingested_at
+        self.emit = emit
+        self.n_docs = 0
+        self.reasons: Counter[str] = Counter()
+        self.pending_bytes = 0
+        self.flushed = 0
         self.now = (config.now or datetime.now(UTC)).astimezone(UTC)
         self.docs: list[dict] = []
         self.rejects: list[dict] = []
@@ -157,20 +192,25 @@ class _Builder:
 
     def reject(self, key: str | None, r: Reject) -> None:
         self.rejects.append(reject_row(self.entry.rel_path, self.entry.sha256, key, r.code, r.detail, self.at))
+        self.reasons[r.code] += 1
         if key is None:
             self.file_reason = r.code
+        self._maybe_flush()
 
-    def note_decoding(self, how: str) -> None:
-        """Record a charset decision a reader should know about (``how`` from :func:`decode_bytes`)."""
-        rule = how.rsplit(":", 1)[-1]
-        flag = {
-            "beats-declared": "charset_mismatch",
-            "replace": "bytes_replaced",
-            "detected": "charset_guessed",
-            "fallback": "charset_guessed",
-        }.get(rule)
-        if flag:
-            self.decode_flags.add(flag)
+    def _maybe_flush(self) -> None:
+        if self.emit is not None and (
+            len(self.docs) + len(self.rejects) >= FLUSH_DOCS or self.pending_bytes >= FLUSH_BYTES
+        ):
+            self.emit(documents_frame(self.docs), rejects_frame(self.rejects))
+            self.docs, self.rejects, self.pending_bytes = [], [], 0
+            self.flushed += 1
+
+    def note_decoding(self, how: str) -> set[str]:
+        """Record a charset decision a reader should know about (``how`` from :func:`decode_bytes`) in the
+        file's flags; return the flags for the document(s) decoded that way."""
+        flags = decoding_flags(how)
+        self.decode_flags |= flags
+        return flags
 
     def unique(self, key: str, lineno: int) -> str:
         """Reserve a record key no other record of this file has (documents and rejects share the space: an
@@ -187,19 +227,22 @@ class _Builder:
             cands = [*cands, self.file_date]
         date = resolve(cands, now=self.now, verify_text=verify)
         try:
-            self.docs.append(
-                document_row(
-                    rel_path=self.entry.rel_path,
-                    sha256=self.entry.sha256 or "",
-                    record_key=key,
-                    fmt=self.fmt,
-                    date=date,
-                    ingested_at=self.at,
-                    **fields,
-                )
+            row = document_row(
+                rel_path=self.entry.rel_path,
+                sha256=self.entry.sha256 or "",
+                record_key=key,
+                fmt=self.fmt,
+                date=date,
+                ingested_at=self.at,
+                **fields,
             )
         except Reject as r:
             self.reject(key, r)
+            return
+        self.docs.append(row)
+        self.n_docs += 1
+        self.pending_bytes += len(row["text"])
+        self._maybe_flush()
 
     def html_page(self, key: str, data: bytes, *, url: str | None, charset: str | None = None, **extra) -> None:
         from pipeline.ingest.html import extract_html  # trafilatura is imported by the html module only
@@ -211,7 +254,7 @@ class _Builder:
             if (what := _magic(data[:16])) is not None:
                 raise Reject("binary_content", what)
             text, how = decode_bytes(data, declared=charset, sniff_html=True)
-            self.note_decoding(how)
+            flags = self.note_decoding(how)
             if control_ratio(text) > 0.05:
                 raise Reject("binary_content", "mostly control characters: not text")
             # no cleaning pass over the whole page: trafilatura's loader drops characters XML cannot hold,
@@ -233,20 +276,22 @@ class _Builder:
             authors=page.authors,
             site=page.site,
             url=page.url or url,
+            decode_flags=flags,
             **extra,
         )
 
     def result(self, compression: str) -> ParsedFile:
-        n_docs = len(self.docs)
-        if n_docs and not self.rejects:
+        """The file's outcome; its frames hold what was not emitted yet (all of it without ``emit``)."""
+        n_docs, n_rejects = self.n_docs, sum(self.reasons.values())
+        if n_docs and not n_rejects:
             status, reason = "ok", None
         elif n_docs:
-            status, reason = "partial", self.file_reason or _top_reason(self.rejects)
+            status, reason = "partial", self.file_reason or self.reasons.most_common(1)[0][0]
         else:
             status = "rejected"
-            if not self.rejects:
+            if not n_rejects:
                 self.reject(None, Reject("no_records", "no records found in the file"))
-            reason = self.file_reason or _top_reason(self.rejects)
+            reason = self.file_reason or self.reasons.most_common(1)[0][0]
         return ParsedFile(
             self.entry.rel_path,
             self.entry.sha256 or "",
@@ -259,10 +304,6 @@ class _Builder:
             rejects_frame(self.rejects),
             tuple(sorted(self.decode_flags)),
         )
-
-
-def _top_reason(rows: list[dict]) -> str:
-    return Counter(r["reason"] for r in rows).most_common(1)[0][0]
 
 
 def rejected_file(
@@ -290,9 +331,17 @@ def rejected_file(
     )
 
 
-def parse_file(entry: InboxEntry, *, config: IngestConfig, ingested_at: datetime) -> ParsedFile:
-    """Parse one inbox entry. Never raises: every failure is a reject with a reason code."""
+def parse_file(
+    entry: InboxEntry, *, config: IngestConfig, ingested_at: datetime, emit: Emit | None = None
+) -> ParsedFile:
+    """Parse one inbox entry. Never raises: every failure is a reject with a reason code.
+
+    ``emit(documents, rejects)``: takes the file's output in parts as it is parsed (bounded memory); the
+    returned :class:`ParsedFile` then holds the figures for the whole file and the last part's rows. When the
+    file turns out to be a whole-file reject after parts were emitted, ``emit(None, None)`` says: drop them.
+    """
     fmt, compression = detect_format(entry.rel_path)
+    b: _Builder | None = None
     if entry.kind != "file":
         code = {"symlink": "symlink", "special": "special_file"}.get(entry.kind, "unreadable")
         return rejected_file(entry, code, f"inbox entry of kind {entry.kind}", ingested_at=ingested_at)
@@ -321,7 +370,7 @@ def parse_file(entry: InboxEntry, *, config: IngestConfig, ingested_at: datetime
                     raise Reject("unknown_format", "extension not one of " + ", ".join(sorted(FORMATS)))
                 if (what := _magic(head)) is not None:
                     raise Reject("binary_content", what)
-                b = _Builder(entry, fmt, config, ingested_at)
+                b = _Builder(entry, fmt, config, ingested_at, emit)
                 try:
                     _PARSERS[fmt](b, stream)
                 except Reject as r:  # a stream error after some records: keep what was parsed
@@ -330,11 +379,14 @@ def parse_file(entry: InboxEntry, *, config: IngestConfig, ingested_at: datetime
                 stream.close()
         return b.result(compression)
     except Reject as r:
+        _drop_emitted(b)
         return rejected_file(entry, r.code, r.detail, ingested_at=ingested_at, fmt=fmt, compression=compression)
     except OSError as err:  # FileNotFoundError: moved away after the scan (retried on the next run)
+        _drop_emitted(b)
         code = "vanished" if isinstance(err, FileNotFoundError) else "unreadable"
         return rejected_file(entry, code, str(err)[:200], ingested_at=ingested_at, fmt=fmt, compression=compression)
     except Exception as err:  # a bug or a library failure must not take the batch down
+        _drop_emitted(b)
         return rejected_file(
             entry,
             "parse_error",
@@ -343,6 +395,12 @@ def parse_file(entry: InboxEntry, *, config: IngestConfig, ingested_at: datetime
             fmt=fmt,
             compression=compression,
         )
+
+
+def _drop_emitted(b: _Builder | None) -> None:
+    """The file became a whole-file reject after some parts were emitted: they must not be written."""
+    if b is not None and b.flushed and b.emit is not None:
+        b.emit(None, None)
 
 
 def _read_all(b: _Builder, stream: CappedReader, cap: int, code: str) -> bytes:
@@ -358,7 +416,7 @@ def _parse_html(b: _Builder, stream: CappedReader) -> None:
 
 
 def _parse_text(b: _Builder, stream: CappedReader) -> None:
-    from pipeline.ingest.textdump import decode_dump, parse_textdump
+    from pipeline.ingest.textdump import DumpText, iter_articles
 
     data, cut = bytearray(), None
     try:  # chunked, so a truncated .gz still yields the articles before the cut (the cap is the reader's)
@@ -373,18 +431,19 @@ def _parse_text(b: _Builder, stream: CappedReader) -> None:
         if r.code != "truncated_gzip":
             raise
         cut = r
-    text, hows = decode_dump(data, cut=cut is not None)
-    for how in hows:
+    dump = DumpText(data, cut=cut is not None)
+    del data  # the dump holds the bytes; articles are decoded and parsed one at a time
+    for how in dump.hows:
         b.note_decoding(how)
-    if len(hows) > 1:
+    if dump.mixed:
         b.decode_flags.add("mixed_encodings")
-    del data
-    if control_ratio(text) > 0.05:
+    if control_ratio(dump.head()) > 0.05:
         raise Reject("binary_content", "control characters: not text")
-    for art in parse_textdump(text):
+    for art in iter_articles(dump.blocks):
         b.records += 1
         cands = [Candidate(art.date_raw, "text")] if art.date_raw else []
-        b.add(str(art.index), cands, title=art.title, body=art.body, captions=art.captions)
+        flags = decoding_flags(art.how) | ({"mixed_encodings"} if dump.mixed else set())
+        b.add(str(art.index), cands, title=art.title, body=art.body, captions=art.captions, decode_flags=flags)
     if cut is not None:
         raise cut  # after the complete articles: recorded as the file's reason, status partial
 
@@ -421,6 +480,7 @@ def _parse_jsonl(b: _Builder, stream: CappedReader) -> None:
             authors=rec.authors,
             site=rec.site,
             url=rec.url,
+            decode_flags=b.note_decoding(rec.how) if rec.how else set(),
         )
 
 

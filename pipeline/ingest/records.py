@@ -99,6 +99,7 @@ def document_row(
     url: str | None = None,
     crawled_at: datetime | None = None,
     ingested_at: datetime,
+    decode_flags: set[str] | list[str] | None = None,
 ) -> dict:
     clean_title, text, start, end, caps = layout(title, body, captions or [])
     if not text.strip():
@@ -126,6 +127,7 @@ def document_row(
         "crawled_at": crawled_at,
         "ingested_at": ingested_at,
         "words": len(text.split()),
+        "decode_flags": sorted(decode_flags or ()),
     }
 
 

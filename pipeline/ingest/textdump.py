@@ -19,12 +19,14 @@ How lines are told apart, in general terms rather than by word lists:
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.ingest.dates import parse_raw
-from pipeline.ingest.decode import clean_text, decode_bytes
+from pipeline.ingest.decode import BOMS, clean_text, decode_bytes, utf16_without_bom
 
 _ARTICLE_SPLIT = re.compile(r"\n[ \t\u00a0]*\n(?:[ \t\u00a0]*\n)+")
 _ARTICLE_SPLIT_BYTES = re.compile(rb"(\r?\n[ \t]*\r?\n(?:[ \t]*\r?\n)+)")
@@ -41,6 +43,7 @@ class TextArticle:
     body: list[str]
     captions: list[str]
     date_raw: str | None
+    how: str | None = None  # how its bytes were decoded (see decode.decode_bytes)
 
 
 def _key(line: str) -> str:
@@ -75,30 +78,79 @@ def _date_line(line: str) -> tuple[str, bool] | None:
     return None
 
 
-def decode_dump(data: bytes | bytearray, *, cut: bool = False) -> tuple[str, list[str]]:
-    """Decode a dump; a dump that is not one clean encoding is decoded article by article.
+class DumpText:
+    """A dump's text, decoded article block by article block on demand: the decoded file is never held whole.
 
     Dumps are concatenations of scraped pages, and one cp1252 article in a UTF-8 file must not turn the
-    whole file into a guess (or the other articles into mojibake). ``cut``: the bytes end early (a truncated
-    ``.gz``): the last article may be incomplete and is dropped, the complete ones before it are kept.
+    whole file into a guess (or the other articles into mojibake): a file that is not one clean encoding is
+    decoded block by block (``mixed``), each block with its own ``how``. Blocks are split at the article
+    separator in the bytes, which is safe for every ASCII-compatible charset (``\\n`` is never part of a
+    multi-byte character there); UTF-16/32 files (BOM or NUL pattern) are decoded whole. ``cut``: the bytes
+    end early (a truncated ``.gz``): the last article may be incomplete and is dropped, the complete ones
+    before it are kept.
+
+    Memory: the bytes (held by the caller too) plus one block at a time; a strict UTF-8 check runs in
+    1 MiB steps. Only a non-UTF-8 file is decoded whole once, to choose its charset.
     """
-    if cut:
-        ends = [m.start() for m in _ARTICLE_SPLIT_BYTES.finditer(data)]
-        data = data[: ends[-1]] if ends else b""
-    text, how = decode_bytes(data)  # a bytearray decodes like bytes, without a copy
-    if how.split(":")[-1] in _SURE or not data:
-        return text, [how]
-    parts = _ARTICLE_SPLIT_BYTES.split(data)  # separators are kept (odd indexes): the layout is unchanged
-    out, hows = [], []
-    for i, p in enumerate(parts):
-        if i % 2:
-            out.append(p.decode("ascii", "replace"))
+
+    def __init__(self, data: bytes | bytearray, *, cut: bool = False):
+        self._data: bytes | bytearray = data
+        self._end = len(data)
+        self._text: str | None = None
+        self._hows: list[str] = []  # per block, mixed files only
+        if cut:
+            ends = [m.start() for m in _ARTICLE_SPLIT_BYTES.finditer(data)]
+            self._end = ends[-1] if ends else 0
+        self.mixed = False
+        src = data if self._end == len(data) else bytes(data[: self._end])  # a copy only for a cut file
+        if any(data.startswith(bom) for bom, _ in BOMS) or utf16_without_bom(data):
+            self._text, self.how = decode_bytes(src)
+            self._data = b""
+        elif _is_utf8(memoryview(src)):
+            self.how = "utf-8:strict"
         else:
-            t, h = _decode_block(p)
-            out.append(t)
-            hows.append(h)
-    codecs_used = {h.split(":")[0] for h in hows}
-    return "".join(out), sorted(set(hows)) if len(codecs_used) > 1 else [how]
+            whole, self.how = decode_bytes(src)
+            del whole
+            self._hows = [_decode_block(bytes(b))[1] for b in self._raw_blocks()]
+            self.mixed = len({h.split(":")[0] for h in self._hows}) > 1
+        self.hows = sorted(set(self._hows)) if self.mixed else [self.how]
+
+    def _raw_blocks(self) -> Iterator[bytes | bytearray]:
+        data, pos = self._data, 0
+        for m in _ARTICLE_SPLIT_BYTES.finditer(data, 0, self._end):
+            yield data[pos : m.start()]
+            pos = m.end()  # the separator itself holds no text
+        yield data[pos : self._end]
+
+    def blocks(self) -> Iterator[tuple[str, str]]:
+        """``(decoded text, how)`` per article block, in file order (not cleaned)."""
+        if self._text is not None:
+            yield self._text, self.how
+            return
+        codec = self.how.split(":")[0]
+        for i, raw in enumerate(self._raw_blocks()):
+            if self.mixed:
+                yield _decode_block(bytes(raw))[0], self._hows[i]
+            else:
+                yield raw.decode(codec, errors="replace"), self.how
+
+    def head(self, n: int = 8192) -> str:
+        """The start of the text (for the binary check)."""
+        if self._text is not None:
+            return self._text[:n]
+        codec = "utf-8" if self.mixed else self.how.split(":")[0]
+        return self._data[: min(self._end, 4 * n)].decode(codec, errors="replace")[:n]
+
+
+def _is_utf8(data: memoryview) -> bool:
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for i in range(0, len(data), 1 << 20):
+            dec.decode(data[i : i + (1 << 20)])
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_block(data: bytes) -> tuple[str, str]:
@@ -107,6 +159,8 @@ def _decode_block(data: bytes) -> tuple[str, str]:
     text, how = decode_bytes(data)
     if how == "utf-8:replace":
         text, how = decode_bytes(data, declared="cp1252")
+        if how == "cp1252:declared":
+            how = "cp1252:legacy-article"  # nothing declared it: the file's other articles say it is not UTF-8
     return text, how
 
 
@@ -122,16 +176,30 @@ def split_articles(text: str) -> list[list[list[str]]]:
 
 
 def parse_textdump(text: str) -> list[TextArticle]:
-    raw_articles = split_articles(text)
+    return list(iter_articles(lambda: [(text, None)]))
+
+
+def iter_articles(blocks: Callable[[], Iterable[tuple[str, str | None]]]) -> Iterator[TextArticle]:
+    """Articles of a dump, one at a time. ``blocks`` gives ``(text, how)`` pieces in order and is called twice:
+    once to find the interface strings recurring across the file's articles, once to build the articles
+    (so the file's articles are never all held at once). Each article carries its piece's ``how``."""
+
+    def raw_articles() -> Iterator[tuple[list[list[str]], str | None]]:
+        for text, how in blocks():
+            for art in split_articles(text):
+                yield art, how
+
     # interface strings recurring across the file's articles
     per_article: Counter[str] = Counter()
-    for art in raw_articles:
+    n = 0
+    for art, _ in raw_articles():
+        n += 1
         per_article.update({_key(ln) for ch in art for ln in ch if _is_short_ui(ln)})
-    n = len(raw_articles)
     ui = {k for k, c in per_article.items() if c >= 3 and c >= 0.3 * n}
+    del per_article
 
-    articles: list[TextArticle] = []
-    for art in raw_articles:
+    index = 0
+    for art, how in raw_articles():
         lines: list[tuple[int, str]] = []
         date_raw = None
         for ci, ch in enumerate(art):
@@ -171,5 +239,5 @@ def parse_textdump(text: str) -> list[TextArticle]:
                 continue
             paras.setdefault(ci, []).append(ln)
         body = ["\n".join(p) for _, p in sorted(paras.items())]
-        articles.append(TextArticle(len(articles), title, body, captions, date_raw))
-    return articles
+        yield TextArticle(index, title, body, captions, date_raw, how)
+        index += 1

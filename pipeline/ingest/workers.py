@@ -8,11 +8,18 @@ files. Workers are fresh interpreters (``python -c``) talking over a socket pair
 the caller (no forked threads or locks, e.g. polars' pool) and, unlike multiprocessing's ``spawn``, the
 caller's ``__main__`` is never re-imported, so callers need no ``if __name__ == "__main__"`` guard. Workers
 are replaced after ``MAX_TASKS_PER_WORKER`` files to bound slow leaks in the parsing libraries.
+
+A worker sends a file's documents and rejects in parts of at most ``parse.FLUSH_DOCS`` rows or
+``parse.FLUSH_BYTES`` of text as it parses (``("part", idx, docs, rejects)``), then the file's result: its
+own memory stays near the file's bytes plus one part, however many documents the file holds. The parent
+joins the parts to the result; a file whose worker times out or dies has its parts dropped and becomes one
+rejected file, so a file is written whole or not at all (and retried).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import socket
 import subprocess
@@ -23,6 +30,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+
+import polars as pl
 
 from pipeline.ingest.config import IngestConfig
 from pipeline.ingest.inbox import InboxEntry
@@ -62,7 +71,11 @@ def _child_main(fd: int) -> None:
         if msg is None:
             return
         idx, entry = msg
-        conn.send((idx, parse_file(entry, config=config, ingested_at=ingested_at)))
+
+        def emit(docs, rejects, idx=idx):
+            conn.send(("part", idx, docs, rejects))  # (None, None): drop the parts sent for this file
+
+        conn.send((idx, parse_file(entry, config=config, ingested_at=ingested_at, emit=emit)))
 
 
 class _Slot:
@@ -138,6 +151,7 @@ class WorkerPool:
         total = len(entries)
         pending = deque(enumerate(entries))
         results: dict[int, ParsedFile] = {}
+        parts: dict[int, list[tuple[pl.DataFrame, pl.DataFrame]]] = {}  # a file's output sent ahead of its result
         next_out = 0
         window = 4 * len(slots)
         while next_out < total:
@@ -154,11 +168,18 @@ class WorkerPool:
                 replace = False
                 try:
                     while s.conn.poll():
-                        idx, res = s.conn.recv()
-                        if idx == "ready":
+                        msg = s.conn.recv()
+                        if msg[0] == "ready":
                             s.ready = True
+                        elif msg[0] == "part":
+                            _, idx, docs, rejects = msg
+                            if docs is None:
+                                parts.pop(idx, None)
+                            else:
+                                parts.setdefault(idx, []).append((docs, rejects))
                         else:
-                            results[idx] = res
+                            idx, res = msg
+                            results[idx] = _joined(res, parts.pop(idx, []))
                             s.task = None
                             s.done += 1
                 except (EOFError, OSError):
@@ -166,6 +187,7 @@ class WorkerPool:
                 now = time.monotonic()
                 if s.task and now > s.deadline:
                     idx, e = s.task
+                    parts.pop(idx, None)
                     detail = f"parsing took over {time_limit(e, config):.0f}s"
                     results[idx] = rejected_file(e, "timeout", detail, ingested_at=ingested_at)
                     replace = True
@@ -176,6 +198,7 @@ class WorkerPool:
                             raise RuntimeError("ingest workers die at start-up; run with workers=0 to see why")
                     if s.task:
                         idx, e = s.task
+                        parts.pop(idx, None)
                         results[idx] = rejected_file(
                             e, "worker_crashed", f"exit code {s.proc.poll()}", ingested_at=ingested_at
                         )
@@ -191,6 +214,15 @@ class WorkerPool:
                 next_out += 1
                 if on_progress:
                     on_progress(next_out, total)
+
+
+def _joined(res: ParsedFile, parts: list[tuple[pl.DataFrame, pl.DataFrame]]) -> ParsedFile:
+    """A file's result with the parts its worker sent ahead (see ``parse_file``'s ``emit``)."""
+    if not parts:
+        return res
+    docs = pl.concat([*(d for d, _ in parts), res.documents])
+    rejects = pl.concat([*(r for _, r in parts), res.rejects])
+    return dataclasses.replace(res, documents=docs, rejects=rejects)
 
 
 def parse_files(
