@@ -21,7 +21,7 @@ DEFAULT_LAKE = "data/lake"
 DEFAULT_HOME = "data/dagster"
 DAGSTER_YAML = PROJECT / "assets" / "dagster.yaml"
 # Further subcommands, one module each: ``register(subparsers, common)`` adds the parser and sets ``func``.
-COMMAND_MODULES: tuple[str, ...] = ("release", "history", "export", "doctor")
+COMMAND_MODULES: tuple[str, ...] = ("release", "history", "export", "doctor", "migrate")
 
 
 def _env(args) -> dict[str, str]:
@@ -90,7 +90,12 @@ def cmd_run(args) -> int:
     env = _env(args)
     home = _home(env)
     from newslake import control
+    from newslake.migrate import outdated_message
+    from pipeline.storage import Lake
 
+    if outdated := outdated_message(Lake(env["NEWSLAKE_LAKE"])):  # before any work: never half a run on it
+        print(outdated, file=sys.stderr)
+        return 2
     lock = control.file_lock(
         home / ".run.lock",
         what="run",
@@ -406,25 +411,6 @@ def cmd_maintain(args) -> int:
     return 0 if res.success else 1
 
 
-def cmd_migrate(args) -> int:
-    _env(args)
-    from pipeline import storage
-    from pipeline.errors import SchemaMismatch
-    from pipeline.schema import TABLES
-
-    lake, status = storage.Lake(os.environ["NEWSLAKE_LAKE"]), 0
-    for table in TABLES.values():
-        try:
-            added = storage.migrate(lake, table)
-        except SchemaMismatch as exc:
-            print(f"{table.name}: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        if added:
-            print(f"{table.name}: added {', '.join(added)} (NULL in existing rows)")
-    return status
-
-
 def cmd_ui(args) -> int:
     import signal
     import subprocess
@@ -558,15 +544,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep files needed by versions younger than this (default: %(default)s = 7 days)",
     )
     m.set_defaults(func=cmd_maintain)
-
-    g = sub.add_parser(
-        "migrate",
-        help="add columns that schema.py declares but the stored tables lack",
-        description="The only schema change newslake makes: new nullable columns. A changed type "
-        "or a removed column is reported and left alone (exit 1).",
-    )
-    common(g, inbox=False)
-    g.set_defaults(func=cmd_migrate)
 
     u = sub.add_parser("ui", help="start the Dagster UI (127.0.0.1 only)")
     common(u)
