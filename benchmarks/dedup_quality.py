@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate  # noqa: E402
-from pipeline.dedup.cluster import _components  # noqa: E402
+from pipeline.dedup.cluster import _components, pair_scores, pair_similarity, template_conflicts  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FIG = re.compile(r"\d+(?:[.,]\d+)*")
@@ -447,13 +447,63 @@ def copy_recall(df: pl.DataFrame, pred: list[str]) -> dict[str, tuple[int, int]]
     return {k: (v[0], v[1]) for k, v in sorted(out.items())}
 
 
-def run_newslake(df: pl.DataFrame, config: DedupConfig) -> tuple[list[str], float]:
+def run_newslake(df: pl.DataFrame, config: DedupConfig) -> tuple[list[str], float, pl.DataFrame]:
+    """Cluster labels (``cluster_id``), seconds, and the signatures (for the loss breakdown)."""
     t = time.perf_counter()
     sig = compute_signatures(df, config=config)
     dup = deduplicate(sig, sig, config=config)
     elapsed = time.perf_counter() - t
     pred = df.select("doc_id").join(dup.select("doc_id", "cluster_id"), on="doc_id", how="left")
-    return pred["cluster_id"].to_list(), elapsed
+    return pred["cluster_id"].to_list(), elapsed, sig
+
+
+def recall_losses(df: pl.DataFrame, pred: list[str], sig: pl.DataFrame, config: DedupConfig) -> dict[str, int]:
+    """Where recall is lost: each copy left out of its original's cluster, by the first stage that
+    rejects the pair (copy, original): no MinHash (text under ``min_chars``), never a candidate (no
+    shared LSH band), candidate below the similarity threshold, or similar but rejected by the template
+    guard; ``other`` = the pair itself passes (lost to the window or the hop limit)."""
+    cl = dict(zip(df["doc_id"], pred, strict=True))
+    missed = [
+        (d, d.rsplit("#", 1)[0] + "#0")
+        for d in df["doc_id"]
+        if not d.endswith("#0") and cl[d] != cl[d.rsplit("#", 1)[0] + "#0"]
+    ]
+    out = dict.fromkeys(("no_minhash", "not_candidate", "below_threshold", "template_guard", "other"), 0)
+    if not missed:
+        return out
+    s = sig.with_row_index("gid")
+    row = dict(zip(s["doc_id"], s["gid"], strict=True))
+    a = np.array([row[x] for x, _ in missed])
+    b = np.array([row[y] for _, y in missed])
+    n_mh = s["minhash"].list.len().to_numpy()
+    has = (n_mh[a] == config.num_perm) & (n_mh[b] == config.num_perm)
+    out["no_minhash"] = int((~has).sum())
+    a, b = a[has], b[has]
+    if a.size == 0:
+        return out
+    mh = np.stack(s["minhash"].to_numpy()[np.r_[a, b]]).astype(np.uint32)
+    mh_a, mh_b = mh[: a.size], mh[a.size :]
+    bands = s["bands"].to_list()
+    cand = np.array([bool(set(bands[x]) & set(bands[y])) for x, y in zip(a, b, strict=True)])
+    tl = s["text_len"].to_numpy()
+    whole, lead, _ = pair_scores(mh_a, mh_b, tl[a], tl[b], config=config)
+    sim = pair_similarity(mh_a, mh_b, tl[a], tl[b], config=config)
+    ok = sim >= config.threshold
+    pairs = pl.DataFrame({"a": a.astype(np.uint32), "b": b.astype(np.uint32)})
+    bad = (
+        template_conflicts(
+            pairs,
+            s.select(pl.col("gid").cast(pl.UInt32), "figures"),
+            tolerance=config.figure_tolerance,
+            lead_only=whole < config.threshold,
+        ).to_numpy()
+        & config.template_guard
+    )
+    out["not_candidate"] = int((~cand).sum())
+    out["below_threshold"] = int((cand & ~ok).sum())
+    out["template_guard"] = int((cand & ok & bad).sum())
+    out["other"] = int((cand & ok & ~bad).sum())
+    return out
 
 
 def run_baseline(df: pl.DataFrame) -> tuple[list[str], float]:
@@ -524,7 +574,8 @@ def evaluate(name: str, df: pl.DataFrame, cfg: DedupConfig, seed: int) -> dict[s
         f"{n_tpl} template-sibling documents"
     )
     gold = df["gold"].to_list()
-    runs = [("newslake", f"newslake ({cfg.shingle}, {cfg.bands}x{cfg.rows}, verified)", *run_newslake(df, cfg))]
+    pred, secs, sig = run_newslake(df, cfg)
+    runs = [("newslake", f"newslake ({cfg.shingle}, {cfg.bands}x{cfg.rows}, verified)", pred, secs)]
     ds = run_datasketch(df, gold)
     if ds is None:
         print("datasketch not installed: pip install datasketch")
@@ -544,6 +595,11 @@ def evaluate(name: str, df: pl.DataFrame, cfg: DedupConfig, seed: int) -> dict[s
         figures[f"{name}.{key}.template_merges"] = tm
     parts = [f"{k} {a}/{b}" for k, (a, b) in copy_recall(df, runs[0][2]).items()]
     print("newslake copies in their original's cluster, by edit: " + ", ".join(parts))
+    losses = recall_losses(df, runs[0][2], sig, cfg)
+    print(
+        f"newslake copies missed ({sum(losses.values())}), by the first stage rejecting (copy, original): "
+        + ", ".join(f"{k} {v}" for k, v in losses.items())
+    )
     return figures
 
 

@@ -7,7 +7,7 @@ table can be traced back to the code that wrote it.
 from importlib import metadata
 
 INGEST = "ingest-3"  # 3: documents.decode_flags (charset decisions per document)
-DEDUP = "dedup-2"
+DEDUP = "dedup-3"
 SEGMENT = "segment-2"
 ENTITIES = "entities-1"
 

@@ -9,7 +9,7 @@ Definition of the result for a day ``D`` (a pure function of the signatures date
   against every node of the view; hop ``h + 1`` does the same for the nodes first reached at hop ``h``
   (``max_hops``, default 2: a day's copy of ``y`` also meets ``y``'s own older duplicate ``z``);
 * a candidate pair is an edge when its estimated similarity reaches ``threshold`` and the figures agree
-  (template guard);
+  (template guard, ``template_conflicts``);
 * a cluster is a connected component of these edges; its canonical document is the first of its view
   documents by (earliest ``pub_datetime``, longest normalised text, smallest ``doc_id``), and
   ``cluster_id`` is the canonical ``doc_id``.
@@ -30,10 +30,12 @@ import numpy as np
 import polars as pl
 
 from pipeline.dedup.config import DedupConfig
+from pipeline.dedup.signatures import LEAD_TOKEN
 from pipeline.schema import DUPLICATES, SIGNATURES
 
 _UNDATED = -(10**6)  # day number standing for a null pub_date
 _EPOCH = date(1970, 1, 1)
+LEAD_NUMBERS = 2  # lead-only pairs: how many of the leads' first numbers must agree
 _KEY_CHUNK = 400_000  # frontier (node, band hash) rows per pair-building join: bounds hot buckets
 
 
@@ -152,7 +154,10 @@ def template_conflicts(
     ``lead_only`` marks pairs that share their lead but not their whole text (a prefix copy followed by
     other text): the rest of each text is unrelated, so its numbers may fill common slots ("5 pct")
     with other values and need not be shared. For those pairs a slot is the word before *and* the word
-    after the number together, and the no-shared-slot rule does not apply.
+    after the number together, and the no-shared-slot rule does not apply; instead the numbers of the
+    two leads (the ``^lead=`` token, see ``pipeline.dedup.signatures``) must start alike: the first
+    ``min(LEAD_NUMBERS, len_a, len_b)`` of them must be equal (a prefix copy keeps the numbers of its
+    prefix, a template story with the same opening words has its own numbers from the first one).
     """
     pairs = pairs.select("a", "b").with_row_index("pid")
     lead = pl.Series("lead", np.zeros(pairs.height, bool) if lead_only is None else lead_only)
@@ -164,7 +169,7 @@ def template_conflicts(
             .join(figures.rename({"gid": side}), on=side)
             .select("pid", "lead", pl.col("figures").str.split(" ").alias("t"))
             .explode("t")
-            .filter(pl.col("t").is_not_null() & (pl.col("t") != ""))
+            .filter(pl.col("t").is_not_null() & (pl.col("t") != "") & ~pl.col("t").str.starts_with(LEAD_TOKEN))
             .select("pid", "lead", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
             .unnest("t")
             .unique()
@@ -204,7 +209,29 @@ def template_conflicts(
     both = ta.select("pid").unique().join(tb.select("pid").unique(), on="pid")
     same_value = ta.select("pid", "fig").join(tb.select("pid", "fig"), on=["pid", "fig"]).select("pid")
     value_bad = both.join(slots.select("pid"), on="pid", how="anti").join(same_value, on="pid", how="anti")
-    bad = pl.concat([slot_bad, value_bad])
+
+    # lead-only pairs: the lead is the text they share, so its numbers must start alike (a prefix copy
+    # keeps the numbers of the prefix; a template story has other numbers from its first one)
+    def lead_first(side: str) -> pl.DataFrame:
+        return (
+            pairs.filter("lead")
+            .select("pid", side)
+            .join(figures.rename({"gid": side}), on=side)
+            .select(
+                "pid",
+                pl.col("figures")
+                .str.extract(rf"\{LEAD_TOKEN}=([0-9,]*)", 1)
+                .str.split(",")
+                .list.eval(pl.element().filter(pl.element() != ""))
+                .list.head(LEAD_NUMBERS)
+                .alias(side),
+            )
+        )
+
+    lf = lead_first("a").join(lead_first("b"), on="pid")
+    n = pl.min_horizontal(pl.col("a").list.len(), pl.col("b").list.len())
+    lead_bad = lf.filter((n > 0) & (pl.col("a").list.head(n) != pl.col("b").list.head(n))).select("pid")
+    bad = pl.concat([slot_bad, value_bad, lead_bad])
     return pairs["pid"].is_in(bad["pid"].implode())
 
 

@@ -65,7 +65,7 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
             "exact_hash": pl.Series([exact_hash(t) for t in texts], dtype=pl.String),
             "bands": bd_list,
             "minhash": mh_list,
-            "figures": norm["figures"],
+            "figures": _with_lead_numbers(norm["figures"], texts, config),
         }
     )
     return SIGNATURES.conform(out)
@@ -74,3 +74,22 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
 def _list_series(values: np.ndarray, offsets: np.ndarray, dtype: DType) -> pl.Series:
     arr = pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), pa.array(values))
     return pl.Series(arr).cast(pl.List(dtype))
+
+
+LEAD_TOKEN = "^lead"
+
+
+def _with_lead_numbers(figures: pl.Series, texts: pl.Series, config: DedupConfig) -> pl.Series:
+    """Append the lead's numbers to ``figures`` as one token ``^lead=n1,n2,...`` (lead channel only).
+
+    The numbers are the whole digit tokens of the first ``lead_chars`` normalised characters, in text
+    order (a digit run glued to letters, such as OCR's "5ome", is not one; a number cut by the end of
+    the lead is left out). The template guard compares them for pairs that share only their lead.
+    """
+    if not config.lead_perm:
+        return figures
+    nums = texts.str.slice(0, config.lead_chars).str.extract_all(r"\b\d+ ").list.eval(pl.element().str.strip_chars())
+    token = pl.lit(LEAD_TOKEN + "=") + nums.list.join(",")
+    return pl.DataFrame({"f": figures, "n": nums}).select(
+        pl.when(pl.col("f") == "").then(token).otherwise(pl.col("f") + " " + token).alias("figures")
+    )["figures"]

@@ -354,3 +354,40 @@ def test_order_invariance_with_noisy_and_partial_copies():
     canon = dict(zip(ref["doc_id"], ref["canonical_doc_id"], strict=True))
     assert canon["b"] == canon["c"] == "a" and canon["u"] == "u"
     assert canon["d"] == "b"  # day 3 no longer sees day 0: the earliest copy it knows
+
+
+# ---------------------------------------------------------------- lead numbers (dedup-3) ----
+BOE = (
+    "The Bank of England said it forecast a shortage of around {a} mln stg in the money market today. "
+    "Among the main factors affecting liquidity, {what} will {verb} {b} mln stg while a rise in note "
+    "circulation and bankers' balances below target will take out around {c} mln stg."
+)
+
+
+def test_lead_numbers_are_stored_with_the_figures():
+    opening = BOE.format(a="700", b="501", c="285", what="bills maturing in official hands", verb="drain some")
+    sig = compute_signatures(frame([doc("x", 0, [opening, paragraph(1, 60)]), doc("y", 0, ["S0me 5ome text " * 30])]))
+    figs = dict(zip(sig["doc_id"], sig["figures"], strict=True))
+    assert figs["x"].endswith("^lead=700,501")  # 285 lies beyond the lead's 250 characters
+    assert figs["y"].endswith(" ^lead=")  # digits glued to letters (OCR: "S0me 5ome") are not lead numbers
+    assert "^lead" not in compute_signatures(frame([doc("x", 0, [opening])]), config=DedupConfig(
+        num_perm=126, bands=42, lead_perm=0))["figures"][0]  # fmt: skip
+
+
+def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
+    """Two reports open with the same formula (same first figure, then others) and go on differently:
+    they share only their lead, whose numbers differ; a prefix copy of one, with other text after it,
+    keeps that one's lead numbers and joins it."""
+    s1 = [BOE.format(a="700", b="501", c="285", what="bills maturing in official hands", verb="drain some")]
+    s2 = [BOE.format(a="700", b="546", c="285", what="maturing assistance and treasury bills", verb="drain")]
+    rows = [
+        doc("s1", 0, s1 + [paragraph(1000 + i, 40) for i in range(3)]),
+        doc("s2", 1, s2 + [paragraph(1100 + i, 40) for i in range(3)]),
+        doc("copy", 2, s1 + [paragraph(1200 + i, 40) for i in range(3)]),
+    ]
+    out = dedup_all(rows)
+    assert out["copy"]["canonical_doc_id"] == "s1" and out["copy"]["method"] == "near"
+    assert out["s2"]["canonical_doc_id"] == "s2"
+    # the figure slots alone do not tell them apart (the test has teeth)
+    monkeypatch.setattr("pipeline.dedup.cluster.LEAD_NUMBERS", 0)
+    assert dedup_all(rows)["s2"]["canonical_doc_id"] == "s1"
