@@ -109,26 +109,30 @@ def run_size(n: int, config: DedupConfig) -> dict:
     words = int(docs["text"].str.count_matches(r"\S+").sum())
     by_day = docs.partition_by("pub_date", as_dict=True, maintain_order=False)
     del docs
-    t_sig = t_dup = 0.0
+    t_sig = t_dup = c_sig = c_dup = 0.0
     sigs: dict[date, pl.DataFrame] = {}
     dups = []
     for (day,) in sorted(by_day):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         sigs[day] = compute_signatures(by_day.pop((day,)), config=config)
         t_sig += time.perf_counter() - t
+        c_sig += time.process_time() - c
         lo, hi = window_bounds(day, window_days=config.window_days)
         for d in [d for d in sigs if d < lo]:  # the pipeline reads the window from Delta: keep only it
             del sigs[d]
         window = pl.concat([s for d, s in sigs.items() if lo <= d <= hi])
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         dups.append(deduplicate(sigs[day], window, config=config))
         t_dup += time.perf_counter() - t
+        c_dup += time.process_time() - c
     dup = pl.concat(dups)
     return dict(
         docs=n,
         words=words,
         signatures_s=t_sig,
         dedup_s=t_dup,
+        # CPU seconds of all threads: steadier than wall-clock on a shared machine
+        cpu_ms_per_doc=1000 * (c_sig + c_dup) / n,
         docs_per_s=n / (t_sig + t_dup),
         duplicate_rate=1 - dup["is_canonical"].mean(),
         near=int((dup["method"] == "near").sum()),
@@ -200,12 +204,13 @@ def main() -> None:
         return
     print(f"config: {cfg.shingle}, {cfg.scheme}, {cfg.bands}x{cfg.rows}, window {cfg.window_days} days, "
           f"{PER_DAY} docs/day")  # fmt: skip
-    print(f"{'docs':>8} {'words':>11} {'signatures s':>12} {'dedup s':>8} {'docs/s':>8} {'dup rate':>8} "
-          f"{'peak RSS MB':>11}")  # fmt: skip
+    print(f"{'docs':>8} {'words':>11} {'signatures s':>12} {'dedup s':>8} {'docs/s':>8} {'CPU ms/doc':>10} "
+          f"{'dup rate':>8} {'peak RSS MB':>11}")  # fmt: skip
     for n in [int(x) for x in a.sizes.split(",") if x]:
         r = child(["--_size", str(n)])
         print(f"{r['docs']:>8} {r['words']:>11} {r['signatures_s']:>12.1f} {r['dedup_s']:>8.1f} "
-              f"{r['docs_per_s']:>8.0f} {r['duplicate_rate']:>8.3f} {r['peak_rss_mb']:>11.0f}")  # fmt: skip
+              f"{r['docs_per_s']:>8.0f} {r['cpu_ms_per_doc']:>10.3f} {r['duplicate_rate']:>8.3f} "
+              f"{r['peak_rss_mb']:>11.0f}")  # fmt: skip
     for w in sorted({a.window // 3, a.window}):
         r = child(["--_daywin", f"{a.day},{w}"])
         print(f"one day of {r['day_docs']} vs window of {r['window_docs']}: signatures {r['signatures_s']:.1f} s, "

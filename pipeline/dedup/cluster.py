@@ -35,6 +35,7 @@ from pipeline.schema import DUPLICATES, SIGNATURES
 
 _UNDATED = -(10**6)  # day number standing for a null pub_date
 _EPOCH = date(1970, 1, 1)
+NOVEL = 0.6  # whole-text pairs: a template pair when this share of each text's numbers is new to the other
 LEAD_NUMBERS = 2  # lead-only pairs: how many of the leads' first numbers must agree
 _KEY_CHUNK = 400_000  # frontier (node, band hash) rows per pair-building join: bounds hot buckets
 
@@ -149,7 +150,9 @@ def template_conflicts(
     template pair when conflicts exceed ``tolerance`` times the shared slots. Slots found in one text only
     (a trimmed or extended part, a slot garbled by noise) say nothing either way. When no slot is shared
     but both texts have multi-digit numbers, the pair is a template pair if no such number appears in
-    both. ``figures`` maps ``gid`` to the ``figures`` string.
+    both; and when each text has at least two multi-digit numbers and at least ``NOVEL`` of each text's
+    are absent from the other, it is a template pair whatever the slots say (noise garbles the words of
+    slots; a copy keeps most of its numbers). ``figures`` maps ``gid`` to the ``figures`` string.
 
     ``lead_only`` marks pairs that share their lead but not their whole text (a prefix copy followed by
     other text): the rest of each text is unrelated, so its numbers may fill common slots ("5 pct")
@@ -231,7 +234,25 @@ def template_conflicts(
     lf = lead_first("a").join(lead_first("b"), on="pid")
     n = pl.min_horizontal(pl.col("a").list.len(), pl.col("b").list.len())
     lead_bad = lf.filter((n > 0) & (pl.col("a").list.head(n) != pl.col("b").list.head(n))).select("pid")
-    bad = pl.concat([slot_bad, value_bad, lead_bad])
+    # most numbers new on both sides (each has at least two): other figures in the same words, whose
+    # slots noise has garbled (a copy keeps most of its numbers; extended copies add some)
+    va, vb = (t.select("pid", "fig").unique() for t in (ta, tb))
+    na = va.group_by("pid").len().rename({"len": "na"})
+    nb = vb.group_by("pid").len().rename({"len": "nb"})
+    both_n = va.join(vb, on=["pid", "fig"]).group_by("pid").len().rename({"len": "nc"})
+    novel_bad = (
+        na.join(nb, on="pid")
+        .join(both_n, on="pid", how="left")
+        .with_columns(pl.col("nc").fill_null(0))
+        .filter(
+            (pl.col("na") >= 2)
+            & (pl.col("nb") >= 2)
+            & ((pl.col("na") - pl.col("nc")) >= NOVEL * pl.col("na"))
+            & ((pl.col("nb") - pl.col("nc")) >= NOVEL * pl.col("nb"))
+        )
+        .select("pid")
+    )
+    bad = pl.concat([slot_bad, value_bad, lead_bad, novel_bad])
     return pairs["pid"].is_in(bad["pid"].implode())
 
 

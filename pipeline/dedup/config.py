@@ -66,7 +66,7 @@ class DedupConfig:
     lead_perm: int = 42
     lead_chars: int = 250
     lead_shingle: int = 5
-    lead_threshold: float = 0.5
+    lead_threshold: float = 0.45
     threshold: float = 0.42
     containment: bool = True
     min_jaccard: float = 0.2

@@ -391,3 +391,18 @@ def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
     # the figure slots alone do not tell them apart (the test has teeth)
     monkeypatch.setattr("pipeline.dedup.cluster.LEAD_NUMBERS", 0)
     assert dedup_all(rows)["s2"]["canonical_doc_id"] == "s1"
+
+
+def test_template_sibling_with_garbled_slot_words_stays_apart(monkeypatch):
+    """Same words, two of three figures changed, and the words next to them garbled by OCR: no figure
+    slot is shared with another number, but most numbers of each text are new to the other."""
+    words = [paragraph(1300 + i, 30) for i in range(3)]
+    one = ["The group acquired it for 150 mln dlrs in April 15 and sold it in 1987.", *words]
+    two = ["The group aequired it for 150 mln dlrs in Aoril 36 ond sold it cn 7360.", *words]
+    plain = ["The group acquired it for 150 mln dlrs in April 15 and sold it in 1987.", *words]
+    rows = [doc("one", 0, one), doc("two", 1, two), doc("copy", 2, [ocr(p, 3) for p in plain])]
+    out = dedup_all(rows)
+    assert out["two"]["canonical_doc_id"] == "two"
+    assert out["copy"]["canonical_doc_id"] == "one"  # noise alone does not make numbers new
+    monkeypatch.setattr("pipeline.dedup.cluster.NOVEL", 1.01)  # the rule off: merged (teeth)
+    assert dedup_all(rows)["two"]["canonical_doc_id"] == "one"
