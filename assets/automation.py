@@ -3,7 +3,8 @@
 * ``daily_ingest`` (RUNNING by default) launches ``ingest_job`` every day at 00:30 UTC; ``inbox_sensor``
   (RUNNING) launches it when the inbox changes.
 * ``partitions_sensor`` (RUNNING) launches ``daily_job`` for the days that are not done
-  (:func:`pipeline.planning.keys_to_process`): their inputs changed after their last table was written.
+  (:func:`pipeline.planning.keys_to_process`): their inputs changed after their last table was written, or
+  their duplicates were computed while a window day's signatures were missing (another run was writing them).
   It launches nothing while a daily run is queued or in progress, and a tick never repeats a run for the
   same inputs (the run key holds the newest input's storage id).
 * ``weekly_maintenance`` compacts and vacuums on Sundays.
@@ -12,6 +13,7 @@
 import dagster as dg
 
 from assets import jobs, partitions
+from assets.dedup import window_reads
 from assets.resources import SettingsResource
 from pipeline import planning
 from pipeline.ingest.inbox import inbox_fingerprint
@@ -38,7 +40,8 @@ def pending(instance: dg.DagsterInstance, *, window_days: int | None) -> tuple[l
     event = dg.DagsterEventType.ASSET_MATERIALIZATION
     inputs = instance.get_latest_storage_id_by_partition(dg.AssetKey("documents"), event)
     done = instance.get_latest_storage_id_by_partition(dg.AssetKey(LAST_TABLE), event)
-    todo = planning.keys_to_process(keys, inputs=inputs, done=done, window_days=window_days)
+    reads = window_reads(instance)
+    todo = planning.keys_to_process(keys, inputs=inputs, done=done, window_days=window_days, reads=reads)
     return keys, todo, max(inputs.values(), default=0)
 
 

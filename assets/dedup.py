@@ -1,13 +1,70 @@
-"""Stage ``dedup``: per-day ``signatures`` (the cross-day index) and ``duplicates`` against the window."""
+"""Stage ``dedup``: per-day ``signatures`` (the cross-day index) and ``duplicates`` against the window.
+
+A day's ``duplicates`` depend on the ``signatures`` of every day in its window, which other runs may be
+writing at the same time. Between the two, the step records per day a *window read* (an observation of the
+``duplicates`` partition: when, and which earlier window days had no current signatures then); the planner
+(:func:`pipeline.planning.keys_to_process`) processes a day again when its read missed something, so runs
+on neighbouring days, in any order or at once, end with the tables of a serial build.
+"""
 
 import dagster as dg
 
+from assets import partitions
 from assets.partitions import pub_days, single_run
 from assets.resources import SettingsResource
 from assets.results import check_specs, daily_spec, run_daily_step
+from pipeline import planning
 from pipeline.dedup import runner
-from pipeline.schema import DUPLICATES, SIGNATURES
-from pipeline.stage import DEDUP
+from pipeline.dedup.cluster import window_bounds
+from pipeline.schema import DOCUMENTS, DUPLICATES, SIGNATURES
+from pipeline.stage import DEDUP, UNDATED, Day, StageResult, day_key, order_days
+
+UNSEEN = "window_unseen"  # metadata of a window read: the window days whose signatures were not current
+
+
+def record_window_read(context: dg.AssetExecutionContext, days: list[Day], *, window_days: int | None) -> None:
+    """One observation per dated day of the run, before its window is read (the order is the point)."""
+    keys = [day_key(d) for d in days if d is not None]
+    if not keys:
+        return
+    instance = context.instance
+    earlier = planning.earlier_window_keys(partitions.keys(instance), keys[0], window_days=window_days)
+    unseen: list[str] = []
+    if earlier:
+        event = dg.DagsterEventType.ASSET_MATERIALIZATION
+        inputs = instance.get_latest_storage_id_by_partition(dg.AssetKey("documents"), event, set(earlier))
+        sigs = instance.get_latest_storage_id_by_partition(dg.AssetKey("signatures"), event, set(earlier))
+        unseen = planning.not_current(earlier, inputs=inputs, signatures=sigs)
+    for d, key in zip([d for d in days if d is not None], keys, strict=True):
+        lo, _ = window_bounds(d, window_days=window_days)
+        mine = [k for k in unseen if lo is None or k >= lo.isoformat()]
+        context.log_event(
+            dg.AssetObservation(
+                asset_key="duplicates",
+                partition=key,
+                description="window read: duplicates of this day are computed from the signatures current now",
+                metadata={UNSEEN: dg.MetadataValue.json(mine)},
+            )
+        )
+
+
+def window_reads(instance: dg.DagsterInstance) -> dict[str, planning.WindowRead]:
+    """Each day's latest window read (for the planner)."""
+    ids = instance.get_latest_storage_id_by_partition(dg.AssetKey("duplicates"), dg.DagsterEventType.ASSET_OBSERVATION)
+    ids = {k: v for k, v in ids.items() if k != UNDATED}
+    if not ids:
+        return {}
+    records = instance.fetch_observations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("duplicates"), storage_ids=list(ids.values())), limit=len(ids)
+    ).records
+    out = {}
+    for r in records:
+        obs = r.asset_observation
+        if obs is None or obs.partition is None:
+            continue
+        value = getattr(obs.metadata.get(UNSEEN), "value", None) or []
+        out[obs.partition] = planning.WindowRead(r.storage_id, tuple(value))
+    return out
 
 
 @dg.multi_asset(
@@ -23,4 +80,18 @@ from pipeline.stage import DEDUP
 )
 def dedup(context: dg.AssetExecutionContext, settings: SettingsResource):
     """Signatures of the days' documents, then clusters against each day's window of earlier days."""
-    yield from run_daily_step(context, settings, DEDUP, runner.run, what="dedup steps")
+
+    def run(lake, days, *, settings, run_id, on_progress=None) -> StageResult:
+        # runner.run's two halves, with the window read recorded between them.
+        days = order_days(days)
+        runner.require(lake, DOCUMENTS, needed_by="dedup")
+        sig_tables = runner.run_signatures(lake, days, settings=settings, run_id=run_id)
+        if on_progress:
+            on_progress(1, 2)
+        record_window_read(context, days, window_days=settings.dedup.window_days)
+        result = runner.run_duplicates(lake, days, settings=settings, run_id=run_id)
+        if on_progress:
+            on_progress(2, 2)
+        return StageResult("dedup", sig_tables + result.tables, result.checks, result.figures)
+
+    yield from run_daily_step(context, settings, DEDUP, run, what="dedup steps")

@@ -5,11 +5,19 @@ depends on last changed: its own documents and the documents of every day in its
 article on day d can change the clusters of the days after d). Inputs are compared by the order in which
 the instance recorded them (storage ids), so an interrupted run, a failed check or a killed process leaves
 the day to do, and an unchanged day is never redone.
+
+Runs over different days run at once, so a day's ``duplicates`` may be computed while an earlier day of its
+window has no current ``signatures`` yet (that day is in another run, or was never processed). The dedup
+step therefore records, per day and just before it reads the window, a :class:`WindowRead`: when it read
+(the instance's order) and which window days were *unseen* (their signatures older than their documents).
+A day whose last read had unseen days, or whose window's documents changed after the read, is not done: the
+next plan (sensor or ``newslake run``) processes it again, and the result equals a serial build.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pipeline.dedup.cluster import affected_days as _later_days
@@ -25,37 +33,67 @@ def affected_days(touched: Iterable[date], *, existing: Iterable[date], window_d
     return out
 
 
+@dataclass(frozen=True)
+class WindowRead:
+    """What a day's dedup step recorded just before it read the signatures of its window."""
+
+    storage_id: int  # when, in the instance's order: a write recorded later was not seen
+    unseen: tuple[str, ...] = ()  # window days (other than the day) whose signatures were not current then
+
+
+def earlier_window_keys(keys: Iterable[str], first: str, *, window_days: int | None) -> list[str]:
+    """The dated keys before ``first`` that are in the dedup window of ``first`` or of a later day."""
+    if first == UNDATED:
+        return []
+    lo = None if window_days is None else (date.fromisoformat(first) - timedelta(days=window_days)).isoformat()
+    return [k for k in sort_keys(keys) if k != UNDATED and k < first and (lo is None or k >= lo)]
+
+
+def not_current(keys: Iterable[str], *, inputs: Mapping[str, int], signatures: Mapping[str, int]) -> list[str]:
+    """Keys whose latest ``signatures`` write is older than their latest ``documents`` write (or missing)."""
+    return [k for k in keys if signatures.get(k, -1) < inputs.get(k, -1)]
+
+
 def keys_to_process(
     keys: Iterable[str],
     *,
     inputs: Mapping[str, int],
     done: Mapping[str, int],
     window_days: int | None,
+    reads: Mapping[str, WindowRead] | None = None,
 ) -> list[str]:
     """Partition keys whose last table is older than their inputs (or missing), in key order.
 
     ``inputs`` maps a key to the storage id of its latest ``documents`` write, ``done`` to that of its latest
     last-stage write. A dated key depends on the documents of itself and of the ``window_days`` days before
-    it (all earlier days when None); the undated key only on its own.
+    it (all earlier days when None); the undated key only on its own. ``reads`` holds each day's latest
+    :class:`WindowRead`: a day is also to do when that read had unseen days, or when a window day's
+    documents were written after it (days without a read, processed before reads were recorded, are judged
+    by ``done`` alone).
     """
     ordered = sort_keys(keys)
     dated = [k for k in ordered if k != UNDATED]
+    reads = reads or {}
     todo = []
     newest_input: dict[str, int] = {}
+    newest_other: dict[str, int] = {}  # the window's newest input, the day itself excluded
     # Sweep days in order keeping the window's newest input (a deque of (day, id) would be O(n); days are few).
     for i, key in enumerate(dated):
         day = date.fromisoformat(key)
         lo = None if window_days is None else day - timedelta(days=window_days)
         best = -1
-        for prev in reversed(dated[: i + 1]):
+        for prev in reversed(dated[:i]):
             if lo is not None and date.fromisoformat(prev) < lo:
                 break
             best = max(best, inputs.get(prev, -1))
-        newest_input[key] = best
+        newest_other[key] = best
+        newest_input[key] = max(best, inputs.get(key, -1))
     if UNDATED in ordered:
         newest_input[UNDATED] = inputs.get(UNDATED, -1)
     for key in ordered:
-        if key not in done or done[key] < newest_input.get(key, -1):
+        read = reads.get(key)
+        stale_read = read is not None and (bool(read.unseen) or newest_other.get(key, -1) > read.storage_id)
+        if key not in done or done[key] < newest_input.get(key, -1) or stale_read:
             todo.append(key)
     return todo
 

@@ -53,3 +53,30 @@ def test_a_day_is_done_only_after_its_inputs_and_its_window_inputs():
     partial = {key: v for key, v in done.items() if key != k(0)}
     assert keys_to_process(keys, inputs=inputs, done=partial, window_days=30) == [k(0)]
     assert keys_to_process(keys, inputs={**inputs, UNDATED: 99}, done=done, window_days=30) == [UNDATED]
+
+
+def test_a_window_read_that_missed_signatures_leaves_the_day_to_do():
+    """Runs on neighbouring days at once: a day whose duplicates were computed while a window day had no
+    current signatures (unseen), or before a window day's documents changed, is not done."""
+    from pipeline.planning import WindowRead, earlier_window_keys, not_current
+
+    keys = [k(0), k(1), k(2), k(3), k(40)]
+    inputs = {key: 10 + i for i, key in enumerate(keys)}
+    done = {key: 100 + i for i, key in enumerate(keys)}
+    # Days 2 and 3 ran (one run) before day 1's signatures existed; day 40 is out of everyone's window.
+    assert earlier_window_keys(keys, k(2), window_days=30) == [k(0), k(1)]
+    assert earlier_window_keys(keys, k(40), window_days=30) == []
+    assert earlier_window_keys(keys, k(40), window_days=None) == [k(0), k(1), k(2), k(3)]
+    assert not_current([k(0), k(1)], inputs=inputs, signatures={k(0): 50}) == [k(1)]
+    reads = {k(2): WindowRead(60, (k(1),)), k(3): WindowRead(61, (k(1),)), k(40): WindowRead(62)}
+    assert keys_to_process(keys, inputs=inputs, done=done, window_days=30, reads=reads) == [k(2), k(3)]
+    # Redone after day 1's signatures landed: nothing unseen, done.
+    again = {**reads, k(2): WindowRead(90), k(3): WindowRead(91)}
+    assert keys_to_process(keys, inputs=inputs, done=done, window_days=30, reads=again) == []
+    # A window day's documents written after the read (before the last table): to do, though done is later.
+    late = {**inputs, k(0): 95}
+    assert keys_to_process(keys, inputs=late, done=done, window_days=30, reads=again) == [k(2), k(3)]
+    # A day's own documents are judged by done alone (its signatures are written before its read); the later
+    # day whose window holds it read before them.
+    own = {**inputs, k(2): 95}
+    assert keys_to_process(keys, inputs=own, done=done, window_days=30, reads=again) == [k(3)]
