@@ -1,11 +1,14 @@
 """Stage ``dedup``: per-day ``signatures`` (the cross-day index) and ``duplicates`` against the window.
 
 A day's ``duplicates`` depend on the ``signatures`` of every day in its window, which other runs may be
-writing at the same time. Between the two, the step records per day a *window read* (an observation of the
-``duplicates`` partition: when, and which earlier window days had no current signatures then); the planner
+writing at the same time. Between the two, the step waits for started runs that are writing the signatures
+of earlier window days, then records per day a *window read* (an observation of the ``duplicates``
+partition: when, and which earlier window days still had no current signatures); the planner
 (:func:`pipeline.planning.keys_to_process`) processes a day again when its read missed something, so runs
 on neighbouring days, in any order or at once, end with the tables of a serial build.
 """
+
+import time
 
 import dagster as dg
 
@@ -20,21 +23,53 @@ from pipeline.schema import DOCUMENTS, DUPLICATES, SIGNATURES
 from pipeline.stage import DEDUP, UNDATED, Day, StageResult, day_key, order_days
 
 UNSEEN = "window_unseen"  # metadata of a window read: the window days whose signatures were not current
+WAIT = 3600.0  # longest wait for runs of earlier days to write their signatures
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+PARTITION = "dagster/partition"
 
 
-def record_window_read(context: dg.AssetExecutionContext, days: list[Day], *, window_days: int | None) -> None:
-    """One observation per dated day of the run, before its window is read (the order is the point)."""
+def _unseen(instance: dg.DagsterInstance, earlier: list[str]) -> list[str]:
+    if not earlier:
+        return []
+    event = dg.DagsterEventType.ASSET_MATERIALIZATION
+    inputs = instance.get_latest_storage_id_by_partition(dg.AssetKey("documents"), event, set(earlier))
+    sigs = instance.get_latest_storage_id_by_partition(dg.AssetKey("signatures"), event, set(earlier))
+    return planning.not_current(earlier, inputs=inputs, signatures=sigs)
+
+
+def _writers(context: dg.AssetExecutionContext, days: list[str]) -> list[str]:
+    """Other started runs whose partition range holds one of ``days`` (they are writing their signatures)."""
+    out = []
+    for run in context.instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        if run.run_id == context.run_id:
+            continue
+        a = run.tags.get(RANGE_START) or run.tags.get(PARTITION)
+        b = run.tags.get(RANGE_END) or a
+        if a and b and any(a <= d and (b == UNDATED or d <= b) for d in days):
+            out.append(run.run_id)
+    return out
+
+
+def record_window_read(
+    context: dg.AssetExecutionContext, days: list[Day], *, window_days: int | None, wait_seconds: float = WAIT
+) -> None:
+    """One observation per dated day of the run, before its window is read (the order is the point).
+
+    First, while a started run holds window days whose signatures are not current, wait for it (it only
+    waits, in turn, for runs of still earlier days: no cycle). A run that starts later, or a wait that
+    times out, leaves the days unseen, and the planner processes this run's days again.
+    """
     keys = [day_key(d) for d in days if d is not None]
     if not keys:
         return
     instance = context.instance
     earlier = planning.earlier_window_keys(partitions.keys(instance), keys[0], window_days=window_days)
-    unseen: list[str] = []
-    if earlier:
-        event = dg.DagsterEventType.ASSET_MATERIALIZATION
-        inputs = instance.get_latest_storage_id_by_partition(dg.AssetKey("documents"), event, set(earlier))
-        sigs = instance.get_latest_storage_id_by_partition(dg.AssetKey("signatures"), event, set(earlier))
-        unseen = planning.not_current(earlier, inputs=inputs, signatures=sigs)
+    unseen = _unseen(instance, earlier)
+    deadline = time.monotonic() + wait_seconds
+    while unseen and time.monotonic() < deadline and (writers := _writers(context, unseen)):
+        context.log.info(f"waiting for run(s) {', '.join(r[:8] for r in writers)} to write signatures of {unseen}")
+        time.sleep(1.0)
+        unseen = _unseen(instance, earlier)
     for d, key in zip([d for d in days if d is not None], keys, strict=True):
         lo, _ = window_bounds(d, window_days=window_days)
         mine = [k for k in unseen if lo is None or k >= lo.isoformat()]
