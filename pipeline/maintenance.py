@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-from deltalake import write_deltalake
 
 from pipeline import releases, storage
 from pipeline.schema import TABLES
@@ -106,31 +105,13 @@ def retention(lake: Lake, table: str, *, keep_last: int = MaintenanceConfig.keep
     return Retention(table, version, last, rel, len(extra))
 
 
-def _has_view_types(dt) -> bool:
-    """Whether any live file declares string_view/binary_view (MERGE writes them; pyarrow < 15 cannot read)."""
-    for frag in dt.to_pyarrow_dataset().get_fragments():
-        for f in frag.physical_schema:
-            if pa.types.is_string_view(f.type) or pa.types.is_binary_view(f.type):
-                return True
-    return False
-
-
 def _rewrite_plain(lake: Lake, name: str, run_id: str | None) -> bool:
-    """Rewrite an unpartitioned table with plain (large) string columns, same rows; True if it was needed."""
+    """Rewrite the files of an unpartitioned table that still declare string_view/binary_view (written by MERGE
+    before storage normalised its files) with the same rows in plain types; True if there were any."""
     table = TABLES[name]
-    dt = lake.open(name)
-    if dt is None or table.partition_by or not _has_view_types(dt):
+    if table.partition_by or lake.open(name) is None:
         return False
-    df = storage.read(lake, table)
-    write_deltalake(
-        lake.uri(name),
-        table.conform(df).to_arrow(),
-        mode="overwrite",
-        writer_properties=WRITER_PROPERTIES,
-        commit_properties=_commit(run_id, "maintenance"),
-        storage_options=lake.storage_options or None,
-    )
-    return True
+    return storage.normalise_view_files(lake, table, commit=_commit(run_id, "maintenance")) > 0
 
 
 def maintain(

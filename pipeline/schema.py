@@ -250,6 +250,40 @@ DATA_TABLES = (FILES, DOCUMENTS, REJECTS, SIGNATURES, DUPLICATES, SENTENCES, ENT
 TABLES: dict[str, Table] = {t.name: t for t in (*DATA_TABLES, RELEASES)}
 
 
+# Columns that identify a row, stored NOT NULL (Delta ``nullable: false``): no writer can commit a row without
+# them. ``pub_date`` is never among them (NULL is the undated partition), nor is ``rejects.record_key`` (NULL
+# for a whole file).
+NOT_NULL: dict[str, tuple[str, ...]] = {
+    "files": ("path",),
+    "documents": ("doc_id",),
+    "rejects": ("source_path", "stage", "reason"),
+    "signatures": ("doc_id",),
+    "duplicates": ("doc_id",),
+    "sentences": ("doc_id", "sent_idx"),
+    "entities": ("doc_id",),
+    "entity_daily": ("norm",),
+    "entity_cache": ("sent_hash", "model"),
+    "releases": ("release", "table_name"),
+}
+
+
+def delta_schema(table: Table):
+    """The Delta schema a table is stored with: its columns' meanings as field metadata ``comment`` (what Spark's
+    ``DESCRIBE``, deltalake's ``schema()`` and DuckDB show) and its :data:`NOT_NULL` columns non-nullable.
+
+    New tables are created with it; ``newslake migrate`` compares a stored table with it (see
+    ``pipeline.storage.schema_annotations_diff``)."""
+    from deltalake.schema import Field
+    from deltalake.schema import Schema as DeltaSchema
+
+    docs = {c.name: c.doc for c in table.columns}
+    keys = set(NOT_NULL.get(table.name, ()))
+    plain = DeltaSchema.from_arrow(table.empty().to_arrow().schema)
+    return DeltaSchema(
+        [Field(f.name, f.type, nullable=f.name not in keys, metadata={"comment": docs[f.name]}) for f in plain.fields]
+    )
+
+
 def _type_name(dtype: DType) -> str:
     return "timestamp (UTC)" if dtype == UTC_TS else str(dtype).replace("String", "string")
 

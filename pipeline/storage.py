@@ -14,6 +14,15 @@ Safety rules, each learnt the hard way upstream (see README "Guarantees"):
   or MERGE. Two writers that both found no table therefore conflict like any other pair of writers
   instead of both committing an append (which doubled every row).
 * Every commit records the Dagster run id and code version in the Delta commit metadata.
+* Tables are created with the schema module's column meanings (field metadata ``comment``) and NOT NULL key
+  columns; a frame with a NULL key is refused (:class:`NullKey`) before anything is written.
+* No stored file has ``string_view``/``binary_view`` columns (pyarrow < 15 and other readers cannot read them).
+  deltalake's MERGE (DataFusion reads the target with view types and, since delta-rs PR 4302, writes what it
+  read; the session setting ``schema_force_view_types`` is not reachable from Python) writes them, so every
+  MERGE is followed, in the same call, by a commit that replaces the files it wrote with the same rows in plain
+  types (:func:`normalise_view_files`, ``dataChange: false``, statistics kept).
+* MERGE is retried on Delta commit conflicts (bounded, jittered backoff, re-reading the table): a merge is
+  keyed and idempotent (insert-only, or insert-or-replace by key), so redoing it on the new version is safe.
 """
 
 from __future__ import annotations
@@ -21,19 +30,22 @@ from __future__ import annotations
 import functools
 import json
 import os
+import random
 import re
+import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
-from pipeline.errors import InvalidDate, SchemaMismatch
-from pipeline.schema import TABLES, Table
+from pipeline.errors import InvalidDate, NewslakeError, SchemaMismatch
+from pipeline.schema import NOT_NULL, TABLES, Table, delta_schema
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -43,6 +55,24 @@ MERGE_KEYS: dict[str, tuple[str, ...]] = {
     "rejects": ("source_path", "source_sha256", "record_key", "stage"),
     "entity_cache": ("sent_hash", "model"),
 }
+
+
+class NullKey(NewslakeError, ValueError):
+    """A frame to be written has NULL in a column its table stores NOT NULL (``pipeline.schema.NOT_NULL``)."""
+
+
+def check_not_null(table: Table, df: pl.DataFrame) -> None:
+    """Raise :class:`NullKey`, naming the table, the columns and how many rows, if a key column holds NULL.
+
+    Delta refuses such rows too, but with a bare "rows failed validation check" from Rust."""
+    cols = [c for c in NOT_NULL.get(table.name, ()) if c in df.columns]
+    if not cols or df.height == 0:
+        return
+    counts = df.select([pl.col(c).null_count() for c in cols]).row(0)
+    bad = {c: n for c, n in zip(cols, counts, strict=True) if n}
+    if bad:
+        detail = ", ".join(f"{c} ({n} rows)" for c, n in bad.items())
+        raise NullKey(f"{table.name}: NULL in NOT NULL column {detail}; refused before writing")
 
 
 def validate_date(value: str | date) -> date:
@@ -180,12 +210,50 @@ def migrate(lake: Lake, table: Table, *, run_id: str | None = None) -> list[str]
 
         arrow = table.empty().select(missing).to_arrow().schema
         fields = list(DeltaSchema.from_arrow(arrow).fields)
+        docs = {c.name: c.doc for c in table.columns}
         dt = lake.open(table)
         assert dt is not None  # schema_diff found stored columns, so the table exists
         dt.alter.add_columns(
-            [Field(f.name, f.type, nullable=True) for f in fields], commit_properties=_commit(run_id, "migration")
+            [Field(f.name, f.type, nullable=True, metadata={"comment": docs[f.name]}) for f in fields],
+            commit_properties=_commit(run_id, "migration"),
         )
     return missing
+
+
+def schema_annotations_diff(lake: Lake, table: Table) -> tuple[list[str], list[str]]:
+    """(columns whose stored comment differs from the schema module, NOT NULL columns stored nullable).
+
+    Tables created before comments and NOT NULL were stored show every column here. The comments can be set in
+    place (``DeltaTable.alter.set_column_metadata``: a metadata-only commit, see :func:`store_comments`).
+    deltalake cannot make an existing column NOT NULL (it only has ``alter.drop_column_not_null``; Spark's
+    ``ALTER COLUMN ... SET NOT NULL`` can), so an existing table keeps nullable keys, still checked on every
+    write by :func:`check_not_null`, until it is rewritten with :func:`pipeline.schema.delta_schema`."""
+    dt = lake.open(table)
+    if dt is None:
+        return [], []
+    stored = {f.name: f for f in dt.schema().fields}
+    target = {f.name: f for f in delta_schema(table).fields}
+    comments = [
+        n
+        for n, f in target.items()
+        if n in stored and (stored[n].metadata or {}).get("comment") != f.metadata["comment"]
+    ]
+    nullable = [n for n, f in target.items() if n in stored and not f.nullable and stored[n].nullable]
+    return comments, nullable
+
+
+def store_comments(lake: Lake, table: Table, *, run_id: str | None = None) -> list[str]:
+    """Set the stored ``comment`` of every column whose comment differs from the schema module; return them."""
+    comments, _ = schema_annotations_diff(lake, table)
+    docs = {c.name: c.doc for c in table.columns}
+    for name in comments:
+        dt = lake.open(table)
+        assert dt is not None
+        stored = next(f for f in dt.schema().fields if f.name == name)
+        dt.alter.set_column_metadata(
+            name, {**(stored.metadata or {}), "comment": docs[name]}, commit_properties=_commit(run_id, "migration")
+        )
+    return comments
 
 
 # Every Parquet file newslake writes (writes, MERGE, compaction) is zstd: ~40 % smaller than snappy here.
@@ -363,6 +431,7 @@ def write_partitions(
     days = sorted({validate_date(d) for d in dates})
     predicate = partition_predicate(days, include_undated=include_undated)
     df = table.conform(df)
+    check_not_null(table, df)
     outside = df.filter(~(pl.col("pub_date").is_in(days) | (pl.col("pub_date").is_null() & include_undated)))
     if outside.height:
         raise ValueError(f"{table.name}: {outside.height} rows fall outside the partitions being written")
@@ -399,30 +468,179 @@ def upsert(
     """
     keys = MERGE_KEYS[table.name]
     df = table.conform(df).unique(subset=list(keys), keep="last", maintain_order=True)
+    check_not_null(table, df)
     if df.height == 0:
         return lake.version(table)
     return _merge(lake, table, df, commit=_commit(run_id, code_version), update=True)
 
 
+# Attempts of one MERGE before its commit conflict is raised, and the backoff between them (doubling, jittered).
+MERGE_ATTEMPTS = 8
+MERGE_BACKOFF_S = 0.05
+MERGE_BACKOFF_MAX_S = 2.0
+# MERGE commits redone after a conflict in this process (for tests and logs).
+merge_retries = 0
+
+
+def _is_conflict(exc: Exception) -> bool:
+    """A Delta commit that lost to a concurrent one (deltalake already retried the mere version clash)."""
+    if isinstance(exc, CommitFailedError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, DeltaError) and (
+        "concurrent" in text or "conflict" in text or "version already exists" in text
+    )
+
+
 def _merge(lake: Lake, table: Table, df: pl.DataFrame, *, commit: CommitProperties, update: bool) -> int:
-    """MERGE ``df`` into ``table`` on its fixed keys (insert new keys; ``update``: also overwrite matches)."""
+    """MERGE ``df`` into ``table`` on its fixed keys (insert new keys; ``update``: also overwrite matches).
+
+    A commit conflict (another writer committed files this MERGE read) re-reads the table and redoes the MERGE,
+    up to :data:`MERGE_ATTEMPTS` times with jittered exponential backoff: the MERGE is keyed, so redoing it on the
+    new version inserts each key once. The files it wrote are then rewritten in plain types."""
     keys = MERGE_KEYS[table.name]
     check_schema(lake, table)
-    dt = ensure_table(lake, table)
     # NULL never equals NULL in SQL: compare keys null-safely.
     predicate = " AND ".join(f"(t.{k} IS NOT DISTINCT FROM s.{k})" for k in keys)
-    m = dt.merge(
-        df.to_arrow(),
-        predicate=predicate,
-        source_alias="s",
-        target_alias="t",
-        commit_properties=commit,
-        writer_properties=WRITER_PROPERTIES,
-    )
-    if update:
-        m = m.when_matched_update_all()
-    m.when_not_matched_insert_all().execute()
-    return dt.version()
+    source = df.to_arrow()
+    for attempt in range(1, MERGE_ATTEMPTS + 1):
+        dt = ensure_table(lake, table)
+        if attempt > 1:
+            dt = DeltaTable(lake.uri(table), storage_options=lake.storage_options or None)  # the newest version
+        before = set(_live_files(dt))
+        m = dt.merge(
+            source,
+            predicate=predicate,
+            source_alias="s",
+            target_alias="t",
+            commit_properties=commit,
+            writer_properties=WRITER_PROPERTIES,
+        )
+        if update:
+            m = m.when_matched_update_all()
+        try:
+            m.when_not_matched_insert_all().execute()
+        except Exception as exc:  # noqa: BLE001 - only commit conflicts are retried; everything else re-raised
+            if not _is_conflict(exc) or attempt == MERGE_ATTEMPTS:
+                raise
+            global merge_retries
+            merge_retries += 1
+            delay = min(MERGE_BACKOFF_MAX_S, MERGE_BACKOFF_S * 2 ** (attempt - 1))
+            time.sleep(random.uniform(delay / 2, delay))
+            continue
+        normalise_view_files(lake, table, exclude=before, commit=commit)
+        return lake.version(table)  # type: ignore[return-value]
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _live_files(dt: DeltaTable) -> list[str]:
+    return pa.table(dt.get_add_actions(flatten=False)).column("path").to_pylist()
+
+
+def _is_view(t: pa.DataType) -> bool:
+    if pa.types.is_string_view(t) or pa.types.is_binary_view(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+        return _is_view(t.value_type)
+    if pa.types.is_struct(t):
+        return any(_is_view(t.field(i).type) for i in range(t.num_fields))
+    return False
+
+
+def _plain(t: pa.DataType) -> pa.DataType:
+    """``t`` with every view type replaced by its plain form (string, binary), nested ones too."""
+    if pa.types.is_string_view(t):
+        return pa.string()
+    if pa.types.is_binary_view(t):
+        return pa.binary()
+    if pa.types.is_list(t) or pa.types.is_list_view(t):
+        return pa.list_(pa.field(t.value_field.name, _plain(t.value_type), t.value_field.nullable))
+    if pa.types.is_large_list(t):
+        return pa.large_list(pa.field(t.value_field.name, _plain(t.value_type), t.value_field.nullable))
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(_plain(f.type)) for f in (t.field(i) for i in range(t.num_fields))])
+    return t
+
+
+def _stat_value(v):
+    if isinstance(v, datetime):  # Delta statistics: UTC, millisecond ISO-8601 with Z
+        return v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {k: _stat_value(x) for k, x in v.items() if x is not None}
+    return v
+
+
+def _delta_fs(lake: Lake, table: Table):
+    import pyarrow.fs as pafs
+    from deltalake.fs import DeltaStorageHandler
+
+    return pafs.PyFileSystem(DeltaStorageHandler(lake.uri(table), lake.storage_options or None))
+
+
+def normalise_view_files(
+    lake: Lake,
+    table: Table,
+    *,
+    exclude: Iterable[str] = (),
+    commit: CommitProperties | None = None,
+) -> int:
+    """Rewrite the live files of an unpartitioned table that declare view types, same rows in plain types; return
+    how many. ``exclude``: paths known to be plain (the files before a MERGE), whose footers are not read.
+
+    One commit removes the view-typed files and adds their plain copies, both ``dataChange: false`` with the same
+    statistics, so readers see the same rows. If a concurrent writer removed one of those files first, the
+    commit conflicts and nothing is changed here (that writer's own files are normalised by its own call)."""
+    import pyarrow.parquet as pq
+    from deltalake.transaction import AddAction, RemoveAction
+
+    if table.partition_by is not None:
+        raise ValueError(f"{table.name}: only unpartitioned (MERGE-written) tables are normalised")
+    dt = DeltaTable(lake.uri(table), storage_options=lake.storage_options or None)
+    skip = set(exclude)
+    fs = _delta_fs(lake, table)
+    actions = [a for a in pa.table(dt.get_add_actions(flatten=False)).to_pylist() if a["path"] not in skip]
+    todo = []
+    for a in actions:
+        with fs.open_input_file(a["path"]) as fh:
+            schema = pq.read_schema(fh)
+        if any(_is_view(f.type) for f in schema):
+            todo.append((a, schema))
+    if not todo:
+        return 0
+    now = int(time.time() * 1000)
+    adds, removes, written = [], [], []
+    for a, schema in todo:
+        with fs.open_input_file(a["path"]) as fh:
+            data = pq.read_table(fh)
+        target = pa.schema([f.with_type(_plain(f.type)) for f in schema], metadata=schema.metadata)
+        data = data.cast(target)
+        name = f"part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+        with fs.open_output_stream(name) as out:
+            pq.write_table(data, out, compression="zstd", compression_level=3, row_group_size=128 * 1024)
+        written.append(name)
+        stats = {"numRecords": a["num_records"]}
+        for key, col in (("minValues", "min"), ("maxValues", "max"), ("nullCount", "null_count")):
+            if a.get(col):
+                stats[key] = _stat_value(a[col])
+        size = fs.get_file_info(name).size
+        adds.append(AddAction(name, size, {}, now, False, json.dumps(stats)))
+        removes.append(RemoveAction(a["path"], False, now, a["size_bytes"], {}))
+    try:
+        dt.create_write_transaction(
+            [*removes, *adds],
+            mode="append",
+            schema=dt.schema(),
+            commit_properties=commit or _commit(None, "normalise"),
+        )
+    except Exception as exc:  # noqa: BLE001 - a lost race leaves the table as the winner made it
+        for name in written:
+            fs.delete_file(name)
+        if _is_conflict(exc):
+            return 0
+        raise
+    return len(todo)
 
 
 def ensure_table(lake: Lake, table: Table) -> DeltaTable:
@@ -438,7 +656,7 @@ def ensure_table(lake: Lake, table: Table) -> DeltaTable:
     try:
         DeltaTable.create(
             lake.uri(table),
-            schema=table.empty().to_arrow().schema,
+            schema=delta_schema(table),
             mode="error",
             partition_by=[table.partition_by] if table.partition_by else None,
             storage_options=lake.storage_options or None,
@@ -474,6 +692,7 @@ def delete_where_in(
     dt = lake.open(table)
     if dt is None or not values:
         return None if dt is None else dt.version()
+    before = _live_files(dt)
     src = pa.table({column: pa.array(sorted(set(values)), type=pa.string())})
     pred = " AND ".join([f"t.{column} = s.{column}", *(f"t.{c} = '{v}'" for c, v in (only or {}).items())])
     (
@@ -488,7 +707,8 @@ def delete_where_in(
         .when_matched_delete()
         .execute()
     )
-    return dt.version()
+    normalise_view_files(lake, table, exclude=before, commit=_commit(run_id, code_version))
+    return lake.version(table)
 
 
 def append(
@@ -503,12 +723,15 @@ def append(
         return lake.version(table)
     if table.name in MERGE_KEYS:
         df = table.conform(df).unique(subset=list(MERGE_KEYS[table.name]), keep="first", maintain_order=True)
+        check_not_null(table, df)
         return _merge(lake, table, df, commit=_commit(run_id, code_version), update=False)
+    df = table.conform(df)
+    check_not_null(table, df)
     check_schema(lake, table)
     ensure_table(lake, table)
     write_deltalake(
         lake.uri(table),
-        table.conform(df).to_arrow(),
+        df.to_arrow(),
         mode="append",
         commit_properties=_commit(run_id, code_version),
         storage_options=lake.storage_options or None,
