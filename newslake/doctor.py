@@ -44,10 +44,8 @@ def cmd_doctor(args) -> int:
     if rep.reprocess_days:
         print("days to reprocess: newslake run " + " ".join(f"--date {d}" for d in rep.reprocess_days[:30]))
     for d in rep.unrepaired:
-        print(
-            f"NOT repaired: {d.kind}: {d.table}/{d.file} {d.detail} (restore it from a backup or a release)",
-            file=sys.stderr,
-        )
+        hint = "check credentials and endpoint" if d.kind == "unlistable" else "restore it from a backup or a release"
+        print(f"NOT repaired: {d.kind}: {d.table}/{d.file} {d.detail} ({hint})", file=sys.stderr)
     return 1 if rep.unrepaired else 0
 
 
@@ -55,7 +53,7 @@ def register(subparsers, common) -> None:
     d = subparsers.add_parser(
         "doctor",
         help="check every table's log and data files; --repair fixes them",
-        description="Reports, per table and day, data files the log lists but the disk "
+        description="Reports, per table and day, data files the log lists but the disk or object store "
         "lacks, symlinked data files and unreadable log lines. --repair drops the files "
         "from the logs and schedules the inbox files they came from for re-ingestion.",
     )

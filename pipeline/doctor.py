@@ -4,8 +4,10 @@ Pure library: returns plain data. Damage found per table (and per ``pub_date`` d
 
 * ``unreadable_log``: the table's log cannot be replayed (a corrupt or truncated JSON line); the entry names
   the log file and line when it is local;
-* ``missing_file``: the log lists a data file that is gone (deleted by hand, a broken copy);
-* ``symlinked_file``: a data file that is a symlink or resolves outside the table root (never read).
+* ``missing_file``: the log lists a data file that is gone (deleted by hand, a broken copy); on disk, and in an
+  object store (S3 and the like: one listing per table);
+* ``symlinked_file``: a data file that is a symlink or resolves outside the table root (never read);
+* ``unlistable``: the object store refused to list the table's files (credentials, network): nothing is known.
 
 :func:`repair` drops missing and symlinked files from the log (Delta's FSCK; the symlinks themselves are
 removed: they are not data), then schedules re-ingestion: every inbox path whose records are no longer all
@@ -34,7 +36,7 @@ REPAIR_REASON = "repair_pending"
 @dataclass(frozen=True)
 class Damage:
     table: str
-    kind: str  # unreadable_log | missing_file | symlinked_file
+    kind: str  # unreadable_log | missing_file | symlinked_file | unlistable
     file: str  # the data or log file, relative to the table root when local
     day: str | None  # pub_date partition ("" = undated), None when unknown or unpartitioned
     detail: str = ""
@@ -94,6 +96,13 @@ def unsafe_files(lake: Lake, name: str, dt) -> list[tuple[str, str]]:
     return out
 
 
+def missing_remote(dt) -> set[str]:
+    """Data files the log lists but the object store lacks (one listing of the table's prefix, by delta-rs'
+    own FSCK in dry-run mode: the same test :func:`repair` acts on; nothing is written)."""
+    removed = dt.repair(dry_run=True).get("files_removed") or []
+    return set(json.loads(removed) if isinstance(removed, str) else removed)
+
+
 def check(lake: Lake) -> list[Damage]:
     """Every problem in every table of the lake (empty: healthy)."""
     out: list[Damage] = []
@@ -116,6 +125,11 @@ def check(lake: Lake) -> list[Damage]:
         except Exception:  # noqa: BLE001 - days are a convenience; the file list below is what matters
             days = {}
         unsafe = dict(unsafe_files(lake, name, dt))
+        try:
+            gone = set() if _local(lake) else missing_remote(dt)
+        except Exception as err:  # noqa: BLE001 - a store that cannot be listed is reported, not fatal
+            out.append(Damage(name, "unlistable", "", None, f"{type(err).__name__}: {err}"[:300]))
+            gone = set()
         for rel in data_files(dt):
             day = days.get(rel)
             day = "" if day is None and rel in days else day
@@ -123,6 +137,8 @@ def check(lake: Lake) -> list[Damage]:
                 out.append(Damage(name, "symlinked_file", rel, day, unsafe[rel]))
             elif _local(lake) and not (Path(lake.uri(name)) / rel).exists():
                 out.append(Damage(name, "missing_file", rel, day, "listed in the log, not on disk"))
+            elif rel in gone:
+                out.append(Damage(name, "missing_file", rel, day, "listed in the log, not in the object store"))
     return out
 
 
@@ -134,7 +150,7 @@ def repair(lake: Lake, *, run_id: str | None = None) -> RepairReport:
     for d in damage:
         if d.kind == "symlinked_file":
             os.unlink(Path(lake.uri(d.table)) / d.file)  # a link is not data; its target is never touched
-    for name in sorted({d.table for d in damage if d.kind != "unreadable_log"}):
+    for name in sorted({d.table for d in damage if d.kind in ("missing_file", "symlinked_file")}):
         dt = storage.DeltaTable(lake.uri(name), storage_options=lake.storage_options or None)
         metrics = dt.repair(dry_run=False)
         removed[name] = len(
@@ -160,4 +176,5 @@ def repair(lake: Lake, *, run_id: str | None = None) -> RepairReport:
                 pl.lit(0, pl.Int64).alias("retries"),
             )
             storage.upsert(lake, FILES, rows, run_id=run_id, code_version="doctor")
-    return RepairReport(removed, reingest, sorted(days), [d for d in damage if d.kind == "unreadable_log"])
+    unrepaired = [d for d in damage if d.kind in ("unreadable_log", "unlistable")]
+    return RepairReport(removed, reingest, sorted(days), unrepaired)
