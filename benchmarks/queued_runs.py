@@ -171,8 +171,12 @@ def main() -> None:
         opts: dict[str, str] = {}
         lakes = {"serial": str(tmp / "serial" / "lake"), "concurrent": str(tmp / "concurrent" / "lake")}
         if a.s3:
+            import logging
+
             import boto3
             from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per S3 request
 
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             server.start()
