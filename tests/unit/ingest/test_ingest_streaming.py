@@ -152,3 +152,16 @@ def test_jsonl_line_that_is_not_utf8_is_flagged(tmp_path):
     flags = dict(pf.documents.select("record_key", "decode_flags").iter_rows())
     assert flags == {"a": [], "b": ["charset_guessed"]}
     assert pf.documents.filter(pl.col("record_key") == "b")["title"][0] == "Déjà vu"
+
+
+def test_a_file_timed_out_mid_way_is_one_reject_whatever_parts_arrived(tmp_path):
+    # a limit about a third of what the dump needs: the worker has usually sent parts when it is killed.
+    # Whenever it stops, the file is all of its documents or none of them (never the parts that arrived).
+    n = parse_mod.FLUSH_DOCS * 4
+    (tmp_path / "big.txt").write_bytes(_dump(n))
+    cfg = IngestConfig(workers=1, timeout_s=0.5, now=CFG.now)
+    (pf,) = parse_files(scan_inbox(tmp_path), config=cfg, ingested_at=AT)
+    if pf.status == "rejected":
+        assert (pf.reason, pf.documents.height, pf.rejects.height) == ("timeout", 0, 1)
+    else:
+        assert (pf.status, pf.documents.height) == ("ok", n) and _accounted(pf)
