@@ -6,8 +6,8 @@ table can be traced back to the code that wrote it.
 
 from importlib import metadata
 
-INGEST = "ingest-3"  # 3: documents.decode_flags (charset decisions per document)
-DEDUP = "dedup-3"
+INGEST = "ingest-4"  # 4: HTML body from one trafilatura cascade run (its comparison only on short results)
+DEDUP = "dedup-4"
 SEGMENT = "segment-2"
 ENTITIES = "entities-1"
 

@@ -7,10 +7,12 @@ tags, ``<time itemprop=datePublished>``) and the URL; htmldate runs only when th
 only, and its answer must be found written in the page (see :mod:`.dates`). No network, ever: we pass text
 or trees, never URL-like strings, and lxml does not load external entities or DTDs.
 
-Body: trafilatura's balanced extraction, first ``fast``; its readability/justext comparison runs only when
-that result is short or mostly link text (see ``EXTRACT_OPTIONS``). The no-article gate (:func:`is_article`)
+Body: trafilatura's balanced cascade (comments off, tables on), run once on the tree parsed above by
+:mod:`.cascade`; its readability/justext comparison runs only when the main extractor's result is short or
+mostly link text (``ExtractionConfig.compare_below``). The no-article gate (:func:`is_article`)
 rejects bodies made of link texts, and accepts briefs whose every line is short when the page marks itself
 as one article (one ``<article>``, ``og:type=article``, JSON-LD ``*Article``/``*Posting``, ``articleBody``).
+Everything that reads the tree runs before the extraction, which prunes it in place (no copy of the page).
 
 ``site`` precedence (:mod:`pipeline.ingest.site`): site meta tags (``og:site_name``, ``application-name``,
 ``dc.publisher``...) > JSON-LD ``publisher.name`` > a domain-like site name in ``<title>`` > the URL host
@@ -34,25 +36,18 @@ from pipeline.ingest.site import site_name
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
-# trafilatura options. The balanced focus with its readability/justext comparison (``fast=False``) is what
-# holds on pages we never tuned to; the comparison is what rescues pages whose main extraction grabbed a teaser
-# or a sidebar. It costs a readability pass on every page, so we run the fast extraction first and pay for the
-# comparison only when the fast result is short (``ExtractionConfig.compare_below``): long results are the ones
-# the comparison almost never changes (trafilatura's own recall mode skips it above 10x min_extracted_size).
-EXTRACT_OPTIONS = dict(
-    include_comments=False,
-    include_tables=True,
-    include_images=False,
-    deduplicate=False,  # its cache is process-global: results would depend on what ran before
-    with_metadata=False,  # metadata is done below without the date search
-)
+# trafilatura's balanced focus with its readability/justext comparison (``fast=False``) is what holds on pages
+# we never tuned to; the comparison rescues pages whose main extraction grabbed a teaser or a sidebar. It costs
+# a readability pass, so it runs only when the main result is short (``ExtractionConfig.compare_below``): long
+# results are the ones it almost never changes (trafilatura's own recall mode skips it above 10x
+# min_extracted_size). Options (comments off, tables on, no images, no dedup cache): :func:`.cascade.options`.
 
 
 @dataclass(frozen=True, kw_only=True)
 class ExtractionConfig:
     """What :func:`extract_html` does beyond trafilatura's defaults (each measured on both development sets)."""
 
-    compare_below: int | None = 2500  # chars; None = always run trafilatura's comparison, 0 = never (fast)
+    compare_below: int | None = 2500  # chars of the main result; None = always compare, 0 = never
     drop_captions: bool = True  # figcaption text is kept in ``captions``, not repeated in the body
     drop_repeated_title: bool = True  # the headline repeated as the first body line
     trim_link_lines: bool = False  # link-text lines at the start and end of the body (menus, related links)
@@ -114,7 +109,11 @@ class HtmlPage:
 
 @functools.lru_cache(maxsize=8)
 def _too_deep_xpath(limit: int) -> etree.XPath:
-    # one C-level pass instead of a Python walk over every element: some element has ``limit`` ancestors
+    # some element has ``limit`` ancestors, i.e. sits at level ``limit + 1``: one C-level pass. A path of
+    # ``limit + 1`` child steps visits each element once (half the cost of an ancestor test per element);
+    # very long paths are left to the ancestor test.
+    if limit < 1000:
+        return etree.XPath("boolean(/" + "/".join(["*"] * (int(limit) + 1)) + ")")
     return etree.XPath(f"boolean(//*[ancestor::*[{int(limit)}]])")
 
 
@@ -199,12 +198,16 @@ def _article_marked(tree, metas: dict[str, str], objects: list[dict]) -> bool:
 
 
 def _link_texts(tree) -> set[str]:
-    return {k for a in _LINK_XP(tree)[:20000] if (k := _key(_text_of(a)))}
+    # _key(_text_of(a)) in one normalisation (the text is whitespace-normalised before the bullet strip)
+    return {k for a in _LINK_XP(tree)[:20000] if (k := " ".join(a.text_content().split()).lstrip(_BULLETS).casefold())}
+
+
+_BULLETS = "-*•·> "
 
 
 def _key(line: str) -> str:
     # list items come out of trafilatura as "- item"; compare link texts without the bullet and case
-    return " ".join(line.lstrip("-*•·> ").split()).casefold()
+    return " ".join(line.lstrip(_BULLETS).split()).casefold()
 
 
 def link_share(lines: list[str], link_texts: set[str]) -> float:
@@ -253,7 +256,6 @@ def extract_html(
     ``text`` is decoded HTML; the caller rejects binary data and cleans the returned fields (control
     characters, NFC) when it builds the document row. ``url`` is where the page was fetched (a WARC target).
     """
-    from trafilatura import bare_extraction
     from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title, extract_url
     from trafilatura.utils import load_html
 
@@ -278,24 +280,9 @@ def extract_html(
     cands = date_candidates(tree, url or page_url, objects) if want_dates else []
 
     link_texts = _link_texts(tree)
-    body = _extract(tree, url or page_url, config, link_texts, bare_extraction)
-    if config.drop_captions and captions:
-        cap_keys = {c.casefold() for c in captions}
-        body = [p for p in body if p.casefold() not in cap_keys]
-    if config.drop_repeated_title and body and title and body[0].casefold() == " ".join(title.split()).casefold():
-        body = body[1:]  # the headline repeated at the top of the article body
-    if config.trim_link_lines:
-        while body and _key(body[0]) in link_texts:
-            body = body[1:]
-        while body and _key(body[-1]) in link_texts:
-            body = body[:-1]
-    boilerplate = [" ".join(t.split()) for t in [*captions, title or ""] if t.strip()]
     marked = _article_marked(tree, metas, objects)
-    if not is_article(body, link_texts=link_texts, boilerplate=boilerplate, marked=marked, config=config):
-        raise Reject("no_article", "no article body found")
-
     verify = None
-    if want_dates and not cands:
+    if want_dates and not cands:  # before the extraction, which consumes the tree (htmldate copies it)
         from htmldate import find_date
 
         try:
@@ -307,23 +294,33 @@ def extract_html(
 
             cands.append(Candidate(found, "text", value=date.fromisoformat(found), verify=True))
             verify = text
+    body = _extract(tree, url or page_url, config, link_texts)
+    if config.drop_captions and captions:
+        cap_keys = {c.casefold() for c in captions}
+        body = [p for p in body if p.casefold() not in cap_keys]
+    if config.drop_repeated_title and body and title and body[0].casefold() == " ".join(title.split()).casefold():
+        body = body[1:]  # the headline repeated at the top of the article body
+    if config.trim_link_lines:
+        while body and _key(body[0]) in link_texts:
+            body = body[1:]
+        while body and _key(body[-1]) in link_texts:
+            body = body[:-1]
+    boilerplate = [" ".join(t.split()) for t in [*captions, title or ""] if t.strip()]
+    if not is_article(body, link_texts=link_texts, boilerplate=boilerplate, marked=marked, config=config):
+        raise Reject("no_article", "no article body found")
+
     authors = [a.strip() for a in (author or "").split(";") if a.strip()]
     return HtmlPage(title, body, captions, authors, site, page_url, cands, verify)
 
 
-def _extract(tree, url: str | None, config: ExtractionConfig, link_texts: set[str], bare_extraction) -> list[str]:
-    """trafilatura's body lines: fast first; its readability/justext comparison when that result is short or
-    mostly link text (a menu taken for the article)."""
-    lines: list[str] = []
-    if config.compare_below is not None:
-        doc = bare_extraction(tree, url=url, fast=True, **EXTRACT_OPTIONS)  # copies the tree
-        lines = _lines(doc)
-        if sum(map(len, lines)) >= config.compare_below and link_share(lines, link_texts) <= config.max_link_share:
-            return lines
-    doc = bare_extraction(tree, url=url, fast=False, **EXTRACT_OPTIONS)
-    return _lines(doc) or lines
+def _extract(tree, url: str | None, config: ExtractionConfig, link_texts: set[str]) -> list[str]:
+    """trafilatura's body lines (consumes ``tree``): its cascade with the readability/justext comparison only
+    when the main extractor's result is short or mostly link text (a menu taken for the article)."""
+    from pipeline.ingest.cascade import extract_lines
 
+    def needs_comparison(lines: list[str]) -> bool:
+        if config.compare_below is None:
+            return True
+        return sum(map(len, lines)) < config.compare_below or link_share(lines, link_texts) > config.max_link_share
 
-def _lines(doc) -> list[str]:
-    text = (doc.text if doc is not None else "") or ""
-    return [p for p in (" ".join(p.split()) for p in text.split("\n")) if p]
+    return extract_lines(tree, url, needs_comparison)[0]

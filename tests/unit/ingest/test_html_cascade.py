@@ -1,0 +1,150 @@
+"""The extraction cascade (trafilatura's stages run once on our tree) against trafilatura's own entry point.
+
+Pages are generated here (no third-party pages): a long article, a short one among menus and sidebars, a
+page whose article sits in divs without paragraphs, minified markup, a page without ``<body>``.
+"""
+
+import random
+from copy import deepcopy
+
+import pytest
+from lxml import etree
+from trafilatura import bare_extraction
+from trafilatura.baseline import html2txt
+from trafilatura.utils import load_html
+
+from pipeline.ingest import cascade
+from pipeline.ingest.html import too_deep
+
+WORDS = [
+    "harbour",
+    "council",
+    "ferry",
+    "timetable",
+    "budget",
+    "vote",
+    "members",
+    "approved",
+    "debate",
+    "costs",
+    "residents",
+    "island",
+    "service",
+    "morning",
+    "evening",
+    "crossing",
+    "tickets",
+    "fares",
+    "summer",
+    "winter",
+    "schedule",
+    "port",
+    "authority",
+]
+
+
+def sentence(rng: random.Random, n: int = 14) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def paragraphs(rng: random.Random, k: int) -> str:
+    return "".join(f"<p>{sentence(rng)} {sentence(rng)}</p>" for _ in range(k))
+
+
+def menu(k: int = 12) -> str:
+    return "<nav><ul>" + "".join(f"<li><a href='/s/{i}'>Section {i}</a></li>" for i in range(k)) + "</ul></nav>"
+
+
+def pages() -> dict[str, str]:
+    rng = random.Random(16)
+    head = "<head><title>Ferry timetable approved</title><script>var x = {a: 1, b: 'two words'};</script></head>"
+    aside = "<aside><h3>Most read</h3>" + "".join(f"<p><a href='/r/{i}'>{sentence(rng, 6)}</a></p>" for i in range(6))
+    return {
+        "long": f"<html>{head}<body>{menu()}<article><h1>Ferry</h1>{paragraphs(rng, 30)}</article>"
+        f"{aside}</aside><footer>Contact us</footer></body></html>",
+        "short": f"<html>{head}<body>{menu(40)}<main><article><h1>Ferry</h1>{paragraphs(rng, 2)}</article></main>"
+        f"{aside}</aside><div class='comments'>{paragraphs(rng, 3)}</div><footer>About</footer></body></html>",
+        "divs": f"<html>{head}<body>{menu()}<div id='content'>"
+        + "".join(f"<div>{sentence(rng)} {sentence(rng)}</div>" for _ in range(8))
+        + f"</div>{aside}</aside></body></html>",
+        "minified": "<html><body>" + "".join(f"<div><span>{w}</span></div>" for w in WORDS) + "</body></html>",
+        "nbsp": "<html><body><p>" + "\u00a0".join(WORDS) + "</p><style>p { color: red }</style></body></html>",
+    }
+
+
+def trafilatura_lines(html: str, fast: bool) -> list[str]:
+    doc = bare_extraction(
+        load_html(html),
+        fast=fast,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        deduplicate=False,
+    )
+    text = (doc.text if doc is not None else "") or ""
+    return [p for p in (" ".join(p.split()) for p in text.split("\n")) if p]
+
+
+@pytest.mark.parametrize("name", ["long", "short", "divs"])
+def test_always_comparing_is_trafilatura_with_its_comparison(name):
+    html = pages()[name]
+    lines, compared = cascade.extract_lines(load_html(html), None, lambda lines: True)
+    assert compared
+    assert lines and lines == trafilatura_lines(html, fast=False)
+
+
+def test_skipping_the_comparison_on_a_long_result_is_trafilatura_fast():
+    html = pages()["long"]
+    seen: list[list[str]] = []
+    lines, compared = cascade.extract_lines(load_html(html), None, lambda lines: bool(seen.append(lines)))
+    assert not compared
+    assert lines == seen[0] == trafilatura_lines(html, fast=True)
+
+
+def test_the_decision_sees_the_main_extractors_lines():
+    html = pages()["short"]
+    seen: list[list[str]] = []
+    cascade.extract_lines(load_html(html), None, lambda lines: bool(seen.append(lines)) or True)
+    assert len(seen) == 1 and seen[0] and all(isinstance(p, str) and p for p in seen[0])
+    assert not any(p.startswith("Section ") for p in seen[0])  # the menu is not the article
+
+
+@pytest.mark.parametrize("name", ["long", "short", "divs", "minified", "nbsp"])
+def test_page_text_bound_bounds_trafilaturas_page_text(name):
+    tree = load_html(pages()[name])
+    bound = cascade.page_text_bound(tree)
+    assert len(html2txt(tree)) <= bound < float("inf")
+
+
+def test_page_text_bound_is_close_on_plain_pages():
+    tree = load_html(pages()["long"])
+    assert cascade.page_text_bound(tree) <= 2 * len(html2txt(tree))
+
+
+def test_page_text_bound_without_body_is_no_bound():
+    tree = load_html("<html><body><p>x</p></body></html>")
+    tree.remove(tree.find("body"))
+    assert cascade.page_text_bound(tree) == float("inf")
+
+
+def nested(depth: int):
+    # html > body > div ...: the deepest div sits at level depth + 2 (built, not parsed: parsers cap depth)
+    root = etree.Element("html")
+    el = etree.SubElement(root, "body")
+    for _ in range(depth):
+        el = etree.SubElement(el, "div")
+    el.text = "x"
+    return root
+
+
+@pytest.mark.parametrize("limit", [5, 40, 1200])
+def test_too_deep_boundary(limit):
+    assert not too_deep(nested(limit - 2), limit)  # deepest element at level == limit
+    assert too_deep(nested(limit - 1), limit)  # one level deeper
+
+
+def test_too_deep_does_not_change_the_tree():
+    tree = nested(10)
+    copy_ = deepcopy(tree)
+    too_deep(tree, 5)
+    assert [e.tag for e in tree.iter()] == [e.tag for e in copy_.iter()]
