@@ -20,13 +20,14 @@ Safety rules, each learnt the hard way upstream (see README "Guarantees"):
   deltalake's MERGE (DataFusion reads the target with view types and, since delta-rs PR 4302, writes what it
   read; the session setting ``schema_force_view_types`` is not reachable from Python) writes them, so every
   MERGE is followed, in the same call, by a commit that replaces the files it wrote with the same rows in plain
-  types (:func:`normalise_view_files`, ``dataChange: false``, statistics kept).
+  types (:func:`normalise_view_files`, statistics kept).
 * MERGE is retried on Delta commit conflicts (bounded, jittered backoff, re-reading the table): a merge is
   keyed and idempotent (insert-only, or insert-or-replace by key), so redoing it on the new version is safe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -589,16 +590,33 @@ def normalise_view_files(
     """Rewrite the live files of an unpartitioned table that declare view types, same rows in plain types; return
     how many. ``exclude``: paths known to be plain (the files before a MERGE), whose footers are not read.
 
-    One commit removes the view-typed files and adds their plain copies, both ``dataChange: false`` with the same
-    statistics, so readers see the same rows. If a concurrent writer removed one of those files first, the
-    commit conflicts and nothing is changed here (that writer's own files are normalised by its own call)."""
+    One commit removes the view-typed files and adds their plain copies with the same statistics, so readers see
+    the same rows. If a concurrent writer removed or rewrote one of those files first, the commit conflicts; the
+    snapshot is then read again and what is still view-typed is rewritten (bounded, jittered backoff, like MERGE),
+    so a lost race never leaves a view-typed file behind. The actions say ``dataChange: true`` on purpose:
+    deltalake 1.6.6 does not check a commit's ``dataChange: false`` removes against a concurrent commit removing
+    the same file, so two processes normalising one file would both commit and double its rows (seen on S3;
+    reproduced locally with two transactions)."""
+    if table.partition_by is not None:
+        raise ValueError(f"{table.name}: only unpartitioned (MERGE-written) tables are normalised")
+    skip, done = set(exclude), 0
+    for attempt in range(1, MERGE_ATTEMPTS + 1):
+        try:
+            return done + _normalise_once(lake, table, skip, commit)
+        except Exception as exc:  # noqa: BLE001 - only commit conflicts are retried; everything else re-raised
+            if not _is_conflict(exc) or attempt == MERGE_ATTEMPTS:
+                raise
+            delay = min(MERGE_BACKOFF_MAX_S, MERGE_BACKOFF_S * 2 ** (attempt - 1))
+            time.sleep(random.uniform(delay / 2, delay))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _normalise_once(lake: Lake, table: Table, skip: set[str], commit: CommitProperties | None) -> int:
+    """One attempt of :func:`normalise_view_files` on a fresh snapshot (a commit conflict is raised)."""
     import pyarrow.parquet as pq
     from deltalake.transaction import AddAction, RemoveAction
 
-    if table.partition_by is not None:
-        raise ValueError(f"{table.name}: only unpartitioned (MERGE-written) tables are normalised")
     dt = DeltaTable(lake.uri(table), storage_options=lake.storage_options or None)
-    skip = set(exclude)
     fs = _delta_fs(lake, table)
     actions = [a for a in pa.table(dt.get_add_actions(flatten=False)).to_pylist() if a["path"] not in skip]
     todo = []
@@ -607,38 +625,42 @@ def normalise_view_files(
             schema = pq.read_schema(fh)
         if any(_is_view(f.type) for f in schema):
             todo.append((a, schema))
+        else:
+            skip.add(a["path"])  # plain: no need to read its footer again on a retry
     if not todo:
         return 0
     now = int(time.time() * 1000)
     adds, removes, written = [], [], []
-    for a, schema in todo:
-        with fs.open_input_file(a["path"]) as fh:
-            data = pq.read_table(fh)
-        target = pa.schema([f.with_type(_plain(f.type)) for f in schema], metadata=schema.metadata)
-        data = data.cast(target)
-        name = f"part-00000-{uuid.uuid4()}-c000.zstd.parquet"
-        with fs.open_output_stream(name) as out:
-            pq.write_table(data, out, compression="zstd", compression_level=3, row_group_size=128 * 1024)
-        written.append(name)
-        stats = {"numRecords": a["num_records"]}
-        for key, col in (("minValues", "min"), ("maxValues", "max"), ("nullCount", "null_count")):
-            if a.get(col):
-                stats[key] = _stat_value(a[col])
-        size = fs.get_file_info(name).size
-        adds.append(AddAction(name, size, {}, now, False, json.dumps(stats)))
-        removes.append(RemoveAction(a["path"], False, now, a["size_bytes"], {}))
     try:
+        for a, schema in todo:
+            with fs.open_input_file(a["path"]) as fh:
+                data = pq.read_table(fh)
+            target = pa.schema([f.with_type(_plain(f.type)) for f in schema], metadata=schema.metadata)
+            data = data.cast(target)
+            name = f"part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+            written.append(name)
+            with fs.open_output_stream(name) as out:
+                pq.write_table(data, out, compression="zstd", compression_level=3, row_group_size=128 * 1024)
+            stats = {"numRecords": a["num_records"]}
+            for key, col in (("minValues", "min"), ("maxValues", "max"), ("nullCount", "null_count")):
+                if a.get(col):
+                    stats[key] = _stat_value(a[col])
+            size = fs.get_file_info(name).size
+            adds.append(AddAction(name, size, {}, now, True, json.dumps(stats)))
+            removes.append(RemoveAction(a["path"], True, now, a["size_bytes"], {}))
         dt.create_write_transaction(
             [*removes, *adds],
             mode="append",
             schema=dt.schema(),
             commit_properties=commit or _commit(None, "normalise"),
         )
-    except Exception as exc:  # noqa: BLE001 - a lost race leaves the table as the winner made it
-        for name in written:
-            fs.delete_file(name)
+    except Exception as exc:
+        # A conflict means nothing was committed: the copies are nobody's files. After any other error the commit
+        # may have landed, so the copies stay (vacuum removes them if they are not in the table).
         if _is_conflict(exc):
-            return 0
+            for name in written:
+                with contextlib.suppress(OSError):
+                    fs.delete_file(name)
         raise
     return len(todo)
 

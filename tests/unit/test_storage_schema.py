@@ -214,3 +214,29 @@ def test_an_existing_table_without_comments_gets_them_in_place(lake_dir):
     assert storage.read(lake, FILES)["path"].to_list() == ["x.html"]
     with pytest.raises(storage.NullKey):  # still refused by newslake's own check
         storage.upsert(lake, FILES, file_rows(["y"]).with_columns(path=pl.lit(None, pl.String)))
+
+
+def test_two_writers_normalising_the_same_file_do_not_double_its_rows(lake_dir, monkeypatch):
+    """The other writer rewrites the file between this one's snapshot and its commit: this commit must conflict
+    (deltalake skips that check for ``dataChange: false`` removes, which doubled rows on S3)."""
+    lake = Lake(str(lake_dir))
+    storage.append(lake, ENTITY_CACHE, cache_rows(["a", "b"]))
+    DeltaTable(lake.uri("entity_cache")).merge(
+        cache_rows(["c"]).to_arrow(), predicate="t.sent_hash = s.sent_hash", source_alias="s", target_alias="t"
+    ).when_not_matched_insert_all().execute()  # a view-typed file, as a raw MERGE writes it
+    real_fs, raced = storage._delta_fs, []
+
+    def fs_after_the_other_writer(lake_, table_):
+        if not raced:  # runs after this call loaded its snapshot: the other writer commits first
+            raced.append("started")
+            raced.append(storage.normalise_view_files(lake_, table_))
+        return real_fs(lake_, table_)
+
+    monkeypatch.setattr(storage, "_delta_fs", fs_after_the_other_writer)
+    assert storage.normalise_view_files(lake, ENTITY_CACHE) == 0
+    assert raced == ["started", 1]
+    assert sorted(storage.read(lake, ENTITY_CACHE)["sent_hash"].to_list()) == ["a", "b", "c"]
+    assert all(cols == [] for cols in view_columns(lake, "entity_cache").values())
+    files = {u.rsplit("/", 1)[-1] for u in DeltaTable(lake.uri("entity_cache")).file_uris()}
+    on_disk = {p.name for p in (lake_dir / "entity_cache").glob("*.parquet")}
+    assert len(files) == 2 and files <= on_disk  # the loser's copy is deleted, not left in the table
