@@ -1,6 +1,7 @@
 """One new day on a 1,000,000-document lake vs the same day on a small lake: ingestion and dedup (issue 18).
 
-No development data needed: the stories are synthetic (:func:`benchmarks.soak.story`). Steps:
+No development data needed: the stories are synthetic (random words of a 20,000-word vocabulary, plus wire
+copies). Steps:
 
 1. a base day of ``--day-docs`` stories is ingested and deduplicated through the stage runners
    (``pipeline.ingest.runner.run``, ``pipeline.dedup.runner.run``): the **small lake**;
@@ -31,21 +32,52 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchmarks import soak
 from benchmarks._common import load
 
 BASE = date(2026, 3, 1)
 NEW = BASE + timedelta(days=1)
 
 
+SYLLABLES = [a + b for a in "bdfgklmnprstvz" for b in ("a", "e", "i", "o", "u", "ar", "en", "is", "ol", "um")]
+
+
+def story(rng: random.Random, day: date, k: int, vocab: list[str]) -> dict:
+    """A story of random words from a large vocabulary: distinct stories share few shingles, as real ones do
+    (templated stories would all be near-duplicates of each other, which no news day is)."""
+    paras = [" ".join(rng.choices(vocab, k=rng.randint(40, 80))) + "." for _ in range(3)]
+    return {
+        "id": f"{day:%Y%m%d}-{k}",
+        "title": " ".join(rng.choices(vocab, k=6)).capitalize(),
+        "date": f"{day.isoformat()}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z",
+        "text": "\n\n".join(paras),
+    }
+
+
 def write_day(path: Path, day: date, n: int, *, seed: int, copies_of: list[dict] | None = None) -> list[dict]:
     rng = random.Random(seed)
-    records = [soak.story(rng, day, k) for k in range(n)]
+    vocab = sorted({"".join(random.Random(i).choices(SYLLABLES, k=3)) for i in range(20_000)})
+    records = [story(rng, day, k, vocab) for k in range(n)]
     for i, r in enumerate(copies_of or []):
         records[i * 10] = dict(r, id=f"{day:%Y%m%d}-wire-{i}", date=f"{day.isoformat()}T06:00:00Z")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return records
+
+
+def rss_guard(limit_gb: float) -> None:
+    """Stop the benchmark (not the machine) if this process grows past ``limit_gb`` resident."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            with open("/proc/self/status") as fh:
+                kb = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+            if kb > limit_gb * 1024 * 1024:
+                print(f"RSS {kb / 1024 / 1024:.1f} GB > {limit_gb} GB: stopping", flush=True)
+                os._exit(3)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def cpu() -> float:
@@ -84,7 +116,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=100)
     ap.add_argument("--day-docs", type=int, default=10_000)
+    ap.add_argument("--max-rss-gb", type=float, default=6.0, help="stop if this process grows past it")
     a = ap.parse_args()
+    rss_guard(a.max_rss_gb)
 
     from pipeline import storage
     from pipeline.config import Settings
