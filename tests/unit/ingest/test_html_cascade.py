@@ -13,8 +13,7 @@ from trafilatura import bare_extraction
 from trafilatura.baseline import html2txt
 from trafilatura.utils import load_html
 
-from pipeline.ingest import cascade
-from pipeline.ingest.html import too_deep
+from pipeline.ingest.html import cascade, too_deep
 
 WORDS = [
     "harbour",

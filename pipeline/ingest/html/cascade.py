@@ -9,7 +9,7 @@ mostly link text (``needs_comparison``): the pages where it can change the answe
 
 The stages are trafilatura's own functions, in the order of ``trafilatura.core.trafilatura_sequence``
 (trafilatura 2.3.1, pinned in constraints.txt), for one configuration: balanced focus, comments off, tables
-on, images off, no formatting. tests/unit/ingest/test_cascade.py checks it against ``bare_extraction``.
+on, images off, no formatting. tests/unit/ingest/test_html_cascade.py checks it against ``bare_extraction``.
 """
 
 from __future__ import annotations

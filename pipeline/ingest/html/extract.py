@@ -316,7 +316,7 @@ def extract_html(
 def _extract(tree, url: str | None, config: ExtractionConfig, link_texts: set[str]) -> list[str]:
     """trafilatura's body lines (consumes ``tree``): its cascade with the readability/justext comparison only
     when the main extractor's result is short or mostly link text (a menu taken for the article)."""
-    from pipeline.ingest.cascade import extract_lines
+    from pipeline.ingest.html.cascade import extract_lines
 
     def needs_comparison(lines: list[str]) -> bool:
         if config.compare_below is None:
