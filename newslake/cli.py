@@ -95,11 +95,12 @@ def cmd_run(args) -> int:
     env = _env(args)
     home = _home(env)
     from newslake import control
+
+    if _plain_run(args) and _noop(env, home):
+        return 0  # before importing anything heavy (a recorded state implies the lake passed the check below)
     from newslake.migrate import outdated_message
     from pipeline.storage import Lake
 
-    if _plain_run(args) and _noop(env, home):
-        return 0
     if outdated := outdated_message(Lake(env["NEWSLAKE_LAKE"])):  # before any work: never half a run on it
         print(outdated, file=sys.stderr)
         return 2
