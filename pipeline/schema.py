@@ -152,6 +152,7 @@ SIGNATURES = _t(
         ("bands", pl.List(pl.Int64), "one hash per LSH band (64-bit, stored signed)"),
         ("minhash", pl.List(pl.Int64), "MinHash signature (32-bit values widened to int64)"),
         ("figures", pl.String, "the numbers in the text, normalised, for the template-story guard"),
+        ("tokens", pl.Binary, "first words of the normalised text as 16-bit hashes (uint16 LE), for the verifier"),
     ],
 )
 

@@ -31,12 +31,14 @@ import polars as pl
 
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.signatures import LEAD_TOKEN
+from pipeline.dedup.tokens import PAD_A, PAD_B, unpack, verify
 from pipeline.schema import DUPLICATES, SIGNATURES
 
 _UNDATED = -(10**6)  # day number standing for a null pub_date
 _EPOCH = date(1970, 1, 1)
 NOVEL = 0.6  # whole-text pairs: a template pair when this share of each text's numbers is new to the other
 LEAD_NUMBERS = 2  # lead-only pairs: how many of the leads' first numbers must agree
+_VERIFY_CHUNK = 20_000  # pairs per verifier batch (bounds its (pairs, words) matrices)
 _KEY_CHUNK = 400_000  # frontier (node, band hash) rows per pair-building join: bounds hot buckets
 
 
@@ -72,34 +74,47 @@ def _in_view(d: str, v: str, window_days: int | None) -> pl.Expr:
 
 
 class _MinHashes:
-    """MinHash rows of exact-group representatives, read on demand and cached.
+    """MinHash rows and token sketches of exact-group representatives, read on demand and cached.
 
-    The window's MinHash column is the bulk of its bytes and only candidates need it, so it is read
-    (from the LazyFrame, with a doc_id filter) for the groups a hop actually confirms.
+    The window's MinHash and token columns are the bulk of its bytes and only candidates need them, so
+    they are read (from the LazyFrame, with a doc_id filter) for the groups a hop actually confirms.
     """
 
     def __init__(self, day: pl.DataFrame, window: pl.LazyFrame, reps: pl.DataFrame, k: int) -> None:
         self.day, self.window, self.reps, self.k = day, window, reps, k
         self.gids = np.zeros(0, dtype=np.uint32)
         self.rows = np.zeros((0, k), dtype=np.uint32)
+        self.tokens = np.zeros(0, dtype=object)
 
     def get(self, gids: np.ndarray) -> np.ndarray:
+        idx = self._index(gids)  # may extend the cache: index after
+        return self.rows[idx]
+
+    def sketches(self, gids: np.ndarray) -> list[bytes]:
+        idx = self._index(gids)
+        return [b if b is not None else b"" for b in self.tokens[idx]]
+
+    def _index(self, gids: np.ndarray) -> np.ndarray:
         missing = np.setdiff1d(gids, self.gids)
         if missing.size:
             want = self.reps.filter(pl.col("gid").is_in(pl.Series(missing).implode()))
             ids = want["doc_id"].implode()
+            cols = ("doc_id", "minhash", "tokens")
             found = pl.concat(
                 [
-                    self.day.filter(pl.col("doc_id").is_in(ids)).select("doc_id", "minhash"),
-                    self.window.filter(pl.col("doc_id").is_in(ids)).select("doc_id", "minhash").collect(),
+                    self.day.filter(pl.col("doc_id").is_in(ids)).select(cols),
+                    self.window.filter(pl.col("doc_id").is_in(ids)).select(cols).collect(),
                 ]
             ).unique("doc_id", keep="first")
             got = want.join(found, on="doc_id").sort("gid")
             mh = got["minhash"].explode().to_numpy().astype(np.uint32).reshape(got.height, self.k)
+            tok = np.empty(got.height, dtype=object)
+            tok[:] = got["tokens"].to_list()
             order = np.argsort(np.r_[self.gids, got["gid"].to_numpy()], kind="stable")
             self.gids = np.r_[self.gids, got["gid"].to_numpy()][order]
             self.rows = np.concatenate([self.rows, mh])[order]
-        return self.rows[np.searchsorted(self.gids, gids)]
+            self.tokens = np.concatenate([self.tokens, tok])[order]
+        return np.searchsorted(self.gids, gids)
 
 
 def pair_scores(
@@ -257,7 +272,14 @@ def template_conflicts(
 
 
 def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config: DedupConfig) -> pl.DataFrame:
-    """Similarity and verdict of node pairs ``(a, b)``: columns a, b, sim, ok."""
+    """Similarity and verdict of node pairs ``(a, b)``: columns a, b, sim, ok.
+
+    A pair is a duplicate when its MinHash similarity reaches the threshold and the figures agree (the
+    ``figures`` guard, and the verifier's number check when it has one), or when the second-stage
+    verifier (``pipeline.dedup.tokens``) finds a long enough matched prefix: its number check then
+    decides when it has ``verify_numbers`` numbers and the shared part lies inside the sketches, else
+    the ``figures`` guard (as for a pair sharing only its lead).
+    """
     if pairs.height == 0:
         return pairs.with_columns(pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"))
     need = pl.concat([pairs["a"], pairs["b"]]).unique()
@@ -268,18 +290,60 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     ia, ib = np.searchsorted(gids, pairs["a"].to_numpy()), np.searchsorted(gids, pairs["b"].to_numpy())
     whole, lead, _ = pair_scores(mh[ia], mh[ib], tl[ia], tl[ib], config=config)
     sim = _combine(whole, lead, config)
-    out = pairs.with_columns(pl.Series("sim", sim), pl.Series("ok", sim >= config.threshold))
+    mh_ok = sim >= config.threshold
+    n = pairs.height
+    guard = np.zeros(n, dtype=bool)
     if config.template_guard:
-        ok = out["ok"].to_numpy().copy()
-        idx = np.flatnonzero(ok)
+        guard = _guard(pairs, np.flatnonzero(mh_ok), sub, whole, config)
+    ok = mh_ok & ~guard
+    if config.token_count:
+        # second stage: pairs the MinHash and figures did not confirm
+        idx = np.flatnonzero(~ok)
+        v_ok = np.zeros(idx.size, dtype=bool)
+        v_decides = np.zeros(idx.size, dtype=bool)
+        v_prefix = np.zeros(idx.size, dtype=bool)
+        v_sim = np.zeros(idx.size)
+        sk = mhs.sketches(gids)
+        w = config.token_count
+        for s in range(0, idx.size, _VERIFY_CHUNK):
+            sl = slice(s, s + _VERIFY_CHUNK)
+            a, la = unpack([sk[i] for i in ia[idx[sl]]], w, PAD_A)
+            b, lb = unpack([sk[i] for i in ib[idx[sl]]], w, PAD_B)
+            lm, matched, chk, bad, _ = verify(a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio)
+            short = np.minimum(la, lb)
+            v_prefix[sl] = (lm < short) | (short < w)  # the shared part ends inside the sketches
+            checked = v_prefix[sl] & (chk >= config.verify_numbers)  # ... and its numbers were checked
+            v_ok[sl] = (
+                (lm >= np.maximum(config.verify_words, config.verify_share * short))
+                & (bad <= config.verify_conflicts * chk)
+                & (checked | (lm >= config.verify_words_unchecked))
+            )
+            v_decides[sl] = v_ok[sl] & checked
+            v_sim[sl] = matched / np.maximum(short, 1)
+        if config.template_guard:
+            # the figures decide the rest: a prefix copy as a pair sharing its lead, else as whole texts
+            rest = v_ok & ~v_decides
+            as_lead = whole.copy()
+            as_lead[idx[rest & ~v_prefix]] = 1.0
+            v_ok[rest] = ~_guard(pairs, idx[rest], sub, as_lead, config)[idx[rest]]
+        ok[idx[v_ok]] = True
+        sim[idx[v_ok]] = np.maximum(sim[idx[v_ok]], v_sim[v_ok])
+    return pairs.with_columns(pl.Series("sim", sim), pl.Series("ok", ok))
+
+
+def _guard(
+    pairs: pl.DataFrame, idx: np.ndarray, sub: pl.DataFrame, whole: np.ndarray, config: DedupConfig
+) -> np.ndarray:
+    """Boolean per pair: rows ``idx`` of ``pairs`` whose figures conflict (``template_conflicts``)."""
+    out = np.zeros(pairs.height, dtype=bool)
+    if idx.size:
         bad = template_conflicts(
-            out[idx],
+            pairs[idx],
             sub.select("gid", "figures"),
             tolerance=config.figure_tolerance,
             lead_only=whole[idx] < config.threshold,
         )
-        ok[idx[bad.to_numpy()]] = False
-        out = out.with_columns(pl.Series("ok", ok))
+        out[idx[bad.to_numpy()]] = True
     return out
 
 
@@ -332,11 +396,11 @@ def deduplicate(
     win_lazy = window.lazy().filter(
         _daynum().is_between(lo_all, hi_all) & ~pl.col("doc_id").is_in(day["doc_id"].implode())
     )
-    win = win_lazy.select([c for c in cols if c != "minhash"]).collect()
+    win = win_lazy.select([c for c in cols if c not in ("minhash", "tokens")]).collect()
     u = (
         pl.concat(
             [
-                day.drop("minhash").with_columns(pl.lit(True).alias("is_day")),
+                day.drop("minhash", "tokens").with_columns(pl.lit(True).alias("is_day")),
                 win.with_columns(pl.lit(False).alias("is_day")),
             ]
         )

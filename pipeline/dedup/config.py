@@ -50,6 +50,22 @@ class DedupConfig:
     figure_tolerance : float
         A near pair is a template pair (not duplicates) when more than this fraction of the figure slots
         found in both texts (the words around a number) hold different numbers.
+    token_count : int
+        Words of the token sketch (the ``tokens`` column: the first ``token_count`` words of the normalised
+        text, 16-bit hashes; see ``pipeline.dedup.tokens``). 0 disables the second-stage verifier.
+    verify_band, verify_ratio : int, float
+        Verifier alignment: a word matches when the other text has it within ``verify_band`` positions;
+        the matched prefix is the longest start of the shorter sketch matching at least ``verify_ratio``.
+    verify_words, verify_share : int, float
+        A candidate pair is a duplicate by the verifier when its matched prefix has at least
+        ``verify_words`` words and ``verify_share`` of the shorter sketch (figures permitting).
+    verify_numbers, verify_conflicts : int, float
+        Number check of the verifier: numbers whose place in the other text is known (the words around
+        them match) must be there, up to ``verify_conflicts`` of them. With at least ``verify_numbers``
+        checked numbers and the shared part inside the sketch, the check replaces the ``figures`` guard;
+        otherwise the ``figures`` guard decides and the matched prefix needs ``verify_words_unchecked``
+        words (short formulaic stories without figures, "X corp said it filed a registration statement
+        ...", match most of their words).
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -73,6 +89,14 @@ class DedupConfig:
     min_chars: int = 40
     template_guard: bool = True
     figure_tolerance: float = 0.1
+    token_count: int = 256
+    verify_band: int = 6
+    verify_ratio: float = 0.6
+    verify_words: int = 30
+    verify_share: float = 0.4
+    verify_numbers: int = 3
+    verify_conflicts: float = 0.1
+    verify_words_unchecked: int = 50
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1

@@ -11,6 +11,7 @@ import pyarrow as pa
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.minhash import band_hashes, minhash
 from pipeline.dedup.text import normalised_frame
+from pipeline.dedup.tokens import token_sketch
 from pipeline.schema import SIGNATURES, DType
 
 _BATCH = 10_000
@@ -66,9 +67,18 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
             "bands": bd_list,
             "minhash": mh_list,
             "figures": _with_lead_numbers(norm["figures"], texts, config),
+            "tokens": _tokens(texts, keep, config),
         }
     )
     return SIGNATURES.conform(out)
+
+
+def _tokens(texts: pl.Series, keep: np.ndarray, config: DedupConfig) -> pl.Series:
+    """Token sketches (null for texts without MinHash, never candidates, and when the verifier is off)."""
+    if not config.token_count:
+        return pl.Series([None] * texts.len(), dtype=pl.Binary)
+    sk = token_sketch(texts.to_arrow(), config.token_count, config.seed)
+    return pl.Series([b if k else None for b, k in zip(sk, keep, strict=True)], dtype=pl.Binary)
 
 
 def _list_series(values: np.ndarray, offsets: np.ndarray, dtype: DType) -> pl.Series:

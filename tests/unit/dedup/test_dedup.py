@@ -406,3 +406,86 @@ def test_template_sibling_with_garbled_slot_words_stays_apart(monkeypatch):
     assert out["copy"]["canonical_doc_id"] == "one"  # noise alone does not make numbers new
     monkeypatch.setattr("pipeline.dedup.cluster.NOVEL", 1.01)  # the rule off: merged (teeth)
     assert dedup_all(rows)["two"]["canonical_doc_id"] == "one"
+
+
+# ---------------------------------------------------------------- token sketch and verifier (dedup-4) ----
+def _codes(text: str) -> list[int]:
+    import numpy as np
+    import pyarrow as pa
+
+    from pipeline.dedup.tokens import token_sketch
+
+    return np.frombuffer(token_sketch(pa.array([text]), 256, 1)[0], dtype="<u2").tolist()
+
+
+def test_token_sketch_marks_numbers_and_keeps_the_first_words():
+    codes = _codes("the 3 bank 1 lent 150 mln 5ome")
+    assert [c & 3 for c in codes] == [0, 1, 0, 1, 0, 3, 0, 0]  # "5ome" (OCR) is a word
+    assert codes[1] != codes[3] and codes[0] != codes[2]  # one-digit numbers and words hash apart
+    assert _codes("the 3 bank") == codes[:3]  # a word's hash does not depend on its neighbours
+    assert len(_codes(" ".join(["word"] * 300))) == 256
+    sig = compute_signatures(frame([doc("x", 0, [paragraph(1, 40)]), doc("y", 0, ["Short."])]))
+    tok = dict(zip(sig["doc_id"], sig["tokens"], strict=True))
+    assert len(tok["x"]) == 2 * 40 and tok["y"] is None  # no MinHash, never a candidate: no sketch
+
+
+def _verify(a: str, b: str):
+    import numpy as np
+    import pyarrow as pa
+
+    from pipeline.dedup.tokens import PAD_A, PAD_B, token_sketch, unpack, verify
+
+    sk = token_sketch(pa.array([normalise(a), normalise(b)]), 256, 1)
+    x, lx = unpack(sk[:1], 256, PAD_A)
+    y, ly = unpack(sk[1:], 256, PAD_B)
+    return [
+        int(np.asarray(v)[0]) if i < 4 else float(np.asarray(v)[0])
+        for i, v in enumerate(verify(x, lx, y, ly, band=6, ratio=0.6))
+    ]
+
+
+def test_verifier_matched_prefix_and_number_conflicts():
+    story = " ".join(LONG)
+    words = story.split(" ")
+    kept = " ".join(words[:100])
+    noisy_prefix = ocr(kept, 3) + " " + paragraph(1500, 200)
+    lm, matched, checked, conflicts, tail = _verify(noisy_prefix, story)
+    # the copied part (the prefix runs on while 60 % of it matches), then the appended text matches little
+    assert 85 <= matched <= 110 and lm <= matched / 0.6 and tail < 0.35
+    lm, *_ = _verify(paragraph(1600, 120), story)
+    assert lm < 30  # unrelated text
+    t1 = TRADE.format(a="1.2", m="March", b="300", c="4.5", d="12.3", e="2.1", f="11.1")
+    t2 = TRADE.format(a="0.8", m="March", b="150", c="3.9", d="12.9", e="1.7", f="12.1")
+    _, _, checked, conflicts, _ = _verify(t1, t2)
+    assert checked >= 10 and conflicts >= 8  # same words, other figures
+    _, _, checked, conflicts, _ = _verify(ocr(t1, 5, 0.05), t1)
+    assert checked >= 6 and conflicts == 0  # noise garbles letters, not figures
+
+
+def test_noisy_prefix_copy_is_confirmed_by_the_verifier():
+    """A third of a story, OCR-garbled, then an outlet's own text: a candidate through the lead bands,
+    confirmed by the token sketch (the copied words in order) when the lead's Jaccard estimate does not
+    confirm it (``lead_threshold=0.99``: real leads of short stories share too little)."""
+    story = [paragraph(1700 + i, 30) for i in range(6)]
+    words = " ".join(story).split(" ")
+    part = [ocr(" ".join(words[:60]), 11, 0.05) + ".", paragraph(1750, 40)]
+    rows = [doc("full", 0, story), doc("part", 1, part), doc("other", 1, [paragraph(1760, 120)])]
+    out = dedup_all(rows, DedupConfig(lead_threshold=0.99))
+    assert out["part"]["canonical_doc_id"] == "full" and out["part"]["method"] == "near"
+    assert out["other"]["canonical_doc_id"] == "other"
+    off = DedupConfig(lead_threshold=0.99, token_count=0)
+    assert dedup_all(rows, off)["part"]["canonical_doc_id"] == "part"  # teeth
+
+
+def test_prefix_copy_with_other_figures_is_not_verified():
+    """The same prefix with other figures (a template story cut short) is no copy: the verifier's number
+    check rejects what its word match alone would accept."""
+    fill = [paragraph(1800 + i, 30) for i in range(3)]
+    t1 = TRADE.format(a="1.2", m="March", b="300", c="4.5", d="12.3", e="2.1", f="11.1").split("\n\n") + fill
+    t2 = TRADE.format(a="0.8", m="March", b="150", c="3.9", d="12.9", e="1.7", f="12.1").split("\n\n")
+    part = [ocr(p, 21, 0.05) for p in t2] + [paragraph(1850, 70), paragraph(1851, 70)]
+    rows = [doc("t1", 0, t1), doc("t2_part", 1, part)]
+    out = dedup_all(rows)
+    assert out["t2_part"]["canonical_doc_id"] == "t2_part"
+    loose = DedupConfig(template_guard=False, verify_conflicts=1.0)
+    assert dedup_all(rows, loose)["t2_part"]["canonical_doc_id"] == "t1"  # teeth

@@ -1,0 +1,182 @@
+"""Token sketch (the ``tokens`` column of ``signatures``) and the second-stage verifier of candidate pairs.
+
+The sketch is the sequence of the first ``token_count`` words of the normalised text, each a 16-bit hash
+whose two lowest bits say what it is: 0 a word, 1 a one-digit number, 3 a longer number. It is stored as
+bytes (2 per word, little-endian: Delta has no unsigned integers) and read only for candidate pairs, so
+a day's duplicates still depend only on the ``signatures`` of its window.
+
+The verifier compares two sketches word by word: word ``i`` of the shorter one *matches* when the other
+has it at a position ``i + d``, ``|d| <= band`` (OCR splits and drops words, sub-editors swap them, a
+dateline or byline shifts the start). The *matched prefix* is the longest start of the shorter sketch
+of which at least ``ratio`` of the words match: a copy that keeps the first 30-60 % of a story, with
+2-5 % of its letters corrupted or some words replaced, matches most of its words up to where the copied
+part ends; the text appended after it, and unrelated texts, match a few common words. Its *number check*
+compares the figures found between the same words in both texts (see ``_number_conflicts``): a template
+story has other figures there, a copy keeps them (noise garbles letters, not digits).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.dedup.minhash import U64, _seed, mix64
+
+PAD_A, PAD_B = -1, -2  # padding values of the two sides: never equal to each other or to a token
+
+
+def token_sketch(texts: pa.Array, count: int, seed: int) -> list[bytes]:
+    """Per text: the first ``count`` words as uint16 hashes (low bits: the number kind), little-endian."""
+    arr = texts.cast(pa.large_string()).fill_null("")
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = arr.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8)[offs[0] : offs[-1]] if data is not None else np.zeros(0, np.uint8)
+    offs = offs - offs[0]
+    n = len(arr)
+    if raw.size == 0:
+        return [b""] * n
+    is_sp = raw == 32
+    start = ~is_sp
+    start[1:] &= is_sp[:-1] | np.isin(np.arange(1, raw.size), offs[1:-1])
+    starts = np.flatnonzero(start)
+    tok_doc = np.searchsorted(offs, starts, side="right") - 1
+    tok_of_byte = np.cumsum(start) - 1
+    bi = np.flatnonzero(~is_sp)
+    rel = bi - starts[tok_of_byte[bi]]
+    v = mix64((raw[bi].astype(U64) | (rel.astype(U64) << U64(8))) ^ U64(_seed(seed, 91)))
+    first = np.searchsorted(bi, starts)
+    h = mix64(np.add.reduceat(v, first))
+    digit = (raw[bi] >= 48) & (raw[bi] <= 57)
+    isnum = np.minimum.reduceat(digit.astype(np.uint8), first).astype(np.uint16)
+    multi = isnum & (np.diff(np.r_[first, bi.size]) > 1).astype(np.uint16)
+    code = ((h >> U64(48)).astype(np.uint16) & np.uint16(0xFFFC)) | isnum | (multi << np.uint16(1))
+    # rank of each token in its document; keep the first `count`
+    dstart = np.searchsorted(tok_doc, np.arange(n))
+    rank = np.arange(starts.size) - dstart[tok_doc]
+    keep = rank < count
+    code, tok_doc = code[keep], tok_doc[keep]
+    bounds = np.r_[0, np.cumsum(np.bincount(tok_doc, minlength=n))]
+    buf = code.astype("<u2").tobytes()
+    return [buf[2 * bounds[i] : 2 * bounds[i + 1]] for i in range(n)]
+
+
+def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sketches as an int32 matrix ``(n, width)`` padded with ``pad``, and their lengths."""
+    lens = np.array([len(s) // 2 for s in sketches], dtype=np.int64)
+    out = np.full((len(sketches), width), pad, dtype=np.int32)
+    if lens.sum():
+        flat = np.frombuffer(b"".join(sketches), dtype="<u2").astype(np.int32)
+        row = np.repeat(np.arange(len(sketches)), lens)
+        col = np.arange(flat.size) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens)
+        ok = col < width
+        out[row[ok], col[ok]] = flat[ok]
+    return out, np.minimum(lens, width)
+
+
+def verify(
+    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, *, band: int, ratio: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Second-stage scores of aligned sketch pairs (``a`` padded with ``PAD_A``, ``b`` with ``PAD_B``).
+
+    Returns, per pair: the matched prefix (words of the shorter sketch, see the module docstring), the
+    words matched in it, the numbers of both texts whose place in the other is known (checked), those
+    of them not found there (conflicts, see ``_number_conflicts``), and the match rate of the shorter
+    sketch after its matched prefix (low when the rest is appended unrelated text).
+    """
+    swap = la > lb
+    s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
+    s = np.where(s == PAD_B, PAD_A, s)
+    t = np.where(t == PAD_A, PAD_B, t)
+    ls = np.minimum(la, lb)
+    n, w = s.shape
+    none = 1 << 20
+    off_s = _offsets(s, t, band, none)
+    hit = off_s != none
+    cm = np.cumsum(hit, 1)
+    pos = np.arange(1, w + 1)
+    good = (cm >= ratio * pos) & (pos <= ls[:, None])
+    lm = np.where(good.any(1), w - np.argmax(good[:, ::-1], 1), 0)
+    matched = cm[np.arange(n), np.maximum(lm - 1, 0)] * (lm > 0)
+    chk_s, bad_s = _number_conflicts(s, t, band)
+    chk_t, bad_t = _number_conflicts(t, s, band)
+    # match rate of the shorter sketch after its matched prefix (an appended unrelated part: low)
+    total = cm[np.arange(n), np.maximum(ls - 1, 0)] * (ls > 0)
+    tail = (total - matched) / np.maximum(ls - lm, 1)
+    return lm, matched, chk_s + chk_t, bad_s + bad_t, tail
+
+
+def _offsets(s: np.ndarray, t: np.ndarray, band: int, none: int) -> np.ndarray:
+    """Per word of ``s``: the offset ``d`` (smallest ``|d|`` first) with ``t[i + d] == s[i]``, else ``none``."""
+    off = np.full(s.shape, none, dtype=np.int32)
+    for d in sorted(range(-band, band + 1), key=lambda x: (abs(x), x)):
+        off[_shifted_eq(s, t, d) & (off == none)] = d
+    return off
+
+
+def _shifted_eq(s: np.ndarray, t: np.ndarray, d: int) -> np.ndarray:
+    """``s[:, i] == t[:, i + d]`` (False where ``i + d`` is outside)."""
+    n, w = s.shape
+    eq = np.zeros((n, w), dtype=bool)
+    if d >= 0:
+        eq[:, : w - d] = s[:, : w - d] == t[:, d:]
+    else:
+        eq[:, -d:] = s[:, -d:] == t[:, : w + d]
+    return eq
+
+
+def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of ``s`` whose place in ``t`` is known (checked), and those not found there (conflicts).
+
+    A run of numbers in ``s`` ("6 3 8", "129") has its place in ``t`` when it is *anchored*: the words
+    just before and just after the run occur in ``t`` at offsets ``d`` and ``d2`` (``|d| <= band``,
+    ``0 <= d2 - d <= 2``: the run may have another length there), or the two words before it (or the
+    two after it) occur at one offset ``d``, or one of them does and ``t`` has a number at the aligned
+    place. A number of an anchored run is a conflict when ``t`` has no equal token in that place
+    (``i + d - 1 .. i + d2 + 1``). A template story has other figures between the
+    same words; a copy keeps them (noise garbles letters, not digits). Lone one-digit numbers between
+    words are left out (OCR turns letters such as "s" or "l" into digits).
+    """
+    n, w = s.shape
+    kind = np.where(s >= 0, s & 3, 0)
+    word = (s >= 0) & (kind == 0)
+    cols = np.arange(w)
+    prev = np.maximum.accumulate(np.where(word, cols, -1), axis=1)  # last word at or before i
+    nxt = np.minimum.accumulate(np.where(word, cols, w)[:, ::-1], axis=1)[:, ::-1]  # first word at or after i
+    multi = kind == 3
+    single = kind == 1
+    near_num = np.zeros_like(single)
+    near_num[:, 1:] |= kind[:, :-1] != 0
+    near_num[:, :-1] |= kind[:, 1:] != 0
+    num = (multi | (single & near_num)) & (prev >= 0) & (nxt < w)
+    rows = np.arange(n)[:, None]
+    pi, ni = np.clip(prev, 0, w - 1), np.clip(nxt, 0, w - 1)
+    # the word before the previous one, the word after the next one (a side anchored by two words)
+    pi2 = np.clip(np.take_along_axis(np.c_[np.full((n, 1), -1), prev[:, :-1]], pi, axis=1), 0, w - 1)
+    ni2 = np.clip(np.take_along_axis(np.c_[nxt[:, 1:], np.full((n, 1), w)], ni, axis=1), 0, w - 1)
+    eqs = {d: _shifted_eq(s, t, d) for d in range(-band - 1, band + 4)}
+    t_kind = np.where(t >= 0, t & 3, 0)
+    t_num = {d: _shifted_eq(np.ones_like(s), (t_kind != 0).astype(s.dtype), d) for d in range(-band, band + 1)}
+    checked = np.zeros((n, w), dtype=bool)
+    found = np.zeros((n, w), dtype=bool)
+    for d in range(-band, band + 1):
+        at_p = eqs[d][rows, pi]
+        if not at_p.any():
+            continue
+        # one side anchored by its two words, or by one word with a number at the aligned place
+        # of the other text: the run starts at the same offset
+        ok = at_p & ((eqs[d][rows, pi2] & (pi2 == pi - 1)) | t_num[d])
+        here = eqs[d - 1] | eqs[d] | eqs[d + 1]
+        checked |= ok
+        found |= ok & here
+        for d2 in range(d, d + 3):
+            # both sides anchored: the run may have another length there
+            here = here | eqs[d2 + 1]
+            ok = at_p & eqs[d2][rows, ni]
+            checked |= ok
+            found |= ok & here
+    for d in range(-band, band + 1):
+        ok = eqs[d][rows, ni] & ((eqs[d][rows, ni2] & (ni2 == ni + 1)) | t_num[d])
+        checked |= ok
+        found |= ok & (eqs[d - 1] | eqs[d] | eqs[d + 1])
+    num &= checked
+    return num.sum(1), (num & ~found).sum(1)
