@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from s3_support import atomic_moto_server
 from services_support import PROJECT, assert_same_tables, newslake, snapshot
 
 from benchmarks import soak  # noqa: E402  (the soak benchmark's story generator)
@@ -168,10 +169,9 @@ def test_concurrent_runs_on_disjoint_days_equal_serial_build_local(inbox, tmp_pa
 
 
 def test_concurrent_runs_on_disjoint_days_equal_serial_build_s3(inbox, tmp_path):
-    moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
     import boto3
 
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = atomic_moto_server()
     server.start()
     try:
         host, port = server.get_host_and_port()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from s3_support import atomic_moto_server
 
 from pipeline import storage
 from pipeline.schema import DOCUMENTS, ENTITY_CACHE, REJECTS
@@ -168,10 +169,9 @@ def test_two_processes_local(tmp_path, existing):
 @pytest.mark.slow
 @pytest.mark.parametrize("existing", [False, True], ids=["fresh", "existing"])
 def test_two_processes_on_s3(tmp_path, existing, monkeypatch):
-    moto_server = pytest.importorskip("moto.server")
     import boto3
 
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = atomic_moto_server()
     server.start()
     bucket = f"lake-{'existing' if existing else 'fresh'}"  # moto's state is per process, not per server
     try:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from s3_support import atomic_moto_server
 
 PROJECT = Path(__file__).resolve().parents[2]
 moto_server = pytest.importorskip("moto.server")
@@ -17,23 +18,38 @@ moto_server = pytest.importorskip("moto.server")
 def s3_env(tmp_path):
     import boto3
 
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = atomic_moto_server()
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     creds = {"AWS_ACCESS_KEY_ID": "newslake", "AWS_SECRET_ACCESS_KEY": "newslake", "AWS_REGION": "us-east-1"}
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="newslake",
-                 aws_secret_access_key="newslake").create_bucket(Bucket="lake")
-    env = {**os.environ, **creds, "AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true",
-           "NEWSLAKE_LAKE": "s3://lake/newslake"}
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="newslake",
+        aws_secret_access_key="newslake",
+    ).create_bucket(Bucket="lake")
+    env = {
+        **os.environ,
+        **creds,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "NEWSLAKE_LAKE": "s3://lake/newslake",
+    }
     yield env
     server.stop()
 
 
 def newslake(*args, env, home):
-    return subprocess.Popen([sys.executable, "-m", "newslake.cli", *args, "--home", str(home), "--no-progress"],
-                            env={**env, "DAGSTER_HOME": str(home)}, cwd=PROJECT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "newslake.cli", *args, "--home", str(home), "--no-progress"],
+        env={**env, "DAGSTER_HOME": str(home)},
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -43,8 +59,10 @@ def test_pipeline_on_s3_with_two_processes_writing_at_once(s3_env, sample_inbox,
     assert first.returncode == 0, err[-3000:]
 
     # two processes materialize different partitions of the same tables at the same time
-    procs = [newslake("run", "--skip-ingest", "--date", day, env=s3_env, home=tmp_path / f"h{i}")
-             for i, day in enumerate(("2026-11-25", "2026-11-26"), start=1)]
+    procs = [
+        newslake("run", "--skip-ingest", "--date", day, env=s3_env, home=tmp_path / f"h{i}")
+        for i, day in enumerate(("2026-11-25", "2026-11-26"), start=1)
+    ]
     for p in procs:
         out, err = p.communicate(timeout=600)
         assert p.returncode == 0, err[-3000:]
@@ -56,12 +74,18 @@ def test_pipeline_on_s3_with_two_processes_writing_at_once(s3_env, sample_inbox,
 
     con = sql.connect(Lake(s3_env["NEWSLAKE_LAKE"]))
     q = lambda s: con.execute(s).fetchall()  # noqa: E731
-    assert q("SELECT pub_date::VARCHAR, count(*) FROM documents WHERE pub_date IS NOT NULL GROUP BY 1 ORDER BY 1") \
-        == [("2026-11-24", 3), ("2026-11-25", 2), ("2026-11-26", 7)]
+    assert q("SELECT pub_date::VARCHAR, count(*) FROM documents WHERE pub_date IS NOT NULL GROUP BY 1 ORDER BY 1") == [
+        ("2026-11-24", 3),
+        ("2026-11-25", 2),
+        ("2026-11-26", 7),
+    ]
     # every dated document has its dedup row, every canonical one its sentences, every day its entities
-    assert q("SELECT count(*) FROM documents d ANTI JOIN duplicates u USING (doc_id) "
-             "WHERE d.pub_date IS NOT NULL") == [(0,)]
+    assert q("SELECT count(*) FROM documents d ANTI JOIN duplicates u USING (doc_id) WHERE d.pub_date IS NOT NULL") == [
+        (0,)
+    ]
     assert q("SELECT count(*) FROM duplicates u ANTI JOIN sentences s USING (doc_id) WHERE u.is_canonical") == [(0,)]
     assert q("SELECT count(DISTINCT pub_date) FROM entity_daily") == [(3,)]
-    assert q("SELECT count(*) FROM sentences s JOIN documents d USING (doc_id) "
-             "WHERE substr(d.text, s.start + 1, s.\"end\" - s.start) <> s.text") == [(0,)]
+    assert q(
+        "SELECT count(*) FROM sentences s JOIN documents d USING (doc_id) "
+        'WHERE substr(d.text, s.start + 1, s."end" - s.start) <> s.text'
+    ) == [(0,)]
