@@ -1,8 +1,9 @@
 """`newslake migrate [--dry-run]`: bring a lake written by an older newslake to the current schema.
 
-The only schema change newslake makes: columns that ``pipeline/schema.py`` declares but a stored table lacks
-are added as nullable columns (NULL in the rows already there) through Delta schema evolution, one commit per
-table; data files are not rewritten. A changed type or an undeclared stored column is reported and left alone
+Columns that ``pipeline/schema.py`` declares but a stored table lacks are added as nullable columns (NULL in
+the rows already there) through Delta schema evolution, one commit per table; data files are not rewritten.
+Column meanings are stored as Delta column comments where a table predates them (metadata-only commits).
+A changed type or an undeclared stored column is reported and left alone
 (exit 1): that needs a rewrite a person decides on. Running it again finds nothing to do.
 
 ``newslake run`` never migrates by itself: it stops before any work with a message naming this command
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class TablePlan:
     table: str
     add: list[str]  # declared columns the stored table lacks
     problem: str | None  # why it cannot be migrated automatically (changed types, undeclared columns)
+    comments: list[str] = field(default_factory=list)  # columns whose stored comment is not the schema module's
 
 
 def plan(lake) -> list[TablePlan]:
@@ -37,14 +39,15 @@ def plan(lake) -> list[TablePlan]:
             problem = (
                 f"column types changed {changed}, undeclared stored columns {extra}: needs a rewrite, not a migration"
             )
-        if missing or problem:
-            out.append(TablePlan(table.name, missing, problem))
+        comments = storage.schema_annotations_diff(lake, table)[0]
+        if missing or problem or comments:
+            out.append(TablePlan(table.name, missing, problem, comments))
     return out
 
 
 def outdated_message(lake) -> str | None:
     """For ``newslake run``: a message naming ``newslake migrate`` when the lake is not at the current schema."""
-    todo = plan(lake)
+    todo = [p for p in plan(lake) if p.add or p.problem]  # stored comments are documentation: no reason to stop
     if not todo:
         return None
     lines = [f"the lake {lake.root} was written by an older newslake; its tables lack columns this version writes:"]
@@ -72,6 +75,13 @@ def cmd_migrate(args) -> int:
         if p.problem:
             print(f"{p.table}: NOT migrated: {p.problem}", file=sys.stderr)
             status = 1
+            continue
+        if p.comments:
+            if not args.dry_run:
+                storage.store_comments(lake, TABLES[p.table], run_id=None)
+            verb_c = "would store" if args.dry_run else "stored"
+            print(f"{p.table}: {verb_c} column comments ({len(p.comments)} columns)")
+        if not p.add:
             continue
         if not args.dry_run:
             before = lake.version(p.table)
