@@ -355,21 +355,13 @@ def _run_query(con, query: str, params, fmt: str) -> int:
 def _print_frame(df, fmt: str) -> None:
     import polars as pl
 
+    from pipeline.export import binary_as_hex, nested_as_json
+
     if fmt == "csv":
-        # CSV has no lists or structs: nested values are written as JSON text (NULL stays an empty field).
-        nested = [c for c, t in df.schema.items() if t.is_nested()]
-        df = df.with_columns(
-            [
-                pl.when(pl.col(c).is_null())
-                .then(None)
-                .otherwise(pl.struct(pl.col(c).alias("v")).struct.json_encode().str.slice(5).str.strip_suffix("}"))
-                .alias(c)
-                for c in nested
-            ]
-        )
-        sys.stdout.write(df.write_csv())
+        # CSV has no lists, structs or bytes: nested values as JSON text (NULL stays empty), bytes as hex
+        sys.stdout.write(nested_as_json(binary_as_hex(df)).write_csv())
     elif fmt == "json":
-        sys.stdout.write(df.write_ndjson())
+        sys.stdout.write(binary_as_hex(df).write_ndjson())
     else:
         with pl.Config(tbl_rows=100, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=160):
             print(df)

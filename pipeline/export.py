@@ -51,6 +51,11 @@ def nested_as_json(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def binary_as_hex(df: pl.DataFrame) -> pl.DataFrame:
+    """Binary columns (``signatures.tokens``) as hex text, for CSV and JSON lines, which have no bytes."""
+    return df.with_columns(pl.col(c).bin.encode("hex") for c, t in df.schema.items() if t == pl.Binary)
+
+
 def _arrow(table: Table, df: pl.DataFrame) -> pa.Table:
     """Plain Arrow types (large strings, never views) with each column's meaning as field metadata."""
     at = df.to_arrow()
@@ -71,9 +76,9 @@ def _write(table: Table, df: pl.DataFrame, path: Path, fmt: str) -> None:
             write_statistics=True,
         )
     elif fmt == "csv":
-        nested_as_json(df).write_csv(path)
+        nested_as_json(binary_as_hex(df)).write_csv(path)
     else:
-        df.write_ndjson(path)
+        binary_as_hex(df).write_ndjson(path)
 
 
 def sha256_file(path: Path) -> str:
@@ -226,7 +231,9 @@ def read_back(folder: Path, name: str, fmt: str) -> pl.DataFrame:
     if fmt == "parquet":
         return releases.conform_read(table, pl.read_parquet(path))
     if fmt == "jsonl":
-        return releases.conform_read(table, pl.read_ndjson(path, schema=table.schema))
+        binary = [c for c, t in table.schema.items() if t == pl.Binary]
+        text = pl.read_ndjson(path, schema={c: pl.String if c in binary else t for c, t in table.schema.items()})
+        return releases.conform_read(table, text.with_columns(pl.col(c).str.decode("hex") for c in binary))
     raise ExportError("CSV is verified by file checksum only (it has no types)")
 
 

@@ -113,6 +113,9 @@ def versions_as_of(lake: storage.Lake, when: datetime) -> dict[str, int | None]:
 
 
 def _json_lines(df: pl.DataFrame) -> pl.Series:
+    # JSON has no bytes: binary columns (signatures.tokens) are hashed as their hex text
+    binary = [c for c, t in df.schema.items() if t == pl.Binary]
+    df = df.with_columns(pl.col(c).bin.encode("hex") for c in binary)
     return df.select(pl.struct(pl.all()).struct.json_encode().alias("line")).to_series()
 
 
