@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate  # noqa: E402
-from pipeline.dedup.cluster import _components, pair_scores, pair_similarity, template_conflicts  # noqa: E402
+from pipeline.dedup.cluster import _components, _confirm, _MinHashes, pair_similarity  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FIG = re.compile(r"\d+(?:[.,]\d+)*")
@@ -460,8 +460,9 @@ def run_newslake(df: pl.DataFrame, config: DedupConfig) -> tuple[list[str], floa
 def recall_losses(df: pl.DataFrame, pred: list[str], sig: pl.DataFrame, config: DedupConfig) -> dict[str, int]:
     """Where recall is lost: each copy left out of its original's cluster, by the first stage that
     rejects the pair (copy, original): no MinHash (text under ``min_chars``), never a candidate (no
-    shared LSH band), candidate below the similarity threshold, or similar but rejected by the template
-    guard; ``other`` = the pair itself passes (lost to the window or the hop limit)."""
+    shared LSH band), a candidate rejected with a MinHash similarity below the threshold (and not
+    verified by the second stage), or similar enough but rejected (figures guard / number check);
+    ``other`` = the pair itself passes (lost to the window or the hop limit)."""
     cl = dict(zip(df["doc_id"], pred, strict=True))
     missed = [
         (d, d.rsplit("#", 1)[0] + "#0")
@@ -486,23 +487,17 @@ def recall_losses(df: pl.DataFrame, pred: list[str], sig: pl.DataFrame, config: 
     bands = s["bands"].to_list()
     cand = np.array([bool(set(bands[x]) & set(bands[y])) for x, y in zip(a, b, strict=True)])
     tl = s["text_len"].to_numpy()
-    whole, lead, _ = pair_scores(mh_a, mh_b, tl[a], tl[b], config=config)
     sim = pair_similarity(mh_a, mh_b, tl[a], tl[b], config=config)
     ok = sim >= config.threshold
-    pairs = pl.DataFrame({"a": a.astype(np.uint32), "b": b.astype(np.uint32)})
-    bad = (
-        template_conflicts(
-            pairs,
-            s.select(pl.col("gid").cast(pl.UInt32), "figures"),
-            tolerance=config.figure_tolerance,
-            lead_only=whole < config.threshold,
-        ).to_numpy()
-        & config.template_guard
-    )
+    # the verdict of the clustering itself (MinHash, figures guard, second-stage verifier)
+    groups = s.select(pl.col("gid").cast(pl.UInt32), "doc_id", "text_len", "figures")
+    mhs = _MinHashes(s.drop("gid"), s.drop("gid").lazy().head(0), groups.select("gid", "doc_id"), config.num_perm)
+    pairs = pl.DataFrame({"a": np.minimum(a, b).astype(np.uint32), "b": np.maximum(a, b).astype(np.uint32)})
+    verdict = _confirm(pairs, groups, mhs, config)["ok"].to_numpy()
     out["not_candidate"] = int((~cand).sum())
-    out["below_threshold"] = int((cand & ~ok).sum())
-    out["template_guard"] = int((cand & ok & bad).sum())
-    out["other"] = int((cand & ok & ~bad).sum())
+    out["below_threshold"] = int((cand & ~ok & ~verdict).sum())
+    out["template_guard"] = int((cand & ok & ~verdict).sum())
+    out["other"] = int((cand & verdict).sum())
     return out
 
 
@@ -596,6 +591,8 @@ def evaluate(name: str, df: pl.DataFrame, cfg: DedupConfig, seed: int) -> dict[s
     parts = [f"{k} {a}/{b}" for k, (a, b) in copy_recall(df, runs[0][2]).items()]
     print("newslake copies in their original's cluster, by edit: " + ", ".join(parts))
     losses = recall_losses(df, runs[0][2], sig, cfg)
+    size = {c: sig[c].estimated_size() / max(sig.height, 1) for c in ("bands", "minhash", "tokens")}
+    print("newslake signatures in memory, bytes per document: " + ", ".join(f"{c} {v:.0f}" for c, v in size.items()))
     print(
         f"newslake copies missed ({sum(losses.values())}), by the first stage rejecting (copy, original): "
         + ", ".join(f"{k} {v}" for k, v in losses.items())

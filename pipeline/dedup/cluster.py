@@ -309,7 +309,9 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             sl = slice(s, s + _VERIFY_CHUNK)
             a, la = unpack([sk[i] for i in ia[idx[sl]]], w, PAD_A)
             b, lb = unpack([sk[i] for i in ib[idx[sl]]], w, PAD_B)
-            lm, matched, chk, bad, _ = verify(a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio)
+            lm, matched, chk, bad, _ = verify(
+                a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio, min_words=config.verify_words
+            )
             short = np.minimum(la, lb)
             v_prefix[sl] = (lm < short) | (short < w)  # the shared part ends inside the sketches
             checked = v_prefix[sl] & (chk >= config.verify_numbers)  # ... and its numbers were checked

@@ -74,14 +74,15 @@ def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.
 
 
 def verify(
-    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, *, band: int, ratio: float
+    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, *, band: int, ratio: float, min_words: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Second-stage scores of aligned sketch pairs (``a`` padded with ``PAD_A``, ``b`` with ``PAD_B``).
 
     Returns, per pair: the matched prefix (words of the shorter sketch, see the module docstring), the
     words matched in it, the numbers of both texts whose place in the other is known (checked), those
     of them not found there (conflicts, see ``_number_conflicts``), and the match rate of the shorter
-    sketch after its matched prefix (low when the rest is appended unrelated text).
+    sketch after its matched prefix (low when the rest is appended unrelated text). The numbers are
+    checked only for pairs whose matched prefix has at least ``min_words`` words (else 0 and 0).
     """
     swap = la > lb
     s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
@@ -97,12 +98,18 @@ def verify(
     good = (cm >= ratio * pos) & (pos <= ls[:, None])
     lm = np.where(good.any(1), w - np.argmax(good[:, ::-1], 1), 0)
     matched = cm[np.arange(n), np.maximum(lm - 1, 0)] * (lm > 0)
-    chk_s, bad_s = _number_conflicts(s, t, band)
-    chk_t, bad_t = _number_conflicts(t, s, band)
+    # the number check only where the matched prefix can make a duplicate (most candidates stop here)
+    chk = np.zeros(n, dtype=np.int64)
+    bad = np.zeros(n, dtype=np.int64)
+    sel = np.flatnonzero(lm >= min_words)
+    if sel.size:
+        chk_s, bad_s = _number_conflicts(s[sel], t[sel], band)
+        chk_t, bad_t = _number_conflicts(t[sel], s[sel], band)
+        chk[sel], bad[sel] = chk_s + chk_t, bad_s + bad_t
     # match rate of the shorter sketch after its matched prefix (an appended unrelated part: low)
     total = cm[np.arange(n), np.maximum(ls - 1, 0)] * (ls > 0)
     tail = (total - matched) / np.maximum(ls - lm, 1)
-    return lm, matched, chk_s + chk_t, bad_s + bad_t, tail
+    return lm, matched, chk, bad, tail
 
 
 def _offsets(s: np.ndarray, t: np.ndarray, band: int, none: int) -> np.ndarray:
@@ -142,41 +149,46 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
     cols = np.arange(w)
     prev = np.maximum.accumulate(np.where(word, cols, -1), axis=1)  # last word at or before i
     nxt = np.minimum.accumulate(np.where(word, cols, w)[:, ::-1], axis=1)[:, ::-1]  # first word at or after i
-    multi = kind == 3
-    single = kind == 1
-    near_num = np.zeros_like(single)
+    near_num = np.zeros(kind.shape, dtype=bool)
     near_num[:, 1:] |= kind[:, :-1] != 0
     near_num[:, :-1] |= kind[:, 1:] != 0
-    num = (multi | (single & near_num)) & (prev >= 0) & (nxt < w)
-    rows = np.arange(n)[:, None]
-    pi, ni = np.clip(prev, 0, w - 1), np.clip(nxt, 0, w - 1)
-    # the word before the previous one, the word after the next one (a side anchored by two words)
-    pi2 = np.clip(np.take_along_axis(np.c_[np.full((n, 1), -1), prev[:, :-1]], pi, axis=1), 0, w - 1)
-    ni2 = np.clip(np.take_along_axis(np.c_[nxt[:, 1:], np.full((n, 1), w)], ni, axis=1), 0, w - 1)
-    eqs = {d: _shifted_eq(s, t, d) for d in range(-band - 1, band + 4)}
-    t_kind = np.where(t >= 0, t & 3, 0)
-    t_num = {d: _shifted_eq(np.ones_like(s), (t_kind != 0).astype(s.dtype), d) for d in range(-band, band + 1)}
-    checked = np.zeros((n, w), dtype=bool)
-    found = np.zeros((n, w), dtype=bool)
+    num = ((kind == 3) | ((kind == 1) & near_num)) & (prev >= 0) & (nxt < w)
+    # sparse: only the numbers' positions (a few % of the words) are looked at
+    r, c = np.nonzero(num)
+    pi, ni = prev[r, c], nxt[r, c]
+    pi2 = np.where(pi > 0, prev[r, np.maximum(pi - 1, 0)], -1)  # the word before the previous one
+    ni2 = np.where(ni + 1 < w, nxt[r, np.minimum(ni + 1, w - 1)], w)  # the word after the next one
+    t_num = t >= 0
+    t_num &= (t & 3) != 0
+
+    def eq(i: np.ndarray, d: int) -> np.ndarray:  # s[r, i] == t[r, i + d], False outside
+        j = i + d
+        inside = (i >= 0) & (i < w) & (j >= 0) & (j < w)
+        return inside & (s[r, np.clip(i, 0, w - 1)] == t[r, np.clip(j, 0, w - 1)])
+
+    def t_is_num(d: int) -> np.ndarray:
+        j = c + d
+        return (j >= 0) & (j < w) & t_num[r, np.clip(j, 0, w - 1)]
+
+    checked = np.zeros(r.size, dtype=bool)
+    found = np.zeros(r.size, dtype=bool)
+    same = {d: eq(c, d) for d in range(-band - 1, band + 4)}
     for d in range(-band, band + 1):
-        at_p = eqs[d][rows, pi]
-        if not at_p.any():
-            continue
-        # one side anchored by its two words, or by one word with a number at the aligned place
-        # of the other text: the run starts at the same offset
-        ok = at_p & ((eqs[d][rows, pi2] & (pi2 == pi - 1)) | t_num[d])
-        here = eqs[d - 1] | eqs[d] | eqs[d + 1]
-        checked |= ok
-        found |= ok & here
-        for d2 in range(d, d + 3):
-            # both sides anchored: the run may have another length there
-            here = here | eqs[d2 + 1]
-            ok = at_p & eqs[d2][rows, ni]
+        at_p = eq(pi, d)
+        if at_p.any():
+            # one side anchored by its two words, or by one word with a number at the aligned place
+            # of the other text: the run starts at the same offset
+            ok = at_p & ((eq(pi2, d) & (pi2 == pi - 1)) | t_is_num(d))
+            here = same[d - 1] | same[d] | same[d + 1]
             checked |= ok
             found |= ok & here
-    for d in range(-band, band + 1):
-        ok = eqs[d][rows, ni] & ((eqs[d][rows, ni2] & (ni2 == ni + 1)) | t_num[d])
+            for d2 in range(d, d + 3):
+                # both sides anchored: the run may have another length there
+                here = here | same[d2 + 1]
+                ok = at_p & eq(ni, d2)
+                checked |= ok
+                found |= ok & here
+        ok = eq(ni, d) & ((eq(ni2, d) & (ni2 == ni + 1)) | t_is_num(d))
         checked |= ok
-        found |= ok & (eqs[d - 1] | eqs[d] | eqs[d + 1])
-    num &= checked
-    return num.sum(1), (num & ~found).sum(1)
+        found |= ok & (same[d - 1] | same[d] | same[d + 1])
+    return np.bincount(r[checked], minlength=n), np.bincount(r[checked & ~found], minlength=n)
