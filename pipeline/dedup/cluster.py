@@ -297,8 +297,14 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
         guard = _guard(pairs, np.flatnonzero(mh_ok), sub, whole, config)
     ok = mh_ok & ~guard
     if config.token_count:
-        # second stage: pairs the MinHash and figures did not confirm
-        idx = np.flatnonzero(~ok)
+        # second stage: pairs the MinHash and figures did not confirm, with some MinHash evidence (a
+        # Jaccard estimate of the whole texts or of the leads; random band collisions are skipped)
+        k = config.num_perm - config.lead_perm
+        eq = mh[ia] == mh[ib]
+        evidence = eq[:, :k].mean(1)
+        if config.lead_perm:
+            evidence = np.maximum(evidence, eq[:, k:].mean(1))
+        idx = np.flatnonzero(~ok & (evidence >= config.verify_evidence))
         v_ok = np.zeros(idx.size, dtype=bool)
         v_decides = np.zeros(idx.size, dtype=bool)
         v_prefix = np.zeros(idx.size, dtype=bool)

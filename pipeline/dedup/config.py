@@ -66,6 +66,9 @@ class DedupConfig:
         otherwise the ``figures`` guard decides and the matched prefix needs ``verify_words_unchecked``
         words (short formulaic stories without figures, "X corp said it filed a registration statement
         ...", match most of their words).
+    verify_evidence : float
+        Only candidate pairs whose whole-text or lead Jaccard estimate reaches this are verified (cost:
+        most band collisions are unrelated texts; verified copies have >= 0.2 on the development sets).
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -97,6 +100,7 @@ class DedupConfig:
     verify_numbers: int = 3
     verify_conflicts: float = 0.1
     verify_words_unchecked: int = 50
+    verify_evidence: float = 0.15
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1
