@@ -316,7 +316,14 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             a, la = unpack([sk[i] for i in ia[idx[sl]]], w, PAD_A)
             b, lb = unpack([sk[i] for i in ib[idx[sl]]], w, PAD_B)
             lm, matched, chk, bad, _ = verify(
-                a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio, min_words=config.verify_words
+                a,
+                la,
+                b,
+                lb,
+                band=config.verify_band,
+                ratio=config.verify_ratio,
+                min_words=config.verify_words,
+                min_share=config.verify_share,
             )
             short = np.minimum(la, lb)
             v_prefix[sl] = (lm < short) | (short < w)  # the shared part ends inside the sketches

@@ -74,7 +74,15 @@ def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.
 
 
 def verify(
-    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, *, band: int, ratio: float, min_words: int = 0
+    a: np.ndarray,
+    la: np.ndarray,
+    b: np.ndarray,
+    lb: np.ndarray,
+    *,
+    band: int,
+    ratio: float,
+    min_words: int = 0,
+    min_share: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Second-stage scores of aligned sketch pairs (``a`` padded with ``PAD_A``, ``b`` with ``PAD_B``).
 
@@ -82,7 +90,8 @@ def verify(
     words matched in it, the numbers of both texts whose place in the other is known (checked), those
     of them not found there (conflicts, see ``_number_conflicts``), and the match rate of the shorter
     sketch after its matched prefix (low when the rest is appended unrelated text). The numbers are
-    checked only for pairs whose matched prefix has at least ``min_words`` words (else 0 and 0).
+    checked only for pairs whose matched prefix has at least ``min_words`` words and ``min_share`` of
+    the shorter sketch (else 0 and 0).
     """
     swap = la > lb
     s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
@@ -101,7 +110,7 @@ def verify(
     # the number check only where the matched prefix can make a duplicate (most candidates stop here)
     chk = np.zeros(n, dtype=np.int64)
     bad = np.zeros(n, dtype=np.int64)
-    sel = np.flatnonzero(lm >= min_words)
+    sel = np.flatnonzero((lm >= min_words) & (lm >= min_share * ls))
     if sel.size:
         chk_s, bad_s = _number_conflicts(s[sel], t[sel], band)
         chk_t, bad_t = _number_conflicts(t[sel], s[sel], band)
