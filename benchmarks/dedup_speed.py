@@ -149,18 +149,20 @@ def run_day(day_docs: int, window_docs: int, config: DedupConfig) -> dict:
     PER_DAY = day_docs
     new = documents(day_docs, seed=6).with_columns(pl.lit(last + timedelta(days=1)).alias("pub_date"))
     new = new.with_columns(pl.col("pub_datetime") + (pl.col("pub_date") - pl.lit(START)))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     day_sig = compute_signatures(new, config=config)
-    t_sig = time.perf_counter() - t
+    t_sig, c_sig = time.perf_counter() - t, time.process_time() - c
     window = pl.concat([win, day_sig])
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     dup = deduplicate(day_sig, window.lazy(), config=config)
-    t_dup = time.perf_counter() - t
+    t_dup, c_dup = time.perf_counter() - t, time.process_time() - c
     t = time.perf_counter()
     deduplicate(day_sig, day_sig, config=config)
     t_alone = time.perf_counter() - t
     return dict(day_docs=day_docs, window_docs=window_docs, signatures_s=t_sig, dedup_s=t_dup,
-                dedup_day_alone_s=t_alone, rows=dup.height, peak_rss_mb=peak_rss_mb())  # fmt: skip
+                dedup_day_alone_s=t_alone, rows=dup.height, peak_rss_mb=peak_rss_mb(),
+                cpu_ms_per_doc=1000 * (c_sig + c_dup) / day_docs, sig_cpu_ms=1000 * c_sig / day_docs,
+                tokens_bytes_per_doc=window["tokens"].bin.size().mean() or 0.0)  # fmt: skip
 
 
 def run_reference(n: int) -> dict:
@@ -187,8 +189,9 @@ def main() -> None:
     ap.add_argument("--_size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_daywin", help=argparse.SUPPRESS)
     ap.add_argument("--_ref", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--_cfg", default="{}", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    cfg = DedupConfig()
+    cfg = DedupConfig(**json.loads(a._cfg))
     if a._size:
         print(json.dumps(run_size(a._size, cfg)))
         return
@@ -212,10 +215,14 @@ def main() -> None:
               f"{r['docs_per_s']:>8.0f} {r['cpu_ms_per_doc']:>10.3f} {r['duplicate_rate']:>8.3f} "
               f"{r['peak_rss_mb']:>11.0f}")  # fmt: skip
     for w in sorted({a.window // 3, a.window}):
-        r = child(["--_daywin", f"{a.day},{w}"])
-        print(f"one day of {r['day_docs']} vs window of {r['window_docs']}: signatures {r['signatures_s']:.1f} s, "
-              f"deduplicate {r['dedup_s']:.1f} s (the day alone: {r['dedup_day_alone_s']:.1f} s), "
-              f"peak RSS {r['peak_rss_mb']:.0f} MB")  # fmt: skip
+        # reference in the same run: the second-stage verifier off (token_count=0: dedup-3's work)
+        for label, extra in (("", []), (" [verifier off]", ["--_cfg", '{"token_count": 0}'])):
+            r = child(["--_daywin", f"{a.day},{w}", *extra])
+            print(f"one day of {r['day_docs']} vs window of {r['window_docs']}{label}: signatures "
+                  f"{r['signatures_s']:.1f} s, deduplicate {r['dedup_s']:.1f} s (the day alone: "
+                  f"{r['dedup_day_alone_s']:.1f} s), CPU {r['cpu_ms_per_doc']:.3f} ms/doc (signatures "
+                  f"{r['sig_cpu_ms']:.3f}), tokens {r['tokens_bytes_per_doc']:.0f} B/doc, "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB")  # fmt: skip
     n_ref = min(25_000, min(int(x) for x in a.sizes.split(",") if x))
     r = child(["--_ref", str(n_ref)])
     print(f"reference, signatures on {n_ref} docs: one-permutation MinHash {r['oph']:.0f} docs/s, "
