@@ -167,37 +167,43 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
     pi, ni = prev[r, c], nxt[r, c]
     pi2 = np.where(pi > 0, prev[r, np.maximum(pi - 1, 0)], -1)  # the word before the previous one
     ni2 = np.where(ni + 1 < w, nxt[r, np.minimum(ni + 1, w - 1)], w)  # the word after the next one
-    t_num = t >= 0
-    t_num &= (t & 3) != 0
+    sflat, tflat = s.ravel(), t.ravel()
+    t_num = (tflat >= 0) & ((tflat & 3) != 0)
+    base = r * w
 
-    def eq(i: np.ndarray, d: int) -> np.ndarray:  # s[r, i] == t[r, i + d], False outside
+    def at(i: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # positions, their values, valid
+        ok = (i >= 0) & (i < w)
+        return i, sflat[base + np.clip(i, 0, w - 1)], ok
+
+    def eq(p: tuple[np.ndarray, np.ndarray, np.ndarray], d: int) -> np.ndarray:  # s[r, i] == t[r, i + d]
+        i, v, ok = p
         j = i + d
-        inside = (i >= 0) & (i < w) & (j >= 0) & (j < w)
-        return inside & (s[r, np.clip(i, 0, w - 1)] == t[r, np.clip(j, 0, w - 1)])
+        return ok & (j >= 0) & (j < w) & (v == tflat[base + np.clip(j, 0, w - 1)])
 
     def t_is_num(d: int) -> np.ndarray:
         j = c + d
-        return (j >= 0) & (j < w) & t_num[r, np.clip(j, 0, w - 1)]
+        return (j >= 0) & (j < w) & t_num[base + np.clip(j, 0, w - 1)]
 
+    p_c, p_pi, p_pi2, p_ni, p_ni2 = at(c), at(pi), at(pi2), at(ni), at(ni2)
     checked = np.zeros(r.size, dtype=bool)
     found = np.zeros(r.size, dtype=bool)
-    same = {d: eq(c, d) for d in range(-band - 1, band + 4)}
+    same = {d: eq(p_c, d) for d in range(-band - 1, band + 4)}
     for d in range(-band, band + 1):
-        at_p = eq(pi, d)
+        at_p = eq(p_pi, d)
         if at_p.any():
             # one side anchored by its two words, or by one word with a number at the aligned place
             # of the other text: the run starts at the same offset
-            ok = at_p & ((eq(pi2, d) & (pi2 == pi - 1)) | t_is_num(d))
+            ok = at_p & ((eq(p_pi2, d) & (pi2 == pi - 1)) | t_is_num(d))
             here = same[d - 1] | same[d] | same[d + 1]
             checked |= ok
             found |= ok & here
             for d2 in range(d, d + 3):
                 # both sides anchored: the run may have another length there
                 here = here | same[d2 + 1]
-                ok = at_p & eq(ni, d2)
+                ok = at_p & eq(p_ni, d2)
                 checked |= ok
                 found |= ok & here
-        ok = eq(ni, d) & ((eq(ni2, d) & (ni2 == ni + 1)) | t_is_num(d))
+        ok = eq(p_ni, d) & ((eq(p_ni2, d) & (ni2 == ni + 1)) | t_is_num(d))
         checked |= ok
         found |= ok & (same[d - 1] | same[d] | same[d + 1])
     return np.bincount(r[checked], minlength=n), np.bincount(r[checked & ~found], minlength=n)
