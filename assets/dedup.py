@@ -12,7 +12,7 @@ import time
 
 import dagster as dg
 
-from assets import partitions
+from assets import guard, partitions
 from assets.partitions import pub_days, single_run
 from assets.resources import SettingsResource
 from assets.results import check_specs, daily_spec, run_daily_step
@@ -24,8 +24,6 @@ from pipeline.stage import DEDUP, UNDATED, Day, StageResult, day_key, order_days
 
 UNSEEN = "window_unseen"  # metadata of a window read: the window days whose signatures were not current
 WAIT = 3600.0  # longest wait for runs of earlier days to write their signatures
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-PARTITION = "dagster/partition"
 
 
 def _unseen(instance: dg.DagsterInstance, earlier: list[str]) -> list[str]:
@@ -41,11 +39,10 @@ def _writers(context: dg.AssetExecutionContext, days: list[str]) -> list[str]:
     """Other started runs whose partition range holds one of ``days`` (they are writing their signatures)."""
     out = []
     for run in context.instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
-        if run.run_id == context.run_id:
-            continue
-        a = run.tags.get(RANGE_START) or run.tags.get(PARTITION)
-        b = run.tags.get(RANGE_END) or a
-        if a and b and any(a <= d and (b == UNDATED or d <= b) for d in days):
+        if run.run_id == context.run_id or guard.waits_for(context.instance, run.run_id, context.run_id):
+            continue  # a run that shares a day with this one waits for it (assets/guard.py): never wait back
+        rng = guard.key_range(run.tags)
+        if rng and any(guard.overlap(rng, (d, d)) for d in days):
             out.append(run.run_id)
     return out
 

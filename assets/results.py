@@ -184,8 +184,10 @@ def daily_spec(key: str, stage: Stage, *, deps: list[str], doc: str, kinds: set[
 
 def run_daily_step(context: dg.AssetExecutionContext, settings, stage: Stage, run, *, what: str):
     """The body of every daily step: the stage's runner over the run's partition keys, then its events."""
+    from assets.guard import wait_for_own_days
     from pipeline.stage import parse_key
 
+    wait_for_own_days(context)  # never interleave writes of a day with an earlier run's
     t0, lake = time.perf_counter(), settings.get_lake()
     with transient_io_retry():
         result = run(
