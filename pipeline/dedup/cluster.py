@@ -444,6 +444,8 @@ def deduplicate(
         # one probe of the window's band table per hop (semi-join on the frontier's keys); the pairs are
         # then built from the few rows that share a key, in chunks to bound hot buckets
         fkeys = frontier.join(band_tab, on="gid")
+        if fkeys.height == 0:  # the frontier's documents are too short for any band: nothing to link
+            break
         hits = band_tab.join(fkeys.select("key").unique(), on="key", how="semi").rename({"gid": "gid2"})
         cand = pl.concat(
             [

@@ -489,3 +489,9 @@ def test_prefix_copy_with_other_figures_is_not_verified():
     assert out["t2_part"]["canonical_doc_id"] == "t2_part"
     loose = DedupConfig(template_guard=False, verify_conflicts=1.0)
     assert dedup_all(rows, loose)["t2_part"]["canonical_doc_id"] == "t1"  # teeth
+
+
+def test_a_day_of_documents_too_short_for_any_band_is_unique():
+    # "fine" has no shingles, so no band keys: the day must still get one cluster row per document
+    out = dedup_all([doc("tiny", 0, ["fine"], title=""), doc("tiny2", 0, ["ok"], title="")])
+    assert {k: v["method"] for k, v in out.items()} == {"tiny": "unique", "tiny2": "unique"}
