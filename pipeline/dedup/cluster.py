@@ -445,6 +445,7 @@ def deduplicate(
         # then built from the few rows that share a key, in chunks to bound hot buckets
         fkeys = frontier.join(band_tab, on="gid")
         if fkeys.height == 0:  # the frontier's documents are too short for any band: nothing to link
+            edges.append(fkeys.select("v", "gid", pl.col("gid").alias("gid2")))  # no rows, the edges' types
             break
         hits = band_tab.join(fkeys.select("key").unique(), on="key", how="semi").rename({"gid": "gid2"})
         cand = pl.concat(
