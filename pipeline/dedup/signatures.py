@@ -77,8 +77,8 @@ def _tokens(texts: pl.Series, keep: np.ndarray, config: DedupConfig) -> pl.Serie
     """Token sketches (null for texts without MinHash, never candidates, and when the verifier is off)."""
     if not config.token_count:
         return pl.Series([None] * texts.len(), dtype=pl.Binary)
-    sk = token_sketch(texts.to_arrow(), config.token_count, config.seed)
-    return pl.Series([b if k else None for b, k in zip(sk, keep, strict=True)], dtype=pl.Binary)
+    sk = pl.Series(token_sketch(texts.to_arrow(), config.token_count, config.seed)).cast(pl.Binary)
+    return pl.select(pl.when(pl.Series(keep)).then(sk)).to_series()
 
 
 def _list_series(values: np.ndarray, offsets: np.ndarray, dtype: DType) -> pl.Series:

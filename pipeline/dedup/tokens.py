@@ -25,7 +25,7 @@ from pipeline.dedup.minhash import U64, _seed, mix64
 PAD_A, PAD_B = -1, -2  # padding values of the two sides: never equal to each other or to a token
 
 
-def token_sketch(texts: pa.Array, count: int, seed: int) -> list[bytes]:
+def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
     """Per text: the first ``count`` words as uint16 hashes (low bits: the number kind), little-endian."""
     arr = texts.cast(pa.large_string()).fill_null("")
     offs = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
@@ -33,31 +33,30 @@ def token_sketch(texts: pa.Array, count: int, seed: int) -> list[bytes]:
     raw = np.frombuffer(data, dtype=np.uint8)[offs[0] : offs[-1]] if data is not None else np.zeros(0, np.uint8)
     offs = offs - offs[0]
     n = len(arr)
-    if raw.size == 0:
-        return [b""] * n
     is_sp = raw == 32
     start = ~is_sp
     start[1:] &= is_sp[:-1] | np.isin(np.arange(1, raw.size), offs[1:-1])
     starts = np.flatnonzero(start)
     tok_doc = np.searchsorted(offs, starts, side="right") - 1
+    # the first `count` tokens of each document: only their bytes are hashed
+    rank = np.arange(starts.size) - np.searchsorted(tok_doc, np.arange(n))[tok_doc]
+    keep = rank < count
     tok_of_byte = np.cumsum(start) - 1
     bi = np.flatnonzero(~is_sp)
-    rel = bi - starts[tok_of_byte[bi]]
+    bi = bi[keep[tok_of_byte[bi]]]
+    starts, tok_doc = starts[keep], tok_doc[keep]
+    rel = bi - starts[np.searchsorted(starts, bi, side="right") - 1]
     v = mix64((raw[bi].astype(U64) | (rel.astype(U64) << U64(8))) ^ U64(_seed(seed, 91)))
     first = np.searchsorted(bi, starts)
-    h = mix64(np.add.reduceat(v, first))
+    h = mix64(np.add.reduceat(v, first)) if bi.size else np.zeros(0, U64)
     digit = (raw[bi] >= 48) & (raw[bi] <= 57)
-    isnum = np.minimum.reduceat(digit.astype(np.uint8), first).astype(np.uint16)
+    isnum = np.minimum.reduceat(digit.astype(np.uint8), first).astype(np.uint16) if bi.size else h.astype(np.uint16)
     multi = isnum & (np.diff(np.r_[first, bi.size]) > 1).astype(np.uint16)
     code = ((h >> U64(48)).astype(np.uint16) & np.uint16(0xFFFC)) | isnum | (multi << np.uint16(1))
-    # rank of each token in its document; keep the first `count`
-    dstart = np.searchsorted(tok_doc, np.arange(n))
-    rank = np.arange(starts.size) - dstart[tok_doc]
-    keep = rank < count
-    code, tok_doc = code[keep], tok_doc[keep]
-    bounds = np.r_[0, np.cumsum(np.bincount(tok_doc, minlength=n))]
-    buf = code.astype("<u2").tobytes()
-    return [buf[2 * bounds[i] : 2 * bounds[i + 1]] for i in range(n)]
+    bounds = 2 * np.r_[0, np.cumsum(np.bincount(tok_doc, minlength=n))].astype(np.int64)
+    return pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), n, [None, pa.py_buffer(bounds), pa.py_buffer(code.astype("<u2").tobytes())]
+    )
 
 
 def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.ndarray]:

@@ -415,7 +415,7 @@ def _codes(text: str) -> list[int]:
 
     from pipeline.dedup.tokens import token_sketch
 
-    return np.frombuffer(token_sketch(pa.array([text]), 256, 1)[0], dtype="<u2").tolist()
+    return np.frombuffer(token_sketch(pa.array([text]), 256, 1)[0].as_py(), dtype="<u2").tolist()
 
 
 def test_token_sketch_marks_numbers_and_keeps_the_first_words():
@@ -435,7 +435,7 @@ def _verify(a: str, b: str):
 
     from pipeline.dedup.tokens import PAD_A, PAD_B, token_sketch, unpack, verify
 
-    sk = token_sketch(pa.array([normalise(a), normalise(b)]), 256, 1)
+    sk = token_sketch(pa.array([normalise(a), normalise(b)]), 256, 1).to_pylist()
     x, lx = unpack(sk[:1], 256, PAD_A)
     y, ly = unpack(sk[1:], 256, PAD_B)
     return [
