@@ -19,6 +19,7 @@ server instead of a folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -164,33 +165,16 @@ def main() -> None:
     ap.add_argument("--s3", action="store_true", help="lakes on a local moto S3 server")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="queued-runs-"))
-    server = None
+    stack = contextlib.ExitStack()
     try:
         ranges = make_inbox(tmp / "inbox", days=a.days, docs=a.docs)
         extra_env: dict[str, str] = {}
         opts: dict[str, str] = {}
         lakes = {"serial": str(tmp / "serial" / "lake"), "concurrent": str(tmp / "concurrent" / "lake")}
         if a.s3:
-            import logging
+            from benchmarks._s3 import local_s3
 
-            import boto3
-            from moto.server import ThreadedMotoServer
-
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per S3 request
-
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            host, port = server.get_host_and_port()
-            endpoint = f"http://{host}:{port}"
-            creds = {"AWS_ACCESS_KEY_ID": "newslake", "AWS_SECRET_ACCESS_KEY": "newslake", "AWS_REGION": "us-east-1"}
-            boto3.client(
-                "s3",
-                endpoint_url=endpoint,
-                region_name="us-east-1",
-                aws_access_key_id="newslake",
-                aws_secret_access_key="newslake",
-            ).create_bucket(Bucket="lake")
-            extra_env = {**creds, "AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true"}
+            extra_env = stack.enter_context(local_s3("lake"))
             opts = dict(extra_env)
             lakes = {"serial": "s3://lake/serial", "concurrent": "s3://lake/concurrent"}
         n_docs = len(ranges) * a.days * (a.docs + 2) - len(ranges)
@@ -220,8 +204,7 @@ def main() -> None:
             f"{results['concurrent']['wall']:.1f} | {ratio:.2f}x |"
         )
     finally:
-        if server is not None:
-            server.stop()
+        stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

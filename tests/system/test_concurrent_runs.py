@@ -19,10 +19,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from s3_support import atomic_moto_server
 from services_support import PROJECT, assert_same_tables, newslake, snapshot
 
 from benchmarks import soak  # noqa: E402  (the soak benchmark's story generator)
+from benchmarks._s3 import local_s3
 
 pytestmark = pytest.mark.slow
 RANGES = [(date(2026, 1, 5), 4), (date(2026, 3, 2), 4)]  # 56 days apart: outside each other's window
@@ -169,27 +169,9 @@ def test_concurrent_runs_on_disjoint_days_equal_serial_build_local(inbox, tmp_pa
 
 
 def test_concurrent_runs_on_disjoint_days_equal_serial_build_s3(inbox, tmp_path):
-    import boto3
-
-    server = atomic_moto_server()
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        creds = {"AWS_ACCESS_KEY_ID": "newslake", "AWS_SECRET_ACCESS_KEY": "newslake", "AWS_REGION": "us-east-1"}
-        boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="newslake",
-            aws_secret_access_key="newslake",
-        ).create_bucket(Bucket="lake")
-        s3 = {**creds, "AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true"}
-        opts = {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true", **creds}
+    with local_s3("lake") as s3:
         serial_build(inbox, tmp_path / "serial", "s3://lake/serial", s3)
         build_concurrently(inbox, tmp_path / "conc", "s3://lake/concurrent", s3)
-        want = snapshot("s3://lake/serial", storage_options=opts)
+        want = snapshot("s3://lake/serial", storage_options=s3)
         _check_duplicates_present(want)
-        assert_same_tables(snapshot("s3://lake/concurrent", storage_options=opts), want)
-    finally:
-        server.stop()
+        assert_same_tables(snapshot("s3://lake/concurrent", storage_options=s3), want)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from s3_support import atomic_moto_server
 
+from benchmarks._s3 import local_s3
 from pipeline import storage
 from pipeline.schema import DOCUMENTS, ENTITY_CACHE, REJECTS
 from pipeline.storage import Lake
@@ -169,35 +169,11 @@ def test_two_processes_local(tmp_path, existing):
 @pytest.mark.slow
 @pytest.mark.parametrize("existing", [False, True], ids=["fresh", "existing"])
 def test_two_processes_on_s3(tmp_path, existing, monkeypatch):
-    import boto3
-
-    server = atomic_moto_server()
-    server.start()
-    bucket = f"lake-{'existing' if existing else 'fresh'}"  # moto's state is per process, not per server
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        creds = {
-            "AWS_ACCESS_KEY_ID": "newslake",
-            "AWS_SECRET_ACCESS_KEY": "newslake",
-            "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ALLOW_HTTP": "true",
-        }
-        boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="newslake",
-            aws_secret_access_key="newslake",
-        ).create_bucket(Bucket=bucket)
+    bucket = f"lake-{'existing' if existing else 'fresh'}"
+    with local_s3(bucket) as creds:
         for k, v in creds.items():
             monkeypatch.setenv(k, v)
-            _run_rounds(
-                tmp_path, lambda i: f"s3://{bucket}/r{i}", {**os.environ, **creds}, existing=existing, opts=creds
-            )
-    finally:
-        server.stop()
+        _run_rounds(tmp_path, lambda i: f"s3://{bucket}/r{i}", {**os.environ, **creds}, existing=existing, opts=creds)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from s3_support import atomic_moto_server
 
+from benchmarks._s3 import local_s3
 from pipeline import storage
 from pipeline.schema import ENTITY_CACHE, FILES
 from pipeline.storage import Lake
@@ -121,24 +121,7 @@ def test_two_processes_merging_overlapping_keys_locally(tmp_path):
 
 @pytest.mark.slow
 def test_two_processes_merging_overlapping_keys_on_s3(tmp_path, monkeypatch):
-    import boto3
-
-    server = atomic_moto_server()
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        creds = {
-            "AWS_ACCESS_KEY_ID": "newslake",
-            "AWS_SECRET_ACCESS_KEY": "newslake",
-            "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ALLOW_HTTP": "true",
-        }
-        boto3.client(
-            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="newslake",
-            aws_secret_access_key="newslake",
-        ).create_bucket(Bucket="merge-retry")  # fmt: skip
+    with local_s3("merge-retry") as creds:
         for k, v in creds.items():
             monkeypatch.setenv(k, v)
         root = "s3://merge-retry/lake"
@@ -146,8 +129,6 @@ def test_two_processes_merging_overlapping_keys_on_s3(tmp_path, monkeypatch):
         check(Lake(root, storage_options=creds))
         print(f"s3: {retries} MERGE commits redone after a conflict")
         assert retries > 0, "the writers never conflicted: the test did not exercise the retry"
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

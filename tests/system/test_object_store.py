@@ -8,37 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from s3_support import atomic_moto_server
+
+from benchmarks._s3 import local_s3
 
 PROJECT = Path(__file__).resolve().parents[2]
-moto_server = pytest.importorskip("moto.server")
 
 
 @pytest.fixture
 def s3_env(tmp_path):
-    import boto3
-
-    server = atomic_moto_server()
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    creds = {"AWS_ACCESS_KEY_ID": "newslake", "AWS_SECRET_ACCESS_KEY": "newslake", "AWS_REGION": "us-east-1"}
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="newslake",
-        aws_secret_access_key="newslake",
-    ).create_bucket(Bucket="lake")
-    env = {
-        **os.environ,
-        **creds,
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ALLOW_HTTP": "true",
-        "NEWSLAKE_LAKE": "s3://lake/newslake",
-    }
-    yield env
-    server.stop()
+    with local_s3("lake") as s3:
+        yield {**os.environ, **s3, "NEWSLAKE_LAKE": "s3://lake/newslake"}
 
 
 def newslake(*args, env, home):

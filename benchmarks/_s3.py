@@ -1,8 +1,13 @@
-"""A local S3 server for the object-store tests: moto, made to behave like S3 on conditional writes."""
+"""A local S3 server (moto) for the object-store tests and benchmarks, made to behave like S3 on conditional
+writes, and a bucket on it with the environment deltalake and newslake need."""
 
 from __future__ import annotations
 
-import pytest
+import contextlib
+import logging
+from collections.abc import Iterator
+
+CREDS = {"AWS_ACCESS_KEY_ID": "newslake", "AWS_SECRET_ACCESS_KEY": "newslake", "AWS_REGION": "us-east-1"}
 
 
 def atomic_moto_server():
@@ -14,7 +19,7 @@ def atomic_moto_server():
     commits, not a race newslake could detect. Serialising the requests restores S3's behaviour."""
     import threading
 
-    moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    from moto import server as moto_server
     from werkzeug.serving import make_server
 
     class Server(moto_server.ThreadedMotoServer):
@@ -38,3 +43,28 @@ def atomic_moto_server():
             self._server.serve_forever()
 
     return Server(ip_address="127.0.0.1", port=0, verbose=False)
+
+
+@contextlib.contextmanager
+def local_s3(*buckets: str) -> Iterator[dict[str, str]]:
+    """A running server holding ``buckets``; yields the AWS_* environment (also deltalake's storage options)."""
+    import boto3
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per S3 request
+    server = atomic_moto_server()
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = {**CREDS, "AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ALLOW_HTTP": "true"}
+        client = boto3.client(
+            "s3",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            region_name=CREDS["AWS_REGION"],
+            aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"],
+        )
+        for bucket in buckets:
+            client.create_bucket(Bucket=bucket)
+        yield env
+    finally:
+        server.stop()
