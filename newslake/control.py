@@ -257,7 +257,7 @@ def _code_stats(project: Path) -> list:
         for path in sorted((project / d).rglob("*.py")):
             st = path.stat()
             sources.append([str(path.relative_to(project)), st.st_size, st.st_mtime_ns])
-    return [sys.version, versions, sources]
+    return [str(project), sys.version, versions, sources]  # another tree of the same code: decided anew
 
 
 def noop_fingerprint(env: dict[str, str], project: Path) -> str | None:
