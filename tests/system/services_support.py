@@ -90,15 +90,21 @@ def pg_query(env: dict[str, str], sql: str) -> list[tuple]:
         return cur.fetchall()
 
 
-def newslake(*args: str, env: dict[str, str], timeout: float = 900, wait: bool = True):
-    """The real command in its own process (``wait=False`` returns the Popen)."""
+def newslake(*args: str, env: dict[str, str], timeout: float = 900, wait: bool = True, input: str | None = None):
+    """The real command in its own process (``wait=False`` returns the Popen); ``input`` is its stdin."""
     cmd = [sys.executable, "-m", "newslake.cli", *args]
     full_env = {**os.environ, **env}
     if not wait:
         return subprocess.Popen(
             cmd, env=full_env, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-    return subprocess.run(cmd, env=full_env, cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, env=full_env, cwd=PROJECT, capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def ok(out: subprocess.CompletedProcess) -> str:
+    """The command's stdout, after asserting it succeeded (its output tails otherwise)."""
+    assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
+    return out.stdout
 
 
 def snapshot(lake_uri: str, *, storage_options: dict | None = None) -> dict[str, pl.DataFrame]:

@@ -87,19 +87,24 @@ def _finish(proc: subprocess.Popen, what: str) -> str:
     return err
 
 
-def build_concurrently(inbox: Path, root: Path, lake: str, extra_env: dict) -> None:
-    home = root / "home"
+def instance_env(home: Path, lake: str, inbox: Path, extra_env: dict | None = None) -> dict[str, str]:
+    """A new Dagster home (the project's instance file) and the environment of processes that share it."""
     home.mkdir(parents=True)
     shutil.copy(PROJECT / "assets" / "dagster.yaml", home / "dagster.yaml")
-    env = {
+    return {
         **os.environ,
-        **extra_env,
+        **(extra_env or {}),
         "DAGSTER_HOME": str(home),
         "NEWSLAKE_LAKE": lake,
         "NEWSLAKE_INBOX": str(inbox),
         "NEWSLAKE_CONFIG": "",
         "NEWSLAKE_INGEST_CONFIG": "",
     }
+
+
+def build_concurrently(inbox: Path, root: Path, lake: str, extra_env: dict) -> None:
+    home = root / "home"
+    env = instance_env(home, lake, inbox, extra_env)
     _finish(_python(INGEST, env=env), "ingest_job")
     procs = [_python(DAILY, a, b, env=env) for a, b in RANGES_KEYS]
     for p, (a, b) in zip(procs, RANGES_KEYS, strict=True):

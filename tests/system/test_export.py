@@ -5,29 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from services_support import newslake, ok
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-def newslake(*args, env, timeout=900):
-    return subprocess.run(
-        [sys.executable, "-m", "newslake.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT,
-        timeout=timeout,
-    )
-
-
-def ok(out):
-    assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
-    return out.stdout
 
 
 @pytest.fixture(scope="module")

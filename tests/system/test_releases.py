@@ -4,32 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def newslake(*args, env, timeout=900, input=None):
-    return subprocess.run(
-        [sys.executable, "-m", "newslake.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=PROJECT,
-        timeout=timeout,
-        input=input,
-    )
-
-
-def ok(out):
-    assert out.returncode == 0, (out.stdout[-2000:], out.stderr[-3000:])
-    return out.stdout
+from services_support import newslake, ok
 
 
 def csv_rows(out: str) -> list[list[str]]:

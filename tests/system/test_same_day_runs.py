@@ -9,12 +9,9 @@ every serial entry, same output).
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
-from services_support import PROJECT, assert_same_tables, snapshot
-from test_concurrent_runs import DAILY, INGEST, _finish, _python, make_inbox, serial_build
+from services_support import assert_same_tables, snapshot
+from test_concurrent_runs import DAILY, INGEST, _finish, _python, instance_env, make_inbox, serial_build
 
 pytestmark = pytest.mark.slow
 
@@ -27,18 +24,8 @@ def test_runs_sharing_days_take_turns_and_equal_a_serial_build(tmp_path):
     days = [first[:8] + f"{int(first[8:]) + i:02d}" for i in range(4)]
     a_range, b_range = (days[0], days[2]), (days[1], days[3])  # share days[1] and days[2]
 
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(PROJECT / "assets" / "dagster.yaml", home / "dagster.yaml")
-    lake = str(tmp_path / "lake")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "NEWSLAKE_LAKE": lake,
-        "NEWSLAKE_INBOX": str(inbox),
-        "NEWSLAKE_CONFIG": "",
-        "NEWSLAKE_INGEST_CONFIG": "",
-    }
+    home, lake = tmp_path / "home", str(tmp_path / "lake")
+    env = instance_env(home, lake, inbox)
     _finish(_python(INGEST, env=env), "ingest_job")
     procs = [_python(DAILY, *r, env=env) for r in (a_range, b_range)]
     for p, r in zip(procs, (a_range, b_range), strict=True):
