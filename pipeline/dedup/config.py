@@ -53,6 +53,12 @@ class DedupConfig:
     token_count : int
         Words of the token sketch (the ``tokens`` column: the first ``token_count`` words of the normalised
         text, 16-bit hashes; see ``pipeline.dedup.tokens``). 0 disables the second-stage verifier.
+    key_ngram, key_words, key_sample : int
+        The word-key candidate channel (dedup-5; needs the token sketch): every ``key_ngram``-gram of
+        the first ``key_words`` words of the sketch whose hash falls in 1 of ``key_sample`` classes is a
+        band key (stored after the LSH band hashes in ``bands``, joined like them). A copy that keeps
+        only the first part of a short story, or whose letters OCR garbled, shares these words, not
+        enough shingles for a MinHash band. ``key_ngram=0`` disables the channel.
     verify_band, verify_ratio : int, float
         Verifier alignment: a word matches when the other text has it within ``verify_band`` positions;
         the matched prefix is the longest start of the shorter sketch matching at least ``verify_ratio``.
@@ -93,6 +99,9 @@ class DedupConfig:
     template_guard: bool = True
     figure_tolerance: float = 0.1
     token_count: int = 256
+    key_ngram: int = 4
+    key_words: int = 60
+    key_sample: int = 2
     verify_band: int = 6
     verify_ratio: float = 0.6
     verify_words: int = 30

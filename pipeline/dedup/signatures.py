@@ -7,11 +7,12 @@ import hashlib
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.minhash import band_hashes, minhash
 from pipeline.dedup.text import normalised_frame
-from pipeline.dedup.tokens import token_sketch
+from pipeline.dedup.tokens import token_sketch, word_keys
 from pipeline.schema import SIGNATURES, DType
 
 _BATCH = 10_000
@@ -56,7 +57,23 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
     # Delta has no unsigned integers: band hashes are stored as their int64 bit pattern (only equality
     # matters), MinHash values widened to int64
     mh_list = _list_series(sig[keep].reshape(-1).astype(np.int64), mh_off, pl.Int64)
-    bd_list = _list_series(bands[keep].reshape(-1).view(np.int64), bd_off, pl.Int64)
+    sketches = _sketches(texts, keep, config)
+    if config.token_count and config.key_ngram:
+        # the word-key channel: the sketch's sampled word n-grams follow the LSH band hashes (same join)
+        kh, koff = word_keys(
+            sketches, n=config.key_ngram, words=config.key_words, sample=config.key_sample, seed=config.seed
+        )
+        nk = np.diff(koff)
+        seg = np.where(keep, b, 0)
+        bd_off = np.r_[0, np.cumsum(seg + nk)]
+        is_key = np.zeros(int(bd_off[-1]), dtype=bool)
+        is_key[np.repeat(bd_off[:-1] + seg, nk) + _ranks(nk)] = True
+        flat = np.empty(is_key.size, dtype=np.uint64)
+        flat[~is_key] = bands[keep].reshape(-1)
+        flat[is_key] = kh
+        bd_list = _list_series(flat.view(np.int64), bd_off, pl.Int64)
+    else:
+        bd_list = _list_series(bands[keep].reshape(-1).view(np.int64), bd_off, pl.Int64)
     out = pl.DataFrame(
         {
             "doc_id": docs["doc_id"],
@@ -67,18 +84,27 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
             "bands": bd_list,
             "minhash": mh_list,
             "figures": _with_lead_numbers(norm["figures"], texts, config),
-            "tokens": _tokens(texts, keep, config),
+            "tokens": pl.Series(sketches).cast(pl.Binary) if sketches is not None else _no_tokens(texts),
         }
     )
     return SIGNATURES.conform(out)
 
 
-def _tokens(texts: pl.Series, keep: np.ndarray, config: DedupConfig) -> pl.Series:
-    """Token sketches (null for texts without MinHash, never candidates, and when the verifier is off)."""
+def _sketches(texts: pl.Series, keep: np.ndarray, config: DedupConfig) -> pa.Array | None:
+    """Token sketches (null for texts without MinHash, never candidates); None when the verifier is off."""
     if not config.token_count:
-        return pl.Series([None] * texts.len(), dtype=pl.Binary)
-    sk = pl.Series(token_sketch(texts.to_arrow(), config.token_count, config.seed)).cast(pl.Binary)
-    return pl.select(pl.when(pl.Series(keep)).then(sk)).to_series()
+        return None
+    sk = token_sketch(texts.to_arrow(), config.token_count, config.seed)
+    return pc.if_else(pa.array(keep), sk, pa.scalar(None, pa.large_binary()))
+
+
+def _no_tokens(texts: pl.Series) -> pl.Series:
+    return pl.Series([None] * texts.len(), dtype=pl.Binary)
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c - 1 for each count c, concatenated."""
+    return np.arange(int(counts.sum())) - np.repeat(np.r_[0, np.cumsum(counts)[:-1]], counts)
 
 
 def _list_series(values: np.ndarray, offsets: np.ndarray, dtype: DType) -> pl.Series:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from pipeline.dedup.minhash import _GOLD as GOLD
 from pipeline.dedup.minhash import U64, _seed, mix64
 
 PAD_A, PAD_B = -1, -2  # padding values of the two sides: never equal to each other or to a token
@@ -57,6 +58,45 @@ def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
     return pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), n, [None, pa.py_buffer(bounds), pa.py_buffer(code.astype("<u2").tobytes())]
     )
+
+
+def word_keys(sketches: pa.Array, *, n: int, words: int, sample: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate keys of the token sketches: word ``n``-grams of the first ``words`` words, sampled.
+
+    An n-gram of word hashes is kept when its own hash falls in 1 of ``sample`` classes (content-defined:
+    two texts keep the same n-grams of what they share, whatever surrounds it, so a copy that keeps only
+    the start of a story keeps the keys of that start). Returns ``(keys, offsets)``: per sketch ``i`` its
+    distinct keys ``keys[offsets[i]:offsets[i + 1]]`` (uint64, sorted). Null sketches have none.
+    """
+    arr = sketches.cast(pa.large_binary())
+    cnt = len(arr)
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + cnt + 1] // 2
+    data = arr.buffers()[2]
+    codes = np.frombuffer(data, dtype="<u2")[offs[0] : offs[-1]] if data is not None else np.zeros(0, "<u2")
+    offs = offs - offs[0]
+    if arr.null_count:
+        valid = np.asarray(arr.is_valid())
+        lens = np.where(valid, np.diff(offs), 0)
+    else:
+        lens = np.diff(offs)
+    # the first `words` codes of each sketch, one flat array
+    take = np.minimum(lens, words)
+    doc = np.repeat(np.arange(cnt), take)
+    pos = np.arange(int(take.sum())) - np.repeat(np.r_[0, np.cumsum(take)[:-1]], take)
+    c = codes[offs[:-1][doc] + pos].astype(U64) if doc.size else np.zeros(0, U64)
+    m = c.size - n + 1
+    if m <= 0:
+        return np.zeros(0, U64), np.zeros(cnt + 1, np.int64)
+    h = np.full(m, _seed(seed, 777, n), dtype=U64)
+    for j in range(n):
+        h = mix64(h ^ (c[j : j + m] * GOLD))
+    ok = (doc[:m] == doc[n - 1 :]) & ((h >> U64(40)) % U64(sample) == 0)
+    kd, kh = doc[:m][ok], h[ok]
+    order = np.lexsort((kh, kd))
+    kd, kh = kd[order], kh[order]
+    first = np.r_[True, (kd[1:] != kd[:-1]) | (kh[1:] != kh[:-1])] if kd.size else np.zeros(0, bool)
+    kd, kh = kd[first], kh[first]
+    return kh, np.r_[0, np.cumsum(np.bincount(kd, minlength=cnt))].astype(np.int64)
 
 
 def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.ndarray]:

@@ -91,7 +91,10 @@ def test_signatures_schema_and_body_only():
     assert h["empty"] is None
     cfg = DedupConfig()
     lens = dict(zip(sig["doc_id"], sig["bands"].list.len(), strict=True))
-    assert lens["a"] == cfg.bands and lens["short"] == 0
+    assert lens["a"] > cfg.bands and lens["short"] == 0  # LSH bands, then the word keys (dedup-5)
+    no_keys = compute_signatures(frame(rows), config=DedupConfig(key_ngram=0))
+    assert no_keys.filter(pl.col("doc_id") == "a")["bands"].list.len()[0] == cfg.bands
+    assert no_keys["bands"].list.head(cfg.bands).to_list() == sig["bands"].list.head(cfg.bands).to_list()
     assert sig.filter(pl.col("doc_id") == "a")["minhash"].list.len()[0] == cfg.num_perm
 
 
@@ -319,8 +322,11 @@ def test_prefix_copy_with_unrelated_text_points_at_the_fuller_story():
     out = dedup_all(rows)
     assert out["partial"]["canonical_doc_id"] == "full" and out["partial"]["method"] == "near"
     # the whole texts alone do not say so: the lead does (the test has teeth)
-    whole_only = DedupConfig(num_perm=126, bands=42, lead_perm=0)
+    whole_only = DedupConfig(num_perm=126, bands=42, lead_perm=0, key_ngram=0)
     assert dedup_all(rows, whole_only)["partial"]["canonical_doc_id"] == "partial"
+    # ... and so do the word keys of the token sketch, without the lead (dedup-5)
+    keys_only = DedupConfig(num_perm=126, bands=42, lead_perm=0)
+    assert dedup_all(rows, keys_only)["partial"]["canonical_doc_id"] == "full"
 
 
 def test_prefix_copy_of_a_template_story_keeps_its_own_figures():
