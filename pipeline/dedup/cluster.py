@@ -40,6 +40,7 @@ NOVEL = 0.6  # whole-text pairs: a template pair when this share of each text's 
 LEAD_NUMBERS = 2  # lead-only pairs: how many of the leads' first numbers must agree
 _VERIFY_CHUNK = 20_000  # pairs per verifier batch (bounds its (pairs, words) matrices)
 _KEY_CHUNK = 400_000  # frontier (node, band hash) rows per pair-building join: bounds hot buckets
+_SCORE_CHUNK = 50_000  # pairs per slot comparison (bounds the (pairs, slots) temporaries)
 
 
 def window_bounds(day: date, *, window_days: int | None) -> tuple[date | None, date]:
@@ -124,12 +125,19 @@ def pair_scores(
     k = config.num_perm - config.lead_perm
     j = np.empty(mh_a.shape[0])
     jl = np.zeros(mh_a.shape[0])
-    for s in range(0, j.size, 200_000):
-        eq = mh_a[s : s + 200_000] == mh_b[s : s + 200_000]
-        j[s : s + 200_000] = eq[:, :k].mean(1)
+    for s in range(0, j.size, _SCORE_CHUNK):
+        eq = mh_a[s : s + _SCORE_CHUNK] == mh_b[s : s + _SCORE_CHUNK]
+        j[s : s + _SCORE_CHUNK] = eq[:, :k].mean(1)
         if config.lead_perm:
-            jl[s : s + 200_000] = eq[:, k:].mean(1)
-    jac = j
+            jl[s : s + _SCORE_CHUNK] = eq[:, k:].mean(1)
+    whole, lead = _scores(j, jl, len_a, len_b, config)
+    return whole, lead, j
+
+
+def _scores(
+    j: np.ndarray, jl: np.ndarray, len_a: np.ndarray, len_b: np.ndarray, config: DedupConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-text similarity and lead Jaccard from the slot match rates (see ``pair_scores``)."""
     if config.containment:
         lo = np.maximum(np.minimum(len_a, len_b), 1).astype(float)
         ratio = np.maximum(len_a, len_b) / lo
@@ -137,7 +145,7 @@ def pair_scores(
         j = np.where(j >= config.min_jaccard, np.maximum(j, cont), j)
     if config.lead_perm:
         jl = np.where(np.minimum(len_a, len_b) >= config.lead_chars, jl, 0.0)
-    return j, jl, jac
+    return j, jl
 
 
 def pair_similarity(
@@ -288,7 +296,15 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     mh = mhs.get(gids)
     tl = sub["text_len"].to_numpy()
     ia, ib = np.searchsorted(gids, pairs["a"].to_numpy()), np.searchsorted(gids, pairs["b"].to_numpy())
-    whole, lead, _ = pair_scores(mh[ia], mh[ib], tl[ia], tl[ib], config=config)
+    # slot match rates in chunks (the pairs' MinHash rows are never materialised whole)
+    k = config.num_perm - config.lead_perm
+    jw, jl = np.empty(ia.size), np.zeros(ia.size)
+    for s in range(0, ia.size, _SCORE_CHUNK):
+        eq = mh[ia[s : s + _SCORE_CHUNK]] == mh[ib[s : s + _SCORE_CHUNK]]
+        jw[s : s + _SCORE_CHUNK] = eq[:, :k].mean(1)
+        if config.lead_perm:
+            jl[s : s + _SCORE_CHUNK] = eq[:, k:].mean(1)
+    whole, lead = _scores(jw, jl, tl[ia], tl[ib], config)
     sim = _combine(whole, lead, config)
     mh_ok = sim >= config.threshold
     n = pairs.height
@@ -299,12 +315,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     if config.token_count:
         # second stage: pairs the MinHash and figures did not confirm, with some MinHash evidence (a
         # Jaccard estimate of the whole texts or of the leads; random band collisions are skipped)
-        k = config.num_perm - config.lead_perm
-        eq = mh[ia] == mh[ib]
-        evidence = eq[:, :k].mean(1)
-        if config.lead_perm:
-            evidence = np.maximum(evidence, eq[:, k:].mean(1))
-        idx = np.flatnonzero(~ok & (evidence >= config.verify_evidence))
+        idx = np.flatnonzero(~ok & (np.maximum(jw, jl) >= config.verify_evidence))
         v_ok = np.zeros(idx.size, dtype=bool)
         v_decides = np.zeros(idx.size, dtype=bool)
         v_prefix = np.zeros(idx.size, dtype=bool)
@@ -432,7 +443,14 @@ def deduplicate(
     )
     mhs = _MinHashes(day, win_lazy, groups.select("gid", "doc_id"), config.num_perm)
     members = u.select("doc_id", "pub_date", "gid", "dnum", "rank", "is_day")
-    band_tab = groups.select("gid", pl.col("bands").alias("key")).explode("key").drop_nulls("key")
+    # the LSH band hashes come first in `bands`, then the word keys (w): a pair sharing only word keys
+    # is a candidate when it shares at least `key_min` of them (one common phrase is not enough)
+    band_tab = (
+        groups.select("gid", pl.col("bands").alias("key"), pl.int_ranges(pl.col("bands").list.len()).alias("w"))
+        .explode("key", "w")
+        .drop_nulls("key")
+        .with_columns(pl.col("w") >= config.bands)
+    )
     presence = members.select("gid", "dnum").unique()
 
     visited = members.filter("is_day").select(pl.col("dnum").alias("v"), "gid").unique()
@@ -447,12 +465,21 @@ def deduplicate(
         if fkeys.height == 0:  # the frontier's documents are too short for any band: nothing to link
             edges.append(fkeys.select("v", "gid", pl.col("gid").alias("gid2")))  # no rows, the edges' types
             break
-        hits = band_tab.join(fkeys.select("key").unique(), on="key", how="semi").rename({"gid": "gid2"})
-        cand = pl.concat(
-            [
-                chunk.join(hits, on="key").filter(pl.col("gid") != pl.col("gid2")).select("v", "gid", "gid2").unique()
-                for chunk in fkeys.iter_slices(_KEY_CHUNK)
-            ]
+        hits = band_tab.join(fkeys.select("key").unique(), on="key", how="semi").rename({"gid": "gid2"}).drop("w")
+        cand = (
+            pl.concat(
+                [
+                    chunk.join(hits, on="key")
+                    .filter(pl.col("gid") != pl.col("gid2"))
+                    .group_by("v", "gid", "gid2")
+                    .agg((~pl.col("w")).any().alias("band"), pl.col("w").sum().alias("nw"))
+                    for chunk in fkeys.iter_slices(_KEY_CHUNK)
+                ]
+            )
+            .group_by("v", "gid", "gid2")
+            .agg(pl.col("band").any(), pl.col("nw").sum())
+            .filter(pl.col("band") | (pl.col("nw") >= config.key_min))
+            .select("v", "gid", "gid2")
         )
         cand = (
             cand.join(presence.rename({"gid": "gid2"}), on="gid2")

@@ -59,6 +59,9 @@ class DedupConfig:
         band key (stored after the LSH band hashes in ``bands``, joined like them). A copy that keeps
         only the first part of a short story, or whose letters OCR garbled, shares these words, not
         enough shingles for a MinHash band. ``key_ngram=0`` disables the channel.
+    key_min : int
+        A pair that shares no LSH band is a candidate when it shares at least this many word keys (one
+        common phrase, "said in a statement", is in thousands of texts; a copied passage gives several).
     verify_band, verify_ratio : int, float
         Verifier alignment: a word matches when the other text has it within ``verify_band`` positions;
         the matched prefix is the longest start of the shorter sketch matching at least ``verify_ratio``.
@@ -101,7 +104,8 @@ class DedupConfig:
     token_count: int = 256
     key_ngram: int = 4
     key_words: int = 60
-    key_sample: int = 2
+    key_sample: int = 3
+    key_min: int = 2
     verify_band: int = 6
     verify_ratio: float = 0.6
     verify_words: int = 30

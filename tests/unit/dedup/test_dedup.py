@@ -327,6 +327,8 @@ def test_prefix_copy_with_unrelated_text_points_at_the_fuller_story():
     # ... and so do the word keys of the token sketch, without the lead (dedup-5)
     keys_only = DedupConfig(num_perm=126, bands=42, lead_perm=0)
     assert dedup_all(rows, keys_only)["partial"]["canonical_doc_id"] == "full"
+    too_few = DedupConfig(num_perm=126, bands=42, lead_perm=0, key_min=1000)  # shared keys are counted
+    assert dedup_all(rows, too_few)["partial"]["canonical_doc_id"] == "partial"
 
 
 def test_prefix_copy_of_a_template_story_keeps_its_own_figures():
