@@ -3,7 +3,10 @@
 import dagster as dg
 
 from assets import automation, dedup, entities, executors, ingest, jobs, sentences
+from assets.instance import tune_sqlite_instance
 from assets.resources import SettingsResource
+
+tune_sqlite_instance()  # every process that loads this code location and writes run events
 
 defs = dg.Definitions(
     assets=[ingest.ingest, ingest.documents, dedup.dedup, sentences.sentences, entities.entities],

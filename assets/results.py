@@ -1,11 +1,11 @@
 """A runner's :class:`~pipeline.stage.StageResult` as Dagster events, one partition at a time.
 
 A run over several days would otherwise give every partition the whole run's figures. So each stage step
-first yields one result per selected asset (which lets downstream steps run), then logs one
-``AssetMaterialization`` per table and partition with that partition's own rows, Delta version, preview and
-figures, and one ``AssetCheckEvaluation`` per check and partition. The per-partition event is the latest
-for its partition, which is what the UI shows. A failed check fails the step (checks are blocking) after
-every evaluation has been recorded.
+attaches each partition's own rows, Delta version, preview and figures to the materialization Dagster records
+for that partition, then yields one result per selected asset (which lets downstream steps run), and logs one
+``AssetCheckEvaluation`` per check and partition. One event per table and partition: a ranged run of 100 days
+writes a few thousand events, and each costs the SQLite instance milliseconds. A failed check fails the step
+(checks are blocking) after every evaluation has been recorded.
 """
 
 import time
@@ -79,31 +79,52 @@ def _partition_metadata(outcome, uri: str) -> dict:
     return md
 
 
+def _run_partitions(context: dg.AssetExecutionContext) -> set[str]:
+    """The partition keys this run materializes (empty for an unpartitioned run such as ``ingest_job``)."""
+    if context.has_partition_key_range or context.has_partition_key:
+        return set(context.partition_keys)
+    return set()
+
+
 def emit(
     context: dg.AssetExecutionContext, stage: Stage, result: StageResult, *, lake_uri, seconds: float
 ) -> Iterator[dg.MaterializeResult]:
-    """Yield what lets the run go on, log the per-partition truth, then fail on a failed check."""
+    """Yield what lets the run go on, with the per-partition truth; then log checks and fail on a failed one.
+
+    For a table and partition that the run materializes, the partition's own metadata is attached to the
+    materialization Dagster records for that partition (``add_asset_metadata``); any other table partition the
+    stage wrote (``documents`` days from the unpartitioned ingestion run) gets its own ``AssetMaterialization``.
+    Figures of the whole run carry a ``run_`` prefix: on a partition's event they describe the run that wrote it.
+    """
     partitions = sorted({t.partition for t in result.tables if t.partition is not None})
+    selected = {k.to_user_string() for k in context.selected_asset_keys}
+    in_run = _run_partitions(context)
+    logged = []
+    for outcome in result.tables:
+        metadata = _partition_metadata(outcome, lake_uri(outcome.table))
+        if outcome.table in selected and (outcome.partition is None or outcome.partition in in_run):
+            context.add_asset_metadata(metadata, asset_key=outcome.table, partition_key=outcome.partition)
+        else:
+            logged.append(
+                dg.AssetMaterialization(
+                    asset_key=outcome.table,
+                    partition=outcome.partition,
+                    metadata=metadata,
+                    tags={"dagster/code_version": stage.code_version},
+                )
+            )
     for key in stage.tables:
-        if key in {k.to_user_string() for k in context.selected_asset_keys}:
+        if key in selected:
             yield dg.MaterializeResult(
                 asset_key=key,
                 metadata={
-                    "partitions": len(partitions),
-                    "seconds": round(seconds, 2),
-                    "note": "per-partition figures are on each partition's latest materialization",
-                    **{k: metadata_value(k, v) for k, v in result.figures.items()},
+                    "run_partitions": len(partitions),
+                    "run_seconds": round(seconds, 2),
+                    **{f"run_{k}": metadata_value(k, v) for k, v in result.figures.items()},
                 },
             )
-    for outcome in result.tables:
-        context.log_event(
-            dg.AssetMaterialization(
-                asset_key=outcome.table,
-                partition=outcome.partition,
-                metadata=_partition_metadata(outcome, lake_uri(outcome.table)),
-                tags={"dagster/code_version": stage.code_version},
-            )
-        )
+    for event in logged:
+        context.log_event(event)
     for check in result.checks:
         context.log_event(
             dg.AssetCheckEvaluation(

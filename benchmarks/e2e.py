@@ -111,7 +111,7 @@ def print_pair(size: str, ref: dict, nl: dict) -> None:
     say(f"[{size}] newslake: {nl['days']} days, {nl['undated']} undated, dup exact {nl['exact']} near "
         f"{nl['near']} ({(nl['exact'] + nl['near']) / max(1, nl['documents']):.1%}), {nl['sentences']} "
         f"sentences, {nl['entities']} entities, entity cache hit rate "
-        f"{sum(nl['cache_hit_rate']) / max(1, len(nl['cache_hit_rate'])):.3f} (mean over partitions)")
+        f"{sum(nl['cache_hit_rate']) / max(1, len(nl['cache_hit_rate'])):.3f} (mean over runs)")
     sizes = ", ".join(f"{t} {b / 2**20:.1f} MB/{n} files" for t, (b, n) in nl["tables"].items())
     say(f"[{size}] tables: {sizes}; reference parquet {ref['bytes'] / 2**20:.1f} MB")
     say(f"[{size}] RATIO newslake/reference speed = {ref['seconds'] / nl['seconds']:.2f}x")

@@ -64,8 +64,9 @@ class RunResult:
     load_after: tuple[float, float, float]
 
 
-def run_tree(cmd: list[str], *, env: dict | None = None, cwd: str | Path | None = None,
-             interval: float = 0.2) -> RunResult:
+def run_tree(
+    cmd: list[str], *, env: dict | None = None, cwd: str | Path | None = None, interval: float = 0.2
+) -> RunResult:
     """Run ``cmd``; wall time and peak RSS of its whole process tree."""
     load0 = os.getloadavg()
     t0 = time.perf_counter()
@@ -140,6 +141,7 @@ def dagster_step_times(home: Path, *, exclude: set[str] = frozenset()) -> StepTi
             continue
         res.runs += 1
         run_t = {}
+        seen_rate = False
         for rec in inst.all_logs(run.run_id):
             ev = rec.dagster_event
             if ev is None:
@@ -157,8 +159,10 @@ def dagster_step_times(home: Path, *, exclude: set[str] = frozenset()) -> StepTi
                     res.steps[ev.step_key] = res.steps.get(ev.step_key, 0.0) + rec.timestamp - t0
             elif kind == "ASSET_MATERIALIZATION":
                 mat = ev.event_specific_data.materialization
-                if mat.asset_key.path == ["entities"] and "cache_hit_rate" in mat.metadata:
-                    res.cache_hit_rate.append(float(mat.metadata["cache_hit_rate"].value))
+                # the whole run's figure (`run_` prefix) is on each of its partitions' events: read it once a run
+                if mat.asset_key.path == ["entities"] and "run_cache_hit_rate" in mat.metadata and not seen_rate:
+                    res.cache_hit_rate.append(float(mat.metadata["run_cache_hit_rate"].value))
+                    seen_rate = True
         if "RUN_START" in run_t:
             end = run_t.get("RUN_SUCCESS", run_t.get("RUN_FAILURE", run_t["RUN_START"]))
             res.run_seconds += end - run_t["RUN_START"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -161,6 +162,16 @@ def test_a_range_run_records_each_partitions_own_rows_and_checks(defs, dagster_e
             md = rec.event_log_entry.asset_materialization.metadata
             assert md["dagster/row_count"].value == truth.get(key, 0), (table.name, key)
             assert rec.event_log_entry.asset_materialization.tags["dagster/code_version"]
+            # the whole run's figures are labelled as such, never mistaken for the partition's
+            assert md["run_partitions"].value == len(keys) and "partitions" not in md
+    # one event per table and partition (the instance pays for each): no second, run-wide copy
+    mats = [
+        e.asset_materialization
+        for e in instance.all_logs(res.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    ]
+    per = Counter((m.asset_key.to_user_string(), m.partition) for m in mats)
+    assert set(per.values()) == {1}, per
+    assert {p for (t, p) in per if t == "entities"} == set(keys)
     checks = [
         e.dagster_event.event_specific_data
         for e in instance.all_logs(res.run_id)
@@ -196,8 +207,11 @@ def test_the_one_list_of_stages_is_a_topological_order_of_the_asset_graph(defs):
             assert position[parent.to_user_string()] <= position[key.to_user_string()], (parent, key)
     # Each stage is one step: its tables are materialized by the op named after the stage.
     for stage in STAGES:
-        ops = {graph.get(dg.AssetKey(t)).assets_def.op.name for t in stage.tables
-               if graph.get(dg.AssetKey(t)).is_materializable}
+        ops = {
+            graph.get(dg.AssetKey(t)).assets_def.op.name
+            for t in stage.tables
+            if graph.get(dg.AssetKey(t)).is_materializable
+        }
         assert ops == {stage.name}, (stage.name, ops)
 
 
@@ -210,8 +224,9 @@ def test_cli_runs_are_listed_on_the_jobs_page_of_the_code_location(defs, dagster
 
     instance = dg.DagsterInstance.get()
     assert control.execute(defs, "ingest_job", instance, tags={}, log_level="WARNING")
-    listed = instance.get_runs(dg.RunsFilter(job_name="ingest_job",
-                                             tags={REPOSITORY_LABEL_TAG: "__repository__@newslake"}))
+    listed = instance.get_runs(
+        dg.RunsFilter(job_name="ingest_job", tags={REPOSITORY_LABEL_TAG: "__repository__@newslake"})
+    )
     assert len(listed) == 1
     workspace = (PROJECT / "workspace.yaml").read_text()
     assert f"location_name: {control.LOCATION}" in workspace
