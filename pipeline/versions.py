@@ -6,7 +6,7 @@ table can be traced back to the code that wrote it.
 
 from importlib import metadata
 
-INGEST = "ingest-4"  # 4: HTML body from one trafilatura cascade run (its comparison only on short results)
+INGEST = "ingest-5"  # 5: clear English/German named by function words (py3langid for the rest)
 DEDUP = "dedup-5"  # 5: word-key candidate channel (sampled word 4-grams of the token sketch)
 SEGMENT = "segment-2"
 ENTITIES = "entities-1"

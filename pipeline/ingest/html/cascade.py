@@ -15,12 +15,13 @@ on, images off, no formatting. tests/unit/ingest/test_html_cascade.py checks it 
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from copy import copy
 
 from lxml import etree
 
-__all__ = ["extract_lines", "options", "page_text_bound"]
+__all__ = ["comment_prune_may_match", "extract_lines", "options", "page_text_bound", "raw_prune_may_match"]
 
 
 def options(url: str | None = None):
@@ -41,19 +42,25 @@ def options(url: str | None = None):
     )
 
 
-def extract_lines(tree, url: str | None, needs_comparison: Callable[[list[str]], bool]) -> tuple[list[str], bool]:
+def extract_lines(
+    tree, url: str | None, needs_comparison: Callable[[list[str]], bool], *, source: str | None = None
+) -> tuple[list[str], bool]:
     """Body lines of ``tree`` (consumed) and whether the readability/justext comparison ran.
 
     ``needs_comparison(lines)`` sees the main extractor's lines and says whether to compare them with
-    readability and justext (trafilatura ``fast=False`` does it on every page).
+    readability and justext (trafilatura ``fast=False`` does it on every page). ``source``: the ``str``
+    the tree was parsed from (``trafilatura.utils.load_html``), when known; it lets
+    :class:`PruneHints` skip prunes that cannot match.
     """
     try:
-        return _run(tree, url, needs_comparison)
+        return _run(tree, url, needs_comparison, source)
     except (TypeError, ValueError):  # bare_extraction's answer to these: no document
         return [], False
 
 
-def _run(tree, url: str | None, needs_comparison: Callable[[list[str]], bool]) -> tuple[list[str], bool]:
+def _run(
+    tree, url: str | None, needs_comparison: Callable[[list[str]], bool], source: str | None
+) -> tuple[list[str], bool]:
     from trafilatura import core
     from trafilatura.baseline import baseline, html2txt
     from trafilatura.external import compare_extraction, justext_rescue
@@ -64,8 +71,11 @@ def _run(tree, url: str | None, needs_comparison: Callable[[list[str]], bool]) -
 
     opts = options(url)
     is_forum = core._forum_thread_page(tree)
-    tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
-    if not is_forum:  # comments off: trafilatura prunes comment sections from the raw tree
+    hints = PruneHints(source) if source is not None else None  # skip prunes that cannot match
+    if hints is None or hints.may_match(RAW_PRUNE_NEEDLES):
+        tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
+    # comments off: trafilatura prunes comment sections from the raw tree
+    if not is_forum and (hints is None or hints.may_match(COMMENT_PRUNE_NEEDLES)):
         tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
     cleaned, backup = core._prepare_tree(tree, opts, url)
 
@@ -103,6 +113,54 @@ def _run(tree, url: str | None, needs_comparison: Callable[[list[str]], bool]) -
     if len(text) < opts.min_output_size:
         return [], compared
     return (main_lines if body is main_body else _lines(xmltotxt(body, False))), compared
+
+
+# trafilatura's two raw-tree prunes (RAW_TREE_PRUNE_XPATH, REMOVE_COMMENTS_AND_LISTS_XPATH) walk every
+# element, testing div/section/... attributes with a Python regex per element: ~1 ms a page each, and they
+# rarely match. The raw prune can only match an element whose @id or @class holds "mvp-post-add-" or "infinite"
+# (regex "mvp-post-add-(?:box|wrap)|infinite-?scroll") or whose @class holds "elementor-share-buttons"; the
+# comment prune one whose @id starts with "[Cc]omment", "comol", "disqus_thread" or "dsq-comments", or whose
+# @class holds "omment" ("^[Cc]omment(?!ary)|(?:article|post)-comments"). An attribute value is the source
+# text with character references decoded and the characters trafilatura's loader removes (INVALID_XML_CHARS)
+# dropped; no named HTML entity stands for an ASCII letter, "-" or "_". So when the source holds none of a
+# prune's strings, no numeric reference to one of their characters and no removed character, that prune
+# cannot match and is skipped. tests/unit/ingest/test_html_cascade.py pins trafilatura's expressions.
+RAW_PRUNE_NEEDLES = ("mvp-post-add-", "infinite", "elementor-share-buttons")
+COMMENT_PRUNE_NEEDLES = ("omment", "comol", "disqus_thread")
+_NUMERIC_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+))")
+
+
+class PruneHints:
+    """Which of trafilatura's raw-tree prunes can match the tree parsed from ``source`` (see above)."""
+
+    def __init__(self, source: str):
+        from trafilatura.utils import INVALID_XML_CHARS
+
+        self.source = source
+        self.removed_chars = INVALID_XML_CHARS.search(source) is not None
+        self._refs: set[str] | None = None
+
+    def referenced(self) -> set[str]:
+        """Characters the source writes as numeric character references (computed once)."""
+        if self._refs is None:
+            codes = (int(h, 16) if h else int(d) for h, d in _NUMERIC_REF.findall(self.source))
+            self._refs = {chr(c) for c in codes if c < 0x110000}
+        return self._refs
+
+    def may_match(self, needles: tuple[str, ...]) -> bool:
+        if self.removed_chars or any(n in self.source for n in needles):
+            return True
+        return not self.referenced().isdisjoint("".join(needles))
+
+
+def raw_prune_may_match(source: str) -> bool:
+    """False when trafilatura's raw-tree prune provably matches nothing in the tree parsed from ``source``."""
+    return PruneHints(source).may_match(RAW_PRUNE_NEEDLES)
+
+
+def comment_prune_may_match(source: str) -> bool:
+    """False when trafilatura's comment prune provably matches nothing in the tree parsed from ``source``."""
+    return PruneHints(source).may_match(COMMENT_PRUNE_NEEDLES)
 
 
 _BODY = etree.XPath("(//body)[1]")

@@ -294,7 +294,7 @@ def extract_html(
 
             cands.append(Candidate(found, "text", value=date.fromisoformat(found), verify=True))
             verify = text
-    body = _extract(tree, url or page_url, config, link_texts)
+    body = _extract(tree, url or page_url, config, link_texts, text)
     if config.drop_captions and captions:
         cap_keys = {c.casefold() for c in captions}
         body = [p for p in body if p.casefold() not in cap_keys]
@@ -313,7 +313,7 @@ def extract_html(
     return HtmlPage(title, body, captions, authors, site, page_url, cands, verify)
 
 
-def _extract(tree, url: str | None, config: ExtractionConfig, link_texts: set[str]) -> list[str]:
+def _extract(tree, url: str | None, config: ExtractionConfig, link_texts: set[str], source: str) -> list[str]:
     """trafilatura's body lines (consumes ``tree``): its cascade with the readability/justext comparison only
     when the main extractor's result is short or mostly link text (a menu taken for the article)."""
     from pipeline.ingest.html.cascade import extract_lines
@@ -323,4 +323,4 @@ def _extract(tree, url: str | None, config: ExtractionConfig, link_texts: set[st
             return True
         return sum(map(len, lines)) < config.compare_below or link_share(lines, link_texts) > config.max_link_share
 
-    return extract_lines(tree, url, needs_comparison)[0]
+    return extract_lines(tree, url, needs_comparison, source=source)[0]

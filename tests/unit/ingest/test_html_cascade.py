@@ -147,3 +147,99 @@ def test_too_deep_does_not_change_the_tree():
     copy_ = deepcopy(tree)
     too_deep(tree, 5)
     assert [e.tag for e in tree.iter()] == [e.tag for e in copy_.iter()]
+
+
+# the regular expressions and strings the prune hints reason from (cascade.py); a trafilatura upgrade that
+# changes them must fail here, so that the hints are derived again
+PINNED = {
+    "RAW_TREE_PRUNE_XPATH": {
+        "mvp-post-add-(?:box|wrap)|infinite-?scroll",
+        "mvp-post-add-(?:box|wrap)",
+        "elementor-share-buttons",
+    },
+    "REMOVE_COMMENTS_AND_LISTS_XPATH": {
+        "^(?:[Cc]omment(?!ary)|comol|disqus_thread|dsq-comments)",
+        "^(?:[Cc]omment(?!ary)|comol)",
+        "^[Cc]omment(?!ary)|(?:article|post)-comments",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_prune_hints_pin_trafilaturas_expressions(name):
+    import re
+
+    from trafilatura import xpaths
+
+    assert {lit for xp in getattr(xpaths, name) for lit in re.findall(r"'([^']*)'", xp.path)} == PINNED[name]
+
+
+# (prune, attribute of a div holding a second story): the prune removes that div
+MATCHED = [
+    ("RAW_TREE_PRUNE_XPATH", "id='infinite-scroll'"),
+    ("RAW_TREE_PRUNE_XPATH", "class='wrap infinitescroll'"),
+    ("RAW_TREE_PRUNE_XPATH", "class='mvp-post-add-box'"),
+    ("RAW_TREE_PRUNE_XPATH", "id='mvp-post-add-wrap'"),
+    ("RAW_TREE_PRUNE_XPATH", "class='elementor-share-buttons x'"),
+    ("RAW_TREE_PRUNE_XPATH", "class='inf&#105;nite-scroll'"),  # references decode to the letters tested
+    ("RAW_TREE_PRUNE_XPATH", "id='&#x6D;vp-post-add-box'"),
+    ("RAW_TREE_PRUNE_XPATH", "class='elementor&#45;share-buttons'"),
+    ("RAW_TREE_PRUNE_XPATH", "class='infi\x01nite-scroll'"),  # trafilatura's loader drops control characters
+    ("REMOVE_COMMENTS_AND_LISTS_XPATH", "id='comments'"),
+    ("REMOVE_COMMENTS_AND_LISTS_XPATH", "id='Comment-12'"),
+    ("REMOVE_COMMENTS_AND_LISTS_XPATH", "class='x post-comments'"),
+    ("REMOVE_COMMENTS_AND_LISTS_XPATH", "id='disqus_thread'"),
+    ("REMOVE_COMMENTS_AND_LISTS_XPATH", "id='comol'"),
+    ("REMOVE_COMMENTS_AND_LISTS_XPATH", "class='&#99;omment-list'"),
+    ("REMOVE_COMMENTS_AND_LISTS_XPATH", "id='disqus&#95;thread'"),
+]
+UNMATCHED = ["class='scroll'", "id='post-add-box'", "class='Infinite-Scroll'", "class='share-buttons'", "id='remarks'"]
+
+
+def prune_page(attr: str) -> str:
+    rng = random.Random(7)
+    return (
+        f"<html><head><title>Ferry</title></head><body>{menu()}<article><h1>Ferry</h1>{paragraphs(rng, 12)}"
+        f"</article><div {attr}><h2>Next story</h2>{paragraphs(rng, 20)}</div></body></html>"
+    )
+
+
+def _pruned(html: str, name: str) -> bool:
+    from trafilatura import xpaths
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+
+    tree = load_html(html)
+    before = sum(1 for _ in tree.iter())
+    return sum(1 for _ in prune_unwanted_nodes(tree, getattr(xpaths, name)).iter()) < before
+
+
+HINT = {
+    "RAW_TREE_PRUNE_XPATH": cascade.raw_prune_may_match,
+    "REMOVE_COMMENTS_AND_LISTS_XPATH": cascade.comment_prune_may_match,
+}
+
+
+@pytest.mark.parametrize(("name", "attr"), MATCHED)
+def test_prune_hint_never_skips_a_prune_that_matches(name, attr):
+    html = prune_page(attr)
+    assert _pruned(html, name)  # the page exercises the prune...
+    assert HINT[name](html)  # ...so the hint must let it run
+    with_hint = cascade.extract_lines(load_html(html), None, lambda lines: True, source=html)
+    assert with_hint == cascade.extract_lines(load_html(html), None, lambda lines: True)
+
+
+@pytest.mark.parametrize("attr", UNMATCHED)
+def test_prune_hints_skip_pages_they_cannot_match(attr):
+    html = prune_page(attr)
+    for name, hint in HINT.items():
+        assert not _pruned(html, name)
+        assert not hint(html)
+    with_hint = cascade.extract_lines(load_html(html), None, lambda lines: True, source=html)
+    assert with_hint == cascade.extract_lines(load_html(html), None, lambda lines: True)
+
+
+@pytest.mark.parametrize("name", ["long", "short", "divs", "minified", "nbsp"])
+def test_cascade_with_the_source_is_trafilatura(name):
+    html = pages()[name]
+    lines, compared = cascade.extract_lines(load_html(html), None, lambda lines: True, source=html)
+    assert compared and lines == trafilatura_lines(html, fast=False)
