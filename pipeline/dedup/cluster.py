@@ -289,7 +289,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     the ``figures`` guard (as for a pair sharing only its lead).
     """
     if pairs.height == 0:
-        return pairs.with_columns(pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"))
+        return pairs.select("a", "b").with_columns(pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"))
     need = pl.concat([pairs["a"], pairs["b"]]).unique()
     sub = groups.filter(pl.col("gid").is_in(need.implode())).sort("gid")
     gids = sub["gid"].to_numpy()
@@ -312,10 +312,28 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     if config.template_guard:
         guard = _guard(pairs, np.flatnonzero(mh_ok), sub, whole, config)
     ok = mh_ok & ~guard
+    if config.token_count and config.veto_conflicts:
+        # pairs the MinHash confirms only by containment or by their leads (whole-text Jaccard under the
+        # threshold): vetoed when most of their checked numbers conflict (a template story sharing a
+        # formulaic part; a copy keeps its figures)
+        weak = np.flatnonzero(ok & (jw < config.threshold))
+        if weak.size:
+            sk = mhs.sketches(gids)
+            w = config.token_count
+            for s in range(0, weak.size, _VERIFY_CHUNK):
+                part = weak[s : s + _VERIFY_CHUNK]
+                a, la = unpack([sk[i] for i in ia[part]], w, PAD_A)
+                b, lb = unpack([sk[i] for i in ib[part]], w, PAD_B)
+                _, _, chk, bad, _ = verify(a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio)
+                ok[part[(chk >= config.verify_numbers) & (bad >= config.veto_conflicts * chk)]] = False
     if config.token_count:
         # second stage: pairs the MinHash and figures did not confirm, with some MinHash evidence (a
         # Jaccard estimate of the whole texts or of the leads; random band collisions are skipped)
         idx = np.flatnonzero(~ok & (np.maximum(jw, jl) >= config.verify_evidence))
+        if config.verify_keys and config.key_ngram and "nw" in pairs.columns:
+            # the verifier looks for a matched prefix from the start: a pair sharing no word key of
+            # its first words has none (the candidate pairs carry their count of shared word keys)
+            idx = idx[pairs["nw"].to_numpy()[idx] >= config.verify_keys]
         v_ok = np.zeros(idx.size, dtype=bool)
         v_decides = np.zeros(idx.size, dtype=bool)
         v_prefix = np.zeros(idx.size, dtype=bool)
@@ -354,7 +372,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             v_ok[rest] = ~_guard(pairs, idx[rest], sub, as_lead, config)[idx[rest]]
         ok[idx[v_ok]] = True
         sim[idx[v_ok]] = np.maximum(sim[idx[v_ok]], v_sim[v_ok])
-    return pairs.with_columns(pl.Series("sim", sim), pl.Series("ok", ok))
+    return pairs.select("a", "b").with_columns(pl.Series("sim", sim), pl.Series("ok", ok))
 
 
 def _guard(
@@ -479,16 +497,16 @@ def deduplicate(
             .group_by("v", "gid", "gid2")
             .agg(pl.col("band").any(), pl.col("nw").sum())
             .filter(pl.col("band") | (pl.col("nw") >= config.key_min))
-            .select("v", "gid", "gid2")
+            .select("v", "gid", "gid2", "nw")
         )
         cand = (
             cand.join(presence.rename({"gid": "gid2"}), on="gid2")
             .filter(_in_view("dnum", "v", w))
-            .select("v", "gid", "gid2")
+            .select("v", "gid", "gid2", "nw")
             .unique()
             .with_columns(pl.min_horizontal("gid", "gid2").alias("a"), pl.max_horizontal("gid", "gid2").alias("b"))
         )
-        todo = cand.select("a", "b").unique().join(checked, on=["a", "b"], how="anti")
+        todo = cand.select("a", "b", "nw").unique(["a", "b"]).join(checked, on=["a", "b"], how="anti")
         checked = pl.concat([checked, _confirm(todo, groups, mhs, config)])
         hop_edges = cand.join(checked.filter("ok"), on=["a", "b"]).select("v", "gid", "gid2")
         edges.append(hop_edges)

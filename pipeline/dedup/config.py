@@ -75,6 +75,17 @@ class DedupConfig:
         otherwise the ``figures`` guard decides and the matched prefix needs ``verify_words_unchecked``
         words (short formulaic stories without figures, "X corp said it filed a registration statement
         ...", match most of their words).
+    verify_keys : int
+        Only candidate pairs sharing at least this many word keys (``key_ngram``) are verified: the
+        verifier looks for a matched prefix from the first word, which shares sampled word n-grams of
+        the first ``key_words`` words (cost: most candidate pairs share a band or a phrase, not a
+        start). 0 verifies every pair with ``verify_evidence``.
+    veto_conflicts : float
+        A pair the MinHash confirms only by containment or by its lead (whole-text Jaccard under
+        ``threshold``) is rejected when at least this share of the numbers the verifier checks (at least
+        ``verify_numbers``) conflict: a template story sharing a formulaic opening or list header with
+        other figures. Pairs with a whole-text Jaccard over the threshold are never vetoed (moved
+        paragraphs misalign the number check). 0 disables the veto.
     verify_evidence : float
         Only candidate pairs whose whole-text or lead Jaccard estimate reaches this are verified (cost:
         most band collisions are unrelated texts; verified copies have >= 0.2 on the development sets).
@@ -106,6 +117,8 @@ class DedupConfig:
     key_words: int = 60
     key_sample: int = 3
     key_min: int = 2
+    veto_conflicts: float = 0.6
+    verify_keys: int = 1
     verify_band: int = 6
     verify_ratio: float = 0.6
     verify_words: int = 30

@@ -499,6 +499,41 @@ def test_prefix_copy_with_other_figures_is_not_verified():
     assert dedup_all(rows, loose)["t2_part"]["canonical_doc_id"] == "t1"  # teeth
 
 
+def pseudo_words(seed: int, n: int) -> str:
+    """Random letter strings: unrelated texts that share almost no shingles (unlike ``paragraph``)."""
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return " ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 8))) for _ in range(n)) + "."
+
+
+def test_lead_confirmed_template_story_is_vetoed_by_its_numbers():
+    """Two reports sharing a formulaic opening with other figures, then unrelated text: their leads
+    confirm the pair; the verifier's number check vetoes it (dedup-5), also without the figures guard."""
+    fill = [pseudo_words(2000 + i, 60) for i in range(3)]
+    other = [pseudo_words(2100 + i, 60) for i in range(3)]
+    t1 = TRADE.format(a="1.2", m="March", b="300", c="4.5", d="12.3", e="2.1", f="11.1").split("\n\n") + fill
+    t2 = TRADE.format(a="0.8", m="March", b="150", c="3.9", d="12.9", e="1.7", f="12.1").split("\n\n") + other
+    rows = [doc("t1", 0, t1), doc("t2", 1, t2)]
+    assert dedup_all(rows, DedupConfig(template_guard=False))["t2"]["canonical_doc_id"] == "t2"
+    no_veto = DedupConfig(template_guard=False, veto_conflicts=0)
+    assert dedup_all(rows, no_veto)["t2"]["canonical_doc_id"] == "t1"  # teeth
+    # the same opening with the same figures is a prefix copy: not vetoed
+    t1_copy = t1[:2] + other
+    assert dedup_all([doc("t1", 0, t1), doc("c", 1, t1_copy)])["c"]["canonical_doc_id"] == "t1"
+
+
+def test_verifier_only_sees_pairs_sharing_word_keys():
+    """The verifier's gate: the noisy prefix copy of a story shares word keys of its first words; with
+    more shared keys required than it has, it is not verified (and not found)."""
+    story = [paragraph(1700 + i, 30) for i in range(6)]
+    words = " ".join(story).split(" ")
+    part = [ocr(" ".join(words[:60]), 11, 0.05) + ".", paragraph(1750, 40)]
+    rows = [doc("full", 0, story), doc("part", 1, part)]
+    assert dedup_all(rows, DedupConfig(lead_threshold=0.99))["part"]["canonical_doc_id"] == "full"
+    gated = DedupConfig(lead_threshold=0.99, verify_keys=1000)
+    assert dedup_all(rows, gated)["part"]["canonical_doc_id"] == "part"
+
+
 def test_a_day_of_documents_too_short_for_any_band_is_unique():
     # "fine" has no shingles, so no band keys: the day must still get one cluster row per document
     out = dedup_all([doc("tiny", 0, ["fine"], title=""), doc("tiny2", 0, ["ok"], title="")])
