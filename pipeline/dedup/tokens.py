@@ -51,8 +51,13 @@ def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
     first = np.searchsorted(bi, starts)
     h = mix64(np.add.reduceat(v, first)) if bi.size else np.zeros(0, U64)
     digit = (raw[bi] >= 48) & (raw[bi] <= 57)
-    isnum = np.minimum.reduceat(digit.astype(np.uint8), first).astype(np.uint16) if bi.size else h.astype(np.uint16)
-    multi = isnum & (np.diff(np.r_[first, bi.size]) > 1).astype(np.uint16)
+    length = np.diff(np.r_[first, bi.size])
+    # leading digits of each token; a number is all digits, or >= 2 digits with a unit of <= 2 letters
+    # glued to them ("800m", "10th", "50s"); one digit then letters is a word (OCR's "5ome")
+    lead = np.minimum.reduceat(np.where(digit, 1 << 20, rel), first) if bi.size else length
+    lead = np.minimum(lead, length)
+    isnum = ((lead == length) | ((lead >= 2) & (length - lead <= 2))).astype(np.uint16)
+    multi = isnum & (length > 1).astype(np.uint16)
     code = ((h >> U64(48)).astype(np.uint16) & np.uint16(0xFFFC)) | isnum | (multi << np.uint16(1))
     bounds = 2 * np.r_[0, np.cumsum(np.bincount(tok_doc, minlength=n))].astype(np.int64)
     return pa.LargeBinaryArray.from_buffers(

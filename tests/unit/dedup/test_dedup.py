@@ -429,6 +429,8 @@ def _codes(text: str) -> list[int]:
 def test_token_sketch_marks_numbers_and_keeps_the_first_words():
     codes = _codes("the 3 bank 1 lent 150 mln 5ome")
     assert [c & 3 for c in codes] == [0, 1, 0, 1, 0, 3, 0, 0]  # "5ome" (OCR) is a word
+    # a unit of <= 2 letters glued to >= 2 digits is a number (dedup-5): "800m", "10th"; not "8m", "12abc"
+    assert [c & 3 for c in _codes("the 800m and 10th 8m 12abc")] == [0, 3, 0, 3, 0, 0]
     assert codes[1] != codes[3] and codes[0] != codes[2]  # one-digit numbers and words hash apart
     assert _codes("the 3 bank") == codes[:3]  # a word's hash does not depend on its neighbours
     assert len(_codes(" ".join(["word"] * 300))) == 256
@@ -532,6 +534,22 @@ def test_verifier_only_sees_pairs_sharing_word_keys():
     assert dedup_all(rows, DedupConfig(lead_threshold=0.99))["part"]["canonical_doc_id"] == "full"
     gated = DedupConfig(lead_threshold=0.99, verify_keys=1000)
     assert dedup_all(rows, gated)["part"]["canonical_doc_id"] == "part"
+
+
+def test_sibling_whose_figures_carry_units_is_not_verified():
+    """Same words, other figures glued to their units ("800m", "1500m"): the figures guard rejects the
+    pair and the verifier's number check must not accept it (it sees the figures as numbers)."""
+    text = (
+        "She was named athlete of 2004 in the vote after taking {a}m and {b}m gold in the games. Her world "
+        "{c}m title followed a win in 1993. She also took the {a}m record, and the world named her athlete "
+        "for 2004 and she thanked her coach and her family for their support over the years."
+    )
+    fill = [pseudo_words(2200 + i, 40) for i in range(2)]
+    t1 = [text.format(a="800", b="1500", c="400"), *fill]
+    t2 = [text.format(a="002", b="6652", c="529"), *fill]
+    rows = [doc("t1", 0, t1), doc("t2", 1, t2)]
+    assert dedup_all(rows)["t2"]["canonical_doc_id"] == "t2"
+    assert dedup_all(rows, DedupConfig(template_guard=False))["t2"]["canonical_doc_id"] == "t1"  # teeth
 
 
 def test_a_day_of_documents_too_short_for_any_band_is_unique():
