@@ -243,3 +243,53 @@ def test_cascade_with_the_source_is_trafilatura(name):
     html = pages()[name]
     lines, compared = cascade.extract_lines(load_html(html), None, lambda lines: True, source=html)
     assert compared and lines == trafilatura_lines(html, fast=False)
+
+
+def test_basic_clean_rules_pin_trafilaturas_expression():
+    from trafilatura.settings import _COOKIE_CONSENT_RE, BASIC_CLEAN_XPATH
+
+    assert BASIC_CLEAN_XPATH.path == (
+        ".//aside|.//div[contains(@class|@id, 'footer')]|.//fencedframe|.//footer|.//script|.//style|.//svg"
+        f"|.//template|.//*[re:test(@class, '{_COOKIE_CONSENT_RE}', 'i') or re:test(@id, '{_COOKIE_CONSENT_RE}', 'i')]"
+    )
+
+
+TEXT_PAGES = {
+    "cookie banners": "<html><body><p>Story one.</p><div class='CookieBanner x'>Accept all</div>tail one"
+    "<section id='onetrust-consent-sdk'><p>We use cookies</p></section><span class='cmplz'>x</span>"
+    "<p id='cookie_notice'>ok</p><p class='cookiejar'>kept</p></body></html>",
+    "footer attribute order": "<html><body><div id='main' class='footer'>kept: id comes first</div>"
+    "<div class='footer' id='main'>gone</div><div class='site-footer'>gone too</div>after<p>end</p></body></html>",
+    "tails of deleted elements": "<html><body><div><script>var a=1;</script>tail into div text<p>p</p>"
+    "<style>p{}</style>tail after p<span>s</span><aside>x</aside>tail after span</div>"
+    "<aside>first</aside>tail into body<footer>f</footer></body></html>",
+    "nested deletions": "<html><body><aside><footer>x</footer><script>y</script>z</aside>tail<div>"
+    "<svg><template>t</template></svg>after svg</div></body></html>",
+    "control characters": "<html><body><p>soft\u00adhy\u200bphen</p><aside>a</aside>zero\u200bwidth "
+    "<b>bold\u200b</b><script>s</script>tail\u00ad of inline<div>x</div>\u200btail of block</body></html>",
+    "minified blocks": "<html><body>"
+    + "".join(f"<div><span>{w}</span></div><br>{w}" for w in WORDS)
+    + "</body></html>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_PAGES) + ["long", "short", "divs", "minified", "nbsp"])
+def test_page_text_length_is_html2txts(name):
+    html = TEXT_PAGES.get(name) or pages()[name]
+    tree = load_html(html)
+    assert cascade.page_text_length(tree) == len(html2txt(tree)) > 0
+    assert cascade.page_text_length(tree) <= cascade.page_text_bound(tree)
+
+
+def test_page_text_length_leaves_the_tree_alone():
+    tree = load_html(TEXT_PAGES["tails of deleted elements"])
+    before = etree.tostring(tree)
+    cascade.page_text_length(tree)
+    assert etree.tostring(tree) == before
+
+
+def test_page_text_length_without_body_is_html2txts():
+    tree = load_html("<html><body><p>x y</p></body></html>")
+    tree.remove(tree.find("body"))
+    tree.append(etree.fromstring("<div><p>a b</p><aside>c</aside>d</div>"))
+    assert cascade.page_text_length(tree) == len(html2txt(tree))
