@@ -266,7 +266,7 @@ def page_text_length(tree) -> int:
                 parts.append(el.text)
             receiver_block.append(block)  # it receives the tails of its deleted first children
             continue
-        if el is skipped:
+        if skipped is not None and el is skipped:
             skipped = None
             if el.tail:
                 parts.append(clean(el.tail) if receiver_block[-1] else el.tail)
