@@ -513,6 +513,7 @@ def run_baseline(df: pl.DataFrame) -> tuple[list[str], float]:
         template_guard=False,
         containment=False,
         lead_perm=0,
+        key_ngram=0,  # LSH bands only (the word keys are newslake's second candidate channel)
     )
     t = time.perf_counter()
     sig = compute_signatures(df.drop("body_start", "body_end"), config=cfg)

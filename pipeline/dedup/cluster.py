@@ -357,18 +357,23 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             short = np.minimum(la, lb)
             v_prefix[sl] = (lm < short) | (short < w)  # the shared part ends inside the sketches
             checked = v_prefix[sl] & (chk >= config.verify_numbers)  # ... and its numbers were checked
+            # a prefix-shaped pair with a few conflicts (chance anchors of its appended text's numbers)
+            # is left to the figures guard; more conflicts, or any beyond verify_conflicts elsewhere, reject
+            guarded = max(config.verify_conflicts_guarded, config.verify_conflicts)
+            tol = np.where(v_prefix[sl], guarded, config.verify_conflicts)
             v_ok[sl] = (
                 (lm >= np.maximum(config.verify_words, config.verify_share * short))
-                & (bad <= config.verify_conflicts * chk)
+                & (bad <= tol * chk)
                 & (checked | (lm >= config.verify_words_unchecked))
             )
-            v_decides[sl] = v_ok[sl] & checked
+            v_decides[sl] = v_ok[sl] & checked & (bad <= config.verify_conflicts * chk)
             v_sim[sl] = matched / np.maximum(short, 1)
         if config.template_guard:
-            # the figures decide the rest: a prefix copy as a pair sharing its lead, else as whole texts
+            # the figures decide the rest: a prefix copy by the rules of a pair sharing only its lead
+            # (the texts after the shared part are unrelated: their numbers say nothing), else as whole texts
             rest = v_ok & ~v_decides
             as_lead = whole.copy()
-            as_lead[idx[rest & ~v_prefix]] = 1.0
+            as_lead[idx[rest]] = np.where(v_prefix[rest], 0.0, 1.0)
             v_ok[rest] = ~_guard(pairs, idx[rest], sub, as_lead, config)[idx[rest]]
         ok[idx[v_ok]] = True
         sim[idx[v_ok]] = np.maximum(sim[idx[v_ok]], v_sim[v_ok])

@@ -86,6 +86,10 @@ class DedupConfig:
         ``verify_numbers``) conflict: a template story sharing a formulaic opening or list header with
         other figures. Pairs with a whole-text Jaccard over the threshold are never vetoed (moved
         paragraphs misalign the number check). 0 disables the veto.
+    verify_conflicts_guarded : float
+        A prefix-shaped pair (shared part ending inside the sketches) whose number check finds more than
+        ``verify_conflicts`` but at most this share of conflicts is decided by the ``figures`` guard with
+        the rules of a pair sharing only its lead (the appended text's numbers find chance anchors).
     verify_evidence : float
         Only candidate pairs whose whole-text or lead Jaccard estimate reaches this are verified (cost:
         most band collisions are unrelated texts; verified copies have >= 0.2 on the development sets).
@@ -125,6 +129,7 @@ class DedupConfig:
     verify_share: float = 0.4
     verify_numbers: int = 3
     verify_conflicts: float = 0.1
+    verify_conflicts_guarded: float = 0.2
     verify_words_unchecked: int = 50
     verify_evidence: float = 0.15
     window_days: int | None = 30

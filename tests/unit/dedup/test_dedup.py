@@ -552,6 +552,22 @@ def test_sibling_whose_figures_carry_units_is_not_verified():
     assert dedup_all(rows, DedupConfig(template_guard=False))["t2"]["canonical_doc_id"] == "t1"  # teeth
 
 
+def test_prefix_copy_is_judged_by_its_shared_part_not_by_the_appended_numbers():
+    """Half a story (its figures are in the other half), then an outlet's brief with figures of its own:
+    the whole-text figures rules call the two templates (no shared number, all new on both sides); the
+    verifier sees a prefix copy, whose figures are judged as for a pair sharing only its lead."""
+    story = [
+        paragraph(2300, 40),
+        paragraph(2301, 40),
+        paragraph(2302, 40) + " Sales rose 12 pct to 345 mln dlrs and profit 67 mln.",
+        paragraph(2303, 40) + " The 1986 figure was 789 mln dlrs.",
+    ]
+    copy = [story[0], story[1], pseudo_words(2310, 30) + " Output fell 41 pct to 566 tonnes in 1985, from 902 tonnes."]
+    rows = [doc("full", 0, story), doc("copy", 1, copy)]
+    assert dedup_all(rows)["copy"]["canonical_doc_id"] == "full"
+    assert dedup_all(rows, DedupConfig(token_count=0))["copy"]["canonical_doc_id"] == "copy"  # teeth
+
+
 def test_a_day_of_documents_too_short_for_any_band_is_unique():
     # "fine" has no shingles, so no band keys: the day must still get one cluster row per document
     out = dedup_all([doc("tiny", 0, ["fine"], title=""), doc("tiny2", 0, ["ok"], title="")])
