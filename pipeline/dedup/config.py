@@ -130,7 +130,7 @@ class DedupConfig:
     verify_numbers: int = 3
     verify_conflicts: float = 0.1
     verify_conflicts_guarded: float = 0.2
-    verify_words_unchecked: int = 50
+    verify_words_unchecked: int = 45
     verify_evidence: float = 0.15
     window_days: int | None = 30
     max_hops: int = 2
