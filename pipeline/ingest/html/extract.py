@@ -198,8 +198,17 @@ def _article_marked(tree, metas: dict[str, str], objects: list[dict]) -> bool:
 
 
 def _link_texts(tree) -> set[str]:
-    # _key(_text_of(a)) in one normalisation (the text is whitespace-normalised before the bullet strip)
-    return {k for a in _LINK_XP(tree)[:20000] if (k := " ".join(a.text_content().split()).lstrip(_BULLETS).casefold())}
+    # _key(_text_of(a)) in one normalisation (the text is whitespace-normalised before the bullet strip); the
+    # text serialisation is text_content() without an XPath evaluation per link
+    return {
+        k
+        for a in _LINK_XP(tree)[:20000]
+        if (
+            k := " ".join(etree.tostring(a, method="text", encoding=str, with_tail=False).split())
+            .lstrip(_BULLETS)
+            .casefold()
+        )
+    }
 
 
 _BULLETS = "-*•·> "

@@ -165,3 +165,42 @@ def test_a_file_timed_out_mid_way_is_one_reject_whatever_parts_arrived(tmp_path)
         assert (pf.reason, pf.documents.height, pf.rejects.height) == ("timeout", 0, 1)
     else:
         assert (pf.status, pf.documents.height) == ("ok", n) and _accounted(pf)
+
+
+def test_capped_reader_reads_a_plain_file_whole_with_a_small_request(tmp_path, monkeypatch):
+    data = bytes(range(256)) * 400
+    p = tmp_path / "page.html"
+    p.write_bytes(data)
+    asked = []
+    with open(p, "rb") as fh:
+        real_read = fh.read
+        monkeypatch.setattr(fh, "read", lambda n=-1: asked.append(n) or real_read(n), raising=False)
+        stream = parse_mod.CappedReader(fh, 20 << 20, gz=False)
+        assert stream.head(16) == data[:16]
+        assert stream.read((20 << 20) + 1) == data
+    assert max(asked) <= len(data) + 1  # not a 20 MiB buffer for a 100 kB page
+
+
+def test_capped_reader_keeps_reading_a_file_that_grew(tmp_path, monkeypatch):
+    data = b"<html><body>" + b"x" * 50_000 + b"</body></html>"
+    p = tmp_path / "page.html"
+    p.write_bytes(data)
+    real_fstat = parse_mod.os.fstat
+
+    class Shrunk:  # the size the file had when it was looked at, before it grew
+        def __init__(self, st):
+            self.st_size = st.st_size - 20_000
+
+    monkeypatch.setattr(parse_mod.os, "fstat", lambda fd: Shrunk(real_fstat(fd)))
+    with open(p, "rb") as fh:
+        stream = parse_mod.CappedReader(fh, 20 << 20, gz=False)
+        assert stream.read((20 << 20) + 1) == data
+
+
+def test_capped_reader_still_refuses_more_than_the_cap(tmp_path):
+    from pipeline.ingest.records import Reject
+
+    p = tmp_path / "page.html"
+    p.write_bytes(b"y" * 5000)
+    with open(p, "rb") as fh, pytest.raises(Reject, match="file_too_large"):
+        parse_mod.CappedReader(fh, 4096, gz=False).read(4097)
