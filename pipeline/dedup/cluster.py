@@ -340,10 +340,16 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
         v_sim = np.zeros(idx.size)
         sk = mhs.sketches(gids)
         w = config.token_count
+        # pairs in order of their longer sketch: each batch's matrices are only as wide as its longest
+        words = np.minimum(np.array([len(x) // 2 for x in sk], dtype=np.int64), w)
+        width = np.maximum(words[ia[idx]], words[ib[idx]])
+        order = np.argsort(width, kind="stable")
+        idx, width = idx[order], width[order]
         for s in range(0, idx.size, _VERIFY_CHUNK):
             sl = slice(s, s + _VERIFY_CHUNK)
-            a, la = unpack([sk[i] for i in ia[idx[sl]]], w, PAD_A)
-            b, lb = unpack([sk[i] for i in ib[idx[sl]]], w, PAD_B)
+            wc = max(int(width[sl].max()), 1)
+            a, la = unpack([sk[i] for i in ia[idx[sl]]], wc, PAD_A)
+            b, lb = unpack([sk[i] for i in ib[idx[sl]]], wc, PAD_B)
             lm, matched, chk, bad, _ = verify(
                 a,
                 la,

@@ -36,7 +36,9 @@ def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
     n = len(arr)
     is_sp = raw == 32
     start = ~is_sp
-    start[1:] &= is_sp[:-1] | np.isin(np.arange(1, raw.size), offs[1:-1])
+    doc_start = np.zeros(raw.size, dtype=bool)
+    doc_start[offs[1:-1][offs[1:-1] < raw.size]] = True
+    start[1:] &= is_sp[:-1] | doc_start[1:]
     starts = np.flatnonzero(start)
     tok_doc = np.searchsorted(offs, starts, side="right") - 1
     # the first `count` tokens of each document: only their bytes are hashed
