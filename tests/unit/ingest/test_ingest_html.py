@@ -117,3 +117,33 @@ def test_site_reaches_the_document_row(tmp_path):
 )
 def test_url_host(url, host):
     assert url_host(url) == host
+
+
+LOAD_CASES = {
+    "plain": "<html><head><title>T</title></head><body><p id='a'>One <b>two</b></p><!-- note --><p>x</p></body></html>",
+    "xml declaration": '<?xml version="1.0" encoding="utf-8"?><html><body><p>Declared</p></body></html>',
+    "doctype with a slash": '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "http://www.w3.org/TR/x.dtd">\n'
+    "<html><body><p>Old doctype</p></body></html>",
+    "self-closing html": '<html lang="en"/>\n<body><p>Self-closing root</p></body>',
+    "form and inputs": "<html><body><form action='/s'><label>Q</label><input name='q' value='v'>"
+    "<select><option>a</option></select><textarea>t</textarea></form><p>Text</p></body></html>",
+    "control characters": "<html><body><p>a\x01b\x0bc</p><?pi x?></body></html>",
+    "dubious fragment": "<p>just a fragment</p>",
+    "no markup to speak of": "plain words <",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOAD_CASES))
+def test_load_page_builds_trafilaturas_tree(name):
+    from lxml import etree
+    from lxml.html import HtmlElement
+    from trafilatura.utils import load_html
+
+    from pipeline.ingest.html.extract import load_page
+
+    ours, theirs = load_page(LOAD_CASES[name]), load_html(LOAD_CASES[name])
+    assert (ours is None) == (theirs is None)
+    if ours is not None:
+        assert etree.tostring(ours) == etree.tostring(theirs)
+        assert all(isinstance(el, HtmlElement) for el in ours.iter(etree.Element))  # text_content() & co. work
+        assert ours.text_content() == theirs.text_content()
