@@ -149,7 +149,11 @@ SIGNATURES = _t(
         ("text_len", pl.Int32, "characters of normalised text, for the canonical order"),
         ("exact_hash", pl.String, "hash of the normalised text"),
         # Delta Lake has no unsigned integers: 64-bit hashes are stored as their signed reinterpretation.
-        ("bands", pl.List(pl.Int64), "one hash per LSH band (64-bit, stored signed)"),
+        (
+            "bands",
+            pl.List(pl.Int64),
+            "one hash per LSH band, then the word keys of the first words (64-bit, stored signed)",
+        ),
         ("minhash", pl.List(pl.Int64), "MinHash signature (32-bit values widened to int64)"),
         ("figures", pl.String, "the numbers in the text, normalised, for the template-story guard"),
         ("tokens", pl.Binary, "first words of the normalised text as 16-bit hashes (uint16 LE), for the verifier"),
