@@ -83,8 +83,10 @@ def _run(
     if hints is None or hints.may_match(RAW_PRUNE_NEEDLES):
         tree = prune_unwanted_nodes(tree, RAW_TREE_PRUNE_XPATH)
     # comments off: trafilatura prunes comment sections from the raw tree
-    if not is_forum and (hints is None or hints.may_match(COMMENT_PRUNE_NEEDLES)):
+    if not is_forum and hints is None:
         tree = prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    elif not is_forum and hints is not None and hints.may_match(COMMENT_PRUNE_NEEDLES):
+        prune_comment_sections(tree)
     cleaned, backup = core._prepare_tree(tree, opts, url)
 
     # 1. main extractor; 2. the comparison with readability/justext, only when it may change the answer
@@ -159,6 +161,37 @@ class PruneHints:
         if self.removed_chars or any(n in self.source for n in needles):
             return True
         return not self.referenced().isdisjoint("".join(needles))
+
+
+# REMOVE_COMMENTS_AND_LISTS_XPATH element by element (pinned in tests/unit/ingest/test_html_cascade.py): a div,
+# list, section, details, ol or ul below the root whose @id matches _COMMENT_ID or whose @class matches
+# _COMMENT_CLASS (lxml's re:test is a search; a missing attribute is the empty string, which none matches);
+# an ol or ul only when its @id matches _COMMENT_LIST_ID or its @class _COMMENT_CLASS.
+_COMMENT_TAGS = ("div", "list", "section", "details", "ol", "ul")
+_COMMENT_ID = re.compile(r"^(?:[Cc]omment(?!ary)|comol|disqus_thread|dsq-comments)")
+_COMMENT_LIST_ID = re.compile(r"^(?:[Cc]omment(?!ary)|comol)")
+_COMMENT_CLASS = re.compile(r"^[Cc]omment(?!ary)|(?:article|post)-comments")
+
+
+def prune_comment_sections(tree) -> None:
+    """trafilatura's ``prune_unwanted_nodes(tree, REMOVE_COMMENTS_AND_LISTS_XPATH)`` without the XPath: the
+    tag filter runs in C (``iter``) and the regexes only on the attributes of those elements (~3x cheaper).
+    All matches are found first, then deleted in document order, as the XPath's result list is."""
+    from trafilatura.xml import delete_element
+
+    matches = []
+    for el in tree.iter(*_COMMENT_TAGS):
+        if el is tree:
+            continue
+        ident, cls = el.get("id") or "", el.get("class") or ""
+        by_class = _COMMENT_CLASS.search(cls) is not None
+        if not (by_class or _COMMENT_ID.search(ident)):
+            continue
+        if el.tag in ("ol", "ul") and not (by_class or _COMMENT_LIST_ID.search(ident)):
+            continue
+        matches.append(el)
+    for el in matches:
+        delete_element(el)
 
 
 def raw_prune_may_match(source: str) -> bool:

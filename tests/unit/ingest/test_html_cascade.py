@@ -293,3 +293,31 @@ def test_page_text_length_without_body_is_html2txts():
     tree.remove(tree.find("body"))
     tree.append(etree.fromstring("<div><p>a b</p><aside>c</aside>d</div>"))
     assert cascade.page_text_length(tree) == len(html2txt(tree))
+
+
+def test_comment_prune_regexes_are_trafilaturas():
+    literals = PINNED["REMOVE_COMMENTS_AND_LISTS_XPATH"]
+    assert {cascade._COMMENT_ID.pattern, cascade._COMMENT_LIST_ID.pattern, cascade._COMMENT_CLASS.pattern} == literals
+
+
+COMMENT_SECTIONS = [
+    "<div id='comments'><p>c1</p></div>tail one",
+    "<section class='x post-comments'><p>c2</p><div id='comment-7'>nested</div>inner tail</section>tail two",
+    "<ul id='comments'><li>listed</li></ul><ol class='commentlist'><li>o</li></ol>",
+    "<ul id='disqus_thread'><li>kept: lists need a comment id or class</li></ul>",
+    "<div id='disqus_thread'>gone</div><details class='article-comments'>d</details>",
+    "<div id='Commentary'>kept: commentary</div><div class='commentary-box'>kept too</div>",
+    "<div id='dsq-comments'>dsq</div><list class='Comment'>odd tag</list><div id='xcomment'>kept</div>",
+]
+
+
+@pytest.mark.parametrize("section", COMMENT_SECTIONS)
+def test_prune_comment_sections_is_trafilaturas_prune(section):
+    from trafilatura.htmlprocessing import prune_unwanted_nodes
+    from trafilatura.xpaths import REMOVE_COMMENTS_AND_LISTS_XPATH
+
+    html = f"<html><body><article><p>Story.</p>{section}<p>After.</p></article>{section}</body></html>"
+    theirs, ours = load_html(html), load_html(html)
+    prune_unwanted_nodes(theirs, REMOVE_COMMENTS_AND_LISTS_XPATH)
+    cascade.prune_comment_sections(ours)
+    assert etree.tostring(ours) == etree.tostring(theirs)
