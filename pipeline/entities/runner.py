@@ -22,6 +22,7 @@ from pipeline.entities.tagger import (
     model_id,
     model_language,
     models_by_language,
+    start_workers,
     tag_documents,
 )
 from pipeline.schema import DOCUMENTS, ENTITIES, ENTITY_CACHE, ENTITY_DAILY, SENTENCES
@@ -54,13 +55,16 @@ def run(
     require(lake, SENTENCES, needed_by="entities")
     cfg = settings.entities
     dated, undated = _split(days)
+    sents_all = storage.read(lake, SENTENCES, dates=dated, undated=undated)
+    if sents_all.height >= cfg.min_parallel:
+        # The workers load the model while this process reads the documents and the cache.
+        start_workers(cfg)
     docs = canonical(lake, days)
     by_lang = models_by_language(cfg)
     primary = model_language(cfg)
     # Undetected language: the primary model. Another language without a model: skipped, counted per day.
     lang = pl.col("language").fill_null(primary)
     skipped = count_by_day(docs.filter(~lang.is_in(list(by_lang))), days)
-    sents_all = storage.read(lake, SENTENCES, dates=dated, undated=undated)
     parts, models, totals = [], [], {"sentences": 0, "tagged_sentences": 0}
     for code, lang_cfg in by_lang.items():
         group = docs.filter(lang == code)

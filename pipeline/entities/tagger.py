@@ -172,8 +172,13 @@ def _worker_tag(texts: list[str]) -> list[list[_Raw]]:
     return _run(_worker_nlp, texts, _worker_batch)
 
 
+def _worker_limit(max_chars: int) -> int:
+    return _limit_of(_worker_nlp, max_chars)
+
+
 def _worker_tag_and_resolve(task: tuple[list, int]):
-    docs, limit = task
+    docs, max_chars = task
+    limit = _limit_of(_worker_nlp, max_chars)
     return _tag_and_resolve(docs, lambda texts: _tag_split(texts, limit, _worker_tag))
 
 
@@ -245,8 +250,15 @@ def _tag_split(texts: list[str], limit: int, tag) -> list[list[_Raw]]:
     return out
 
 
-def _limit(config: TaggerConfig) -> int:
-    return max(1, min(config.max_chars, _load(config.model).max_length - 1))
+def _limit_of(nlp, max_chars: int) -> int:
+    return max(1, min(max_chars, nlp.max_length - 1))
+
+
+def _limit(config: TaggerConfig, *, parallel: bool) -> int:
+    # With workers the model is loaded there only: the parent never pays for a copy of its own.
+    if parallel:
+        return _pool(config).apply(_worker_limit, (config.max_chars,))
+    return _limit_of(_load(config.model), config.max_chars)
 
 
 def tag_raw(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[list[_Raw]]:
@@ -265,7 +277,7 @@ def tag_raw(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[
             parts = (_run(nlp, chunk, config.batch_size) for chunk in chunks)
         return [r for part in parts for r in part]
 
-    return _tag_split(texts, _limit(config), tag)
+    return _tag_split(texts, _limit(config, parallel=parallel), tag)
 
 
 # Per document: (doc_id, text, [(sent_idx, start, end, section, cached raw mentions or None)])
@@ -442,8 +454,7 @@ def tag_documents(
                 cur, n = [], 0
         if cur:
             chunks.append(cur)
-        limit = _limit(config)
-        parts = list(_pool(config).imap(_worker_tag_and_resolve, [(c, limit) for c in chunks]))
+        parts = list(_pool(config).imap(_worker_tag_and_resolve, [(c, config.max_chars) for c in chunks]))
     else:
         parts = [_tag_and_resolve(tasks, lambda ts: tag_raw(ts, config=config))] if tasks else []
     by_text: dict[str, list[_Raw]] = {}
