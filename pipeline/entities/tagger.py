@@ -441,20 +441,30 @@ def tag_documents(
     to_tag = len(sents) - hits
     parallel = config.n_process > 1 and ((config.model, config.n_process) in _POOLS or to_tag >= config.min_parallel)
     if parallel:
-        # Tagging and resolution both run in the workers: a task is a run of documents holding about
-        # `per_task` sentences to tag (repeats inside a task are tagged once); at least 4 tasks per worker
-        # so that no worker idles while the other finishes a long last task.
-        per_task = max(1, min(config.chunk_texts, -(-to_tag // (4 * config.n_process))))
+        # Two passes over the workers. First every distinct text still to tag, once (the same sentence in
+        # documents that different workers resolve would otherwise be tagged by each); then the documents,
+        # resolved in runs of about `per_task` sentences, at least 4 runs per worker so none idles at the end.
+        todo = list(dict.fromkeys(t[start:end] for _, t, items in tasks for _, start, end, _, e in items if e is None))
+        fresh = dict(zip(todo, tag_raw(todo, config=config), strict=True))
+        tasks = [
+            (d, t, [(i, s, e, sec, fresh[t[s:e]] if ents is None else ents) for i, s, e, sec, ents in items])
+            for d, t, items in tasks
+        ]
+        per_task = max(1, min(config.chunk_texts, -(-len(sents) // (4 * config.n_process))))
         chunks, cur, n = [], [], 0
         for t in tasks:
             cur.append(t)
-            n += sum(1 for it in t[2] if it[4] is None)
+            n += len(t[2])
             if n >= per_task:
                 chunks.append(cur)
                 cur, n = [], 0
         if cur:
             chunks.append(cur)
-        parts = list(_pool(config).imap(_worker_tag_and_resolve, [(c, config.max_chars) for c in chunks]))
+        parts: list[tuple[list, dict[str, list[_Raw]]]] = [
+            (resolved, {})
+            for resolved, _ in _pool(config).imap(_worker_tag_and_resolve, [(c, config.max_chars) for c in chunks])
+        ]
+        parts.append(([], fresh))
     else:
         parts = [_tag_and_resolve(tasks, lambda ts: tag_raw(ts, config=config))] if tasks else []
     by_text: dict[str, list[_Raw]] = {}

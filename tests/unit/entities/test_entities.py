@@ -84,9 +84,7 @@ def test_surname_and_possessive_resolve_to_full_name():
 
 
 def test_shared_surname_resolves_to_the_nearest_preceding_full_name():
-    text = (
-        "Two Clintons\nBill Clinton spoke first. Clinton joked.\nThen Hillary Clinton spoke. Clinton smiled."
-    )
+    text = "Two Clintons\nBill Clinton spoke first. Clinton joked.\nThen Hillary Clinton spoke. Clinton smiled."
     raw = [
         _raw(text, "Bill Clinton", "PERSON"),
         _raw(text, "Clinton", "PERSON", 2),
@@ -274,6 +272,8 @@ def test_worker_processes_give_the_same_entities():
         E.close_pools()
     assert par.equals(serial)
     assert par_stats["entities"] == serial_stats["entities"] and par_stats["cache_hits"] == 0
+    # a sentence shared by documents that different workers resolve is still tagged once
+    assert par_stats["tagged_sentences"] == serial_stats["tagged_sentences"] == sents["sent_hash"].n_unique()
     assert set(par_cache["sent_hash"]) == set(serial_cache["sent_hash"])
     assert par_cache.sort("sent_hash").equals(serial_cache.sort("sent_hash"))
 
@@ -289,9 +289,15 @@ def test_tagger_workers_start_from_a_script_without_a_main_guard(tmp_path):
         "texts = ['Mayor Anna Lind of Port Ellery met officials in London on Monday.'] * 50\n"
         "out = tag_entities(texts, config=TaggerConfig(n_process=2, min_parallel=10))\n"
         "print('tagged', len(out), sorted({e.text for e in out[0]}))\n"
-        "close_pools()\n")
-    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
-                         cwd=Path(__file__).resolve().parents[3])
+        "close_pools()\n"
+    )
+    res = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[3],
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "tagged 50" in res.stdout and "Anna Lind" in res.stdout
 
@@ -313,11 +319,14 @@ def test_each_language_is_tagged_by_its_own_model_or_skipped(tmp_path):
         "fr": "Le président Emmanuel Macron a rencontré à Paris le maire de Lyon, Grégory Doucet.",
         "de": "Die Schulen in Hamburg bleiben geschlossen, sagte das Ministerium am Montag in Berlin.",
     }
-    rows = [{"doc_id": lang, "pub_date": day, "text": text, "body_start": 0, "body_end": len(text), "language": lang}
-            for lang, text in texts.items()]
+    rows = [
+        {"doc_id": lang, "pub_date": day, "text": text, "body_start": 0, "body_end": len(text), "language": lang}
+        for lang, text in texts.items()
+    ]
     lake = Lake(str(tmp_path / "lake"))
     frame = pl.DataFrame(rows).with_columns(
-        [pl.lit(None, dtype).alias(name) for name, dtype in DOCUMENTS.schema.items() if name not in rows[0]])
+        [pl.lit(None, dtype).alias(name) for name, dtype in DOCUMENTS.schema.items() if name not in rows[0]]
+    )
     storage.write_partitions(lake, DOCUMENTS, DOCUMENTS.conform(frame), dates=[day])
     settings = Settings.load(environ={})
     sentences_runner.run(lake, [day], settings=settings, run_id="t")
