@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     names = list(results)
     print(
         f"\nDagster bookkeeping, {args.days} days, 5 materializations + 6 check evaluations per day, "
-        f"SQLite with its defaults (synchronous=FULL) and as newslake sets it (assets/instance.py: pooled engines, synchronous=NORMAL) "
+        f"SQLite with Dagster's defaults and as newslake sets it "
+        f"(assets/instance.py: pooled engines, synchronous=NORMAL) "
         f"(load {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs)"
     )
     print("| measure | " + " | ".join(names) + " |")
