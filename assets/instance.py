@@ -18,7 +18,12 @@ daemon's runs) makes Dagster's SQLite event log keep one pooled engine per datab
   by watching that file, which Dagster's per-event checkpoint used to modify.
 
 ``NEWSLAKE_INSTANCE_SYNC=full`` keeps Dagster's own behaviour. Only the dagster release pinned by
-``constraints.txt`` is patched (another leaves Dagster as it is). PostgreSQL instances are not touched.
+``constraints.txt`` is patched (another leaves Dagster as it is).
+
+A PostgreSQL event log (the production instance) opens a new server connection for every statement group
+unless it is told to hold one, as the webserver does; :func:`hold_event_connections` tells it, with Dagster's
+own ``optimize_for_webserver`` (one pooled connection, a few more when threads need them, no statement timeout),
+in each process that writes a run's events.
 """
 
 from __future__ import annotations
@@ -145,3 +150,16 @@ def _wipe(self) -> None:
 def _dispose(self) -> None:
     _engines(self).close()
     _ORIGINAL["dispose"](self)  # type: ignore[operator]
+
+
+def hold_event_connections(instance) -> bool:
+    """Make a PostgreSQL event log of ``instance`` hold its connections (idempotent); False when it is not one
+    (SQLite is handled by :func:`tune_sqlite_instance`) or with ``NEWSLAKE_INSTANCE_SYNC=full``."""
+    storage = instance.event_log_storage
+    if os.environ.get(ENV, "normal").strip().lower() == "full" or type(storage).__name__ != "PostgresEventLogStorage":
+        return False
+    if not storage.__dict__.get("_newslake_held"):
+        # statement_timeout 0 = none: a run's queries are the run's, not a web request's
+        storage.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
+        storage.__dict__["_newslake_held"] = True
+    return True

@@ -96,6 +96,9 @@ def emit(
     stage wrote (``documents`` days from the unpartitioned ingestion run) gets its own ``AssetMaterialization``.
     Figures of the whole run carry a ``run_`` prefix: on a partition's event they describe the run that wrote it.
     """
+    from assets.instance import hold_event_connections
+
+    hold_event_connections(context.instance)  # this process writes one event per table, day and check
     partitions = sorted({t.partition for t in result.tables if t.partition is not None})
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     in_run = _run_partitions(context)

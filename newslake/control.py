@@ -68,6 +68,9 @@ def instance(home: Path):
     with file_lock(home / ".instance.lock", what="instance"):
         inst = dg.DagsterInstance.from_config(str(home))
         inst.get_runs(limit=1)  # touches every storage, so the schema exists before the lock is released
+    from assets.instance import hold_event_connections
+
+    hold_event_connections(inst)  # a run writes thousands of events: one connection, not one each
     return inst
 
 

@@ -84,3 +84,37 @@ def test_runs_on_postgres_and_history_survives_a_restart(pg_env, sample_inbox, t
     assert "nothing to ingest" in second.stderr
     assert set(again.get_dynamic_partitions("pub_days")) == keys
     again.dispose()
+
+
+def _connections(env) -> int:
+    sql = f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{env['DAGSTER_PG_DB']}' AND pid <> pg_backend_pid()"
+    return pg_query(env, sql)[0][0]
+
+
+def test_a_run_process_holds_one_event_connection(pg_env, tmp_path, monkeypatch):
+    """Dagster's PostgreSQL event log connects anew for every statement group unless told to hold a
+    connection (assets/instance.py); held, the events of a run share one, and all of them are stored."""
+    import dagster as dg
+
+    from assets.instance import ENV, hold_event_connections
+
+    for key, value in pg_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv(ENV, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(YAML, home / "dagster.yaml")
+    inst = _instance(home)
+    try:
+        inst.get_runs(limit=1)
+        assert _connections(pg_env) == 0  # Dagster's default: no connection outlives its use
+        assert hold_event_connections(inst) and hold_event_connections(inst)  # idempotent
+        for i in range(40):
+            inst.report_runless_asset_event(dg.AssetMaterialization("documents", partition=f"p{i}"))
+        assert _connections(pg_env) == 1  # the one held connection, reused by every event
+        recs = inst.fetch_materializations(dg.AssetKey("documents"), limit=100).records
+        assert len({r.partition_key for r in recs}) == 40
+    finally:
+        inst.dispose()
+    monkeypatch.setenv(ENV, "full")
+    assert not hold_event_connections(_instance(home))
