@@ -455,6 +455,13 @@ def cmd_maintain(args) -> int:
     return 0 if res.success else 1
 
 
+def _default_signals() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def cmd_ui(args) -> int:
     import signal
     import subprocess
@@ -471,7 +478,9 @@ def cmd_ui(args) -> int:
     print(f"Dagster UI on http://{args.host}:{args.port} (run history in {home})", file=sys.stderr)
     # Started from the Dagster home, not the project: `dagster dev` loads a .env from its working directory.
     # Its own process group, so SIGINT/SIGTERM to newslake stop the webserver, the daemon and their children.
-    proc = subprocess.Popen(cmd, cwd=home, start_new_session=True)
+    # With SIGINT and SIGTERM at their defaults: started in the background of a shell, newslake inherits SIGINT
+    # ignored, and `dagster dev` gives SIGTERM SIGINT's disposition: it would then ignore the stop below.
+    proc = subprocess.Popen(cmd, cwd=home, start_new_session=True, preexec_fn=_default_signals)
 
     def stop(signum, frame):
         with contextlib.suppress(ProcessLookupError):

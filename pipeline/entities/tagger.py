@@ -15,6 +15,7 @@ import importlib.metadata
 import multiprocessing
 import os
 import re
+import signal
 import sys
 import types
 from collections import Counter
@@ -162,6 +163,10 @@ _POOLS: dict[tuple[str, int], Pool] = {}
 
 def _worker_init(model: str, batch_size: int) -> None:
     global _worker_nlp, _worker_batch
+    # Pool.terminate() stops workers with SIGTERM; a worker that inherited it ignored (a parent started in the
+    # background of a shell, or one where Dagster mapped SIGTERM to an ignored SIGINT) would never stop, and
+    # terminate() would wait for it forever.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # One BLAS thread per worker: the workers already fill the cores.
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")

@@ -143,6 +143,11 @@ def test_a_dump_without_dates_gets_sentences_and_entities(tmp_path):
         assert set(rows["doc_id"]) == set(docs["doc_id"]), f"{table} misses an undated document"
 
 
+def _ignore_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def test_newslake_ui_stops_on_sigterm_and_sigint(tmp_path):
     import socket
 
@@ -150,8 +155,9 @@ def test_newslake_ui_stops_on_sigterm_and_sigint(tmp_path):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        # started as from the background of a shell script: SIGINT (and SIGTERM) inherited ignored
         proc = subprocess.Popen(_cmd("ui", "--port", str(port)), env=_env(tmp_path), cwd=PROJECT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_ignore_signals)
         t0 = time.monotonic()
         while time.monotonic() - t0 < 120:
             with socket.socket() as c:
