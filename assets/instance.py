@@ -43,6 +43,10 @@ TESTED_DAGSTER = ("1.13.",)  # the patched method's body is this release's; anot
 _ORIGINAL: dict[str, object] = {}
 
 
+def _enabled() -> bool:
+    return os.environ.get(ENV, "normal").strip().lower() != "full"
+
+
 def tune_sqlite_instance() -> bool:
     """Apply (or, with ``NEWSLAKE_INSTANCE_SYNC=full``, remove) the tuning above; idempotent.
 
@@ -50,7 +54,7 @@ def tune_sqlite_instance() -> bool:
     import dagster
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage as Storage
 
-    wanted = os.environ.get(ENV, "normal").strip().lower() != "full" and dagster.__version__.startswith(TESTED_DAGSTER)
+    wanted = _enabled() and dagster.__version__.startswith(TESTED_DAGSTER)
     if wanted and not _ORIGINAL:
         for name in ("_connect", "has_table", "wipe", "dispose"):
             _ORIGINAL[name] = getattr(Storage, name)
@@ -156,7 +160,7 @@ def hold_event_connections(instance) -> bool:
     """Make a PostgreSQL event log of ``instance`` hold its connections (idempotent); False when it is not one
     (SQLite is handled by :func:`tune_sqlite_instance`) or with ``NEWSLAKE_INSTANCE_SYNC=full``."""
     storage = instance.event_log_storage
-    if os.environ.get(ENV, "normal").strip().lower() == "full" or type(storage).__name__ != "PostgresEventLogStorage":
+    if not _enabled() or type(storage).__name__ != "PostgresEventLogStorage":
         return False
     if not storage.__dict__.get("_newslake_held"):
         # statement_timeout 0 = none: a run's queries are the run's, not a web request's

@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 from deltalake.exceptions import CommitFailedError
 
+from assets.instance import hold_event_connections
 from pipeline import progress
 from pipeline.schema import TABLES, DType
 from pipeline.stage import Stage, StageResult
@@ -96,8 +97,6 @@ def emit(
     stage wrote (``documents`` days from the unpartitioned ingestion run) gets its own ``AssetMaterialization``.
     Figures of the whole run carry a ``run_`` prefix: on a partition's event they describe the run that wrote it.
     """
-    from assets.instance import hold_event_connections
-
     hold_event_connections(context.instance)  # this process writes one event per table, day and check
     partitions = sorted({t.partition for t in result.tables if t.partition is not None})
     selected = {k.to_user_string() for k in context.selected_asset_keys}
