@@ -31,12 +31,13 @@ import polars as pl
 
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.signatures import LEAD_TOKEN
-from pipeline.dedup.tokens import PAD_A, PAD_B, unpack, verify
+from pipeline.dedup.tokens import PAD_A, PAD_B, dense_prefix, shared_numbers, unpack, verify
 from pipeline.schema import DUPLICATES, SIGNATURES
 
 _UNDATED = -(10**6)  # day number standing for a null pub_date
 _EPOCH = date(1970, 1, 1)
 NOVEL = 0.6  # whole-text pairs: a template pair when this share of each text's numbers is new to the other
+SAME_SHARE = 0.9  # same_numbers: share of each text's multi-digit numbers found in the other
 LEAD_NUMBERS = 2  # lead-only pairs: how many of the leads' first numbers must agree
 _VERIFY_CHUNK = 20_000  # pairs per verifier batch (bounds its (pairs, words) matrices)
 _KEY_CHUNK = 400_000  # frontier (node, band hash) rows per pair-building join: bounds hot buckets
@@ -279,6 +280,46 @@ def template_conflicts(
     return pairs["pid"].is_in(bad["pid"].implode())
 
 
+def same_numbers(pairs: pl.DataFrame, figures: pl.DataFrame, *, least: int, share: float) -> pl.Series:
+    """Boolean per row of ``pairs`` (columns a, b): do both texts have the same multi-digit numbers?
+
+    Each text has at least ``least`` multi-digit numbers (occurrences) and at least ``share`` of each
+    text's occurrences are matched by equal values in the other (as multisets: wherever they stand). A
+    copy whose paragraphs were moved, or whose slot words noise garbled, keeps its numbers; a template
+    story with the same words has its own values. ``figures`` maps ``gid`` to the ``figures`` string.
+    """
+    pairs = pairs.select("a", "b").with_row_index("pid")
+
+    def values(side: str) -> pl.DataFrame:
+        return (
+            pairs.select("pid", side)
+            .join(figures.rename({"gid": side}), on=side)
+            .select("pid", pl.col("figures").str.split(" ").alias("t"))
+            .explode("t")
+            .filter(pl.col("t").is_not_null() & ~pl.col("t").str.starts_with(LEAD_TOKEN))
+            .select("pid", pl.col("t").str.split_exact("=", 1).struct.field("field_1").alias("fig"))
+            .filter(pl.col("fig").str.len_chars() > 1)
+            .group_by("pid", "fig")
+            .len(side)
+        )
+
+    va, vb = values("a"), values("b")
+    na = va.group_by("pid").agg(pl.col("a").sum().alias("na"))
+    nb = vb.group_by("pid").agg(pl.col("b").sum().alias("nb"))
+    nc = va.join(vb, on=["pid", "fig"]).group_by("pid").agg(pl.min_horizontal("a", "b").sum().alias("nc"))
+    good = (
+        na.join(nb, on="pid")
+        .join(nc, on="pid")
+        .filter(
+            (pl.col("na") >= least)
+            & (pl.col("nb") >= least)
+            & (pl.col("nc") >= share * pl.col("na"))
+            & (pl.col("nc") >= share * pl.col("nb"))
+        )
+    )
+    return pairs["pid"].is_in(good["pid"].implode())
+
+
 def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config: DedupConfig) -> pl.DataFrame:
     """Similarity and verdict of node pairs ``(a, b)``: columns a, b, sim, ok.
 
@@ -326,6 +367,15 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
                 b, lb = unpack([sk[i] for i in ib[part]], w, PAD_B)
                 _, _, chk, bad, _ = verify(a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio)
                 ok[part[(chk >= config.verify_numbers) & (bad >= config.veto_conflicts * chk)]] = False
+    if config.same_numbers:
+        # MinHash-similar pairs with the same multi-digit numbers, wherever they stand (a moved paragraph
+        # reorders the lead's numbers; noise garbles the slot words), are duplicates
+        redo = np.flatnonzero(mh_ok & ~ok)
+        if redo.size:
+            same = same_numbers(
+                pairs[redo], sub.select("gid", "figures"), least=config.same_numbers, share=SAME_SHARE
+            ).to_numpy()
+            ok[redo[same]] = True
     if config.token_count:
         # second stage: pairs the MinHash and figures did not confirm, with some MinHash evidence (a
         # Jaccard estimate of the whole texts or of the leads; random band collisions are skipped)
@@ -363,15 +413,44 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             short = np.minimum(la, lb)
             v_prefix[sl] = (lm < short) | (short < w)  # the shared part ends inside the sketches
             checked = v_prefix[sl] & (chk >= config.verify_numbers)  # ... and its numbers were checked
+            # the whole sketches match (the shared part may end after them: a long prefix copy, whose
+            # figures after the cut say nothing): with checked numbers that agree, and the multi-digit
+            # numbers of the sketches mostly shared (a template sibling's garbled anchors hide its other
+            # values from the number check, not from this count), judged as a prefix copy
+            full = ~v_prefix[sl] & (chk >= config.verify_numbers) & (bad <= config.verify_conflicts * chk)
+            if config.verify_full and full.any():
+                ns, nt, nc = shared_numbers(a[full], la[full], b[full], lb[full], lm[full], config.verify_band)
+                novel = (ns >= 2) & (nt >= 2) & (ns - nc >= NOVEL * ns) & (nt - nc >= NOVEL * nt)
+                full[np.flatnonzero(full)[novel]] = False
+                v_prefix[sl] |= full
+            else:
+                full[:] = False
             # a prefix-shaped pair with a few conflicts (chance anchors of its appended text's numbers)
             # is left to the figures guard; more conflicts, or any beyond verify_conflicts elsewhere, reject
             guarded = max(config.verify_conflicts_guarded, config.verify_conflicts)
             tol = np.where(v_prefix[sl], guarded, config.verify_conflicts)
-            v_ok[sl] = (
-                (lm >= np.maximum(config.verify_words, config.verify_share * short))
-                & (bad <= tol * chk)
-                & (checked | (lm >= config.verify_words_unchecked))
-            )
+            long_enough = lm >= np.maximum(config.verify_words, config.verify_share * short)
+            v_ok[sl] = long_enough & (bad <= tol * chk) & (checked | full | (lm >= config.verify_words_unchecked))
+            if config.dense_tail:
+                # a partial copy matches densely up to its cut, then its tail (an unrelated brief) matches
+                # nothing of the original: only the numbers of the densely matched part say anything
+                # (the brief's numbers find chance anchors); another version of a template keeps matching
+                # after its formulaic opening, with other values
+                part = np.flatnonzero(long_enough & ~v_ok[sl])
+                if part.size:
+                    e, trate, chk_e, bad_e, ns, nt, nc = dense_prefix(
+                        a[part], la[part], b[part], lb[part], band=config.verify_band, window=8, least=5
+                    )
+                    novel = (ns >= 2) & (nt >= 2) & (ns - nc >= NOVEL * ns) & (nt - nc >= NOVEL * nt)
+                    dense = (
+                        (e >= config.verify_words)
+                        & (trate <= config.dense_tail)
+                        & (chk_e >= config.verify_numbers)
+                        & (bad_e <= config.verify_conflicts * chk_e)
+                        & ~novel
+                    )
+                    v_ok[sl][part[dense]] = True
+                    v_prefix[sl][part[dense]] = True
             v_decides[sl] = v_ok[sl] & checked & (bad <= config.verify_conflicts * chk)
             v_sim[sl] = matched / np.maximum(short, 1)
         if config.template_guard:

@@ -93,6 +93,25 @@ class DedupConfig:
     verify_evidence : float
         Only candidate pairs whose whole-text or lead Jaccard estimate reaches this are verified (cost:
         most band collisions are unrelated texts; verified copies have >= 0.2 on the development sets).
+    verify_full : bool
+        (dedup-6) A verified pair whose whole token sketches match (the shared part may end after them: a
+        prefix copy longer than the sketch) with at least ``verify_numbers`` checked numbers within
+        ``verify_conflicts`` is judged as a prefix copy (the ``figures`` guard's lead-only rules: the
+        figures after the cut say nothing), unless the multi-digit numbers of the two sketches are mostly
+        new to each other (``NOVEL`` in ``cluster.py``: a template sibling whose garbled anchors hide its
+        other values from the number check).
+    same_numbers : int
+        (dedup-6) A pair whose MinHash similarity reaches ``threshold`` but which the figures guard or the
+        veto rejects is a duplicate when each text has at least this many multi-digit numbers and 90 %
+        of each text's are the other's (as multisets, wherever they stand: moved paragraphs reorder the
+        lead's numbers, noise garbles slot words). 0 disables.
+    dense_tail : float
+        (dedup-6) A verified pair with a long enough matched prefix that the rules above reject is a
+        prefix copy when its *dense* match (see ``tokens.dense_prefix``) ends after at least
+        ``verify_words`` words, the shorter sketch's rest matches at most this share (an unrelated brief;
+        another version of a template keeps matching), at least ``verify_numbers`` numbers of the densely
+        matched part are checked within ``verify_conflicts``, and its multi-digit numbers are not mostly
+        new to each other; the ``figures`` guard then judges it by the lead-only rules. 0 disables.
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -132,6 +151,9 @@ class DedupConfig:
     verify_conflicts_guarded: float = 0.2
     verify_words_unchecked: int = 45
     verify_evidence: float = 0.15
+    verify_full: bool = True
+    same_numbers: int = 3
+    dense_tail: float = 0.2
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1

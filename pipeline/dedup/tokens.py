@@ -253,3 +253,75 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
         checked |= ok
         found |= ok & (same[d - 1] | same[d] | same[d + 1])
     return np.bincount(r[checked], minlength=n), np.bincount(r[checked & ~found], minlength=n)
+
+
+def shared_numbers(
+    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, lm: np.ndarray, band: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multi-digit numbers of the aligned region of sketch pairs, and how many of them both texts have.
+
+    The region is the matched prefix ``lm`` of the shorter sketch and its first ``lm + band`` words in
+    the longer one (see ``verify``). Returns, per pair, the numbers of the shorter and of the longer
+    text there and their common count (as multisets of values, wherever they stand: noise garbles the
+    words around a number, not its digits). A copy keeps the numbers of what it copies; a template
+    story with the same words has its own values.
+    """
+    swap = la > lb
+    s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
+    n, w = s.shape
+    cols = np.arange(w)
+
+    def values(x: np.ndarray, end: np.ndarray) -> np.ndarray:  # sorted keys (row, value) of the region
+        r, c = np.nonzero((x >= 0) & ((x & 3) == 3) & (cols < end[:, None]))
+        return np.sort(r.astype(np.int64) << 16 | x[r, c].astype(np.int64))
+
+    ks, kt = values(s, lm), values(t, lm + band)
+    us, cs = np.unique(ks, return_counts=True)
+    ut, ct = np.unique(kt, return_counts=True)
+    common, i_s, i_t = np.intersect1d(us, ut, assume_unique=True, return_indices=True)
+    nc = np.bincount(common >> 16, weights=np.minimum(cs[i_s], ct[i_t]), minlength=n).astype(np.int64)
+    return np.bincount(ks >> 16, minlength=n), np.bincount(kt >> 16, minlength=n), nc
+
+
+def dense_prefix(
+    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, *, band: int, window: int, least: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where the dense match of sketch pairs ends, how much of the rest matches, and its numbers.
+
+    The matched prefix of ``verify`` is the longest start matching at least ``ratio``: a copy that keeps
+    60 % of a story matches it to the end. Here the *dense end* ``e`` is the last matched word of the
+    shorter sketch's last window of ``window`` words with at least ``least`` matches; the *tail rate* is
+    the match rate of the shorter sketch after ``e`` (a partial copy followed by an unrelated brief:
+    chance matches of common words; another version of a template: its words keep matching). Returns
+    per pair ``e``, the tail rate, the numbers checked and conflicting in the first ``e`` words (the
+    number check of ``verify`` on the dense region only, see ``_number_conflicts``) and
+    ``shared_numbers`` of that region.
+    """
+    swap = la > lb
+    s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
+    s = np.where(s == PAD_B, PAD_A, s)
+    t = np.where(t == PAD_A, PAD_B, t)
+    ls = np.minimum(la, lb)
+    n, w = s.shape
+    none = 1 << 20
+    hit = _offsets(s, t, band, none) != none
+    cs = np.zeros((n, w + 1), dtype=np.int64)
+    np.cumsum(hit, 1, out=cs[:, 1:])
+    rows = np.arange(n)
+    e = np.zeros(n, dtype=np.int64)
+    if w >= window:
+        starts = np.arange(w - window + 1)
+        dense = ((cs[:, window:] - cs[:, :-window]) >= least) & (starts + window <= ls[:, None])
+        has = dense.any(1)
+        last = np.where(has, w - window - np.argmax(dense[:, ::-1], 1), 0)
+        inwin = hit[rows[:, None], last[:, None] + np.arange(window)]  # the last dense window's matches
+        e = np.where(has, last + window - np.argmax(inwin[:, ::-1], 1), 0)
+    rest = ls - e
+    tail = (cs[rows, ls] - cs[rows, e]) / np.maximum(rest, 1)
+    cols = np.arange(w)
+    s2 = np.where(cols < e[:, None], s, PAD_A)
+    t2 = np.where(cols < (e + band)[:, None], t, PAD_B)
+    chk_s, bad_s = _number_conflicts(s2, t2, band)
+    chk_t, bad_t = _number_conflicts(t2, s2, band)
+    ns, nt, nc = shared_numbers(s, ls, t, np.maximum(la, lb), e, band)
+    return e, tail, chk_s + chk_t, bad_s + bad_t, ns, nt, nc

@@ -572,3 +572,78 @@ def test_a_day_of_documents_too_short_for_any_band_is_unique():
     # "fine" has no shingles, so no band keys: the day must still get one cluster row per document
     out = dedup_all([doc("tiny", 0, ["fine"], title=""), doc("tiny2", 0, ["ok"], title="")])
     assert {k: v["method"] for k, v in out.items()} == {"tiny": "unique", "tiny2": "unique"}
+
+
+# ---------------------------------------------------------------- dedup-6 ----
+def _sketches(*texts: str):
+    import pyarrow as pa
+
+    from pipeline.dedup.tokens import PAD_A, PAD_B, token_sketch, unpack
+
+    sk = token_sketch(pa.array([normalise(t) for t in texts]), 256, 1).to_pylist()
+    x, lx = unpack(sk[:1], 256, PAD_A)
+    y, ly = unpack(sk[1:2], 256, PAD_B)
+    return x, lx, y, ly
+
+
+def test_shared_numbers_counts_values_wherever_they_stand():
+    import numpy as np
+
+    from pipeline.dedup.tokens import shared_numbers
+
+    t1 = TRADE.format(a="1.2", m="March", b="300", c="4.5", d="12.3", e="2.1", f="11.1")
+    t2 = TRADE.format(a="0.8", m="March", b="150", c="3.9", d="12.9", e="1.7", f="12.1")
+    first, second = t1.split("\n\n")
+    moved = ocr(second + "\n\n" + first, 4, 0.05)  # paragraphs swapped, letters garbled
+    for other, common in ((moved, 3), (t2, 1)):  # the copy keeps 300, 12 and 11; the sibling only 12
+        x, lx, y, ly = _sketches(t1, other)
+        ns, nt, nc = shared_numbers(x, lx, y, ly, np.minimum(lx, ly), 6)
+        assert ns[0] == 3 and nt[0] == 3 and nc[0] == common
+
+
+def test_dense_prefix_ends_where_the_copy_stops():
+    """A prefix copy matches densely up to its cut, then its appended brief matches almost nothing: the
+    dense end is the cut (the ratio-based matched prefix runs on), and only the numbers before it are
+    checked (the brief's numbers find chance anchors in the original)."""
+    from pipeline.dedup.tokens import dense_prefix, verify
+
+    words = " ".join(LONG).split(" ")
+    brief = pseudo_words(2400, 60) + " rose 55 pct said the bank " + pseudo_words(2401, 60)
+    original = " ".join(words[:80]) + " rose 12 pct said the bank " + " ".join(words[80:])
+    copy = ocr(" ".join(words[:80]), 5, 0.03) + " " + brief
+    x, lx, y, ly = _sketches(copy, original)
+    lm, *_ = verify(x, lx, y, ly, band=6, ratio=0.6)
+    e, tail, chk, bad, *_ = dense_prefix(x, lx, y, ly, band=6, window=8, least=5)
+    assert 70 <= e[0] <= 82 and lm[0] > e[0] + 20  # the ratio lets the matched prefix run into the brief
+    assert tail[0] < 0.15 and bad[0] == 0
+    # a continuation that is the same template with other words keeps matching: no early dense end
+    x, lx, y, ly = _sketches(original.replace("rose 12", "rose 13"), original)
+    e, tail, *_ = dense_prefix(x, lx, y, ly, band=6, window=8, least=5)
+    assert e[0] >= min(lx[0], ly[0]) - 1
+
+
+def test_same_numbers_wherever_they_stand():
+    """``same_numbers``: a copy whose paragraphs were reordered and letters garbled keeps all its
+    multi-digit numbers (its lead numbers and slot words differ); a template sibling has its own; too few
+    numbers say nothing. End to end, the sibling stays apart and the copy is linked."""
+    from pipeline.dedup.cluster import same_numbers
+
+    text = (
+        "The bank said it bought {a} mln stg of bills in band one at {b} pct and {c} mln stg in band two.\n\n"
+        "This brings its help so far today to {d} mln stg against a forecast shortage of {e} mln stg, "
+        "and compares with {f} mln stg yesterday.\n\n"
+        "The bank also said it would drain {g} mln stg from the market on Friday when bills mature."
+    )
+    first = text.format(a="226", b="97", c="117", d="343", e="350", f="415", g="180")
+    other = text.format(a="114", b="97", c="228", d="512", e="600", f="415", g="95")
+    paras = first.split("\n\n")
+    moved = [ocr(p, 30 + i, 0.03) for i, p in enumerate([paras[2], paras[1], paras[0]])]
+    few = ["The bank said it bought 226 mln stg of bills today. " + paragraph(2500, 30)]
+    rows = [doc("orig", 0, paras), doc("scan", 1, moved), doc("sib", 2, other.split("\n\n")), doc("few", 3, few)]
+    sig = compute_signatures(frame(rows))
+    figures = sig.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("gid"), "figures")
+    pairs = pl.DataFrame({"a": [0, 0, 0], "b": [1, 2, 3]}, schema={"a": pl.UInt32, "b": pl.UInt32})
+    assert same_numbers(pairs, figures, least=3, share=0.9).to_list() == [True, False, False]
+    assert same_numbers(pairs, figures, least=8, share=0.9).to_list() == [False, False, False]  # 7 numbers
+    out = dedup_all(rows)
+    assert out["scan"]["canonical_doc_id"] == "orig" and out["sib"]["canonical_doc_id"] == "sib"
