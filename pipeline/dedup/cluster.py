@@ -28,15 +28,27 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.signatures import LEAD_TOKEN
-from pipeline.dedup.tokens import PAD_A, PAD_B, dense_prefix, shared_numbers, unpack, verify
+from pipeline.dedup.tokens import (
+    PAD_A,
+    PAD_B,
+    dense_prefix,
+    shared_numbers,
+    tail_vocabulary,
+    token_sketch,
+    unpack,
+    verify,
+)
 from pipeline.schema import DUPLICATES, SIGNATURES
 
 _UNDATED = -(10**6)  # day number standing for a null pub_date
 _EPOCH = date(1970, 1, 1)
 NOVEL = 0.6  # whole-text pairs: a template pair when this share of each text's numbers is new to the other
+START_MATCHES = 4  # tail_vocabulary: matched words among the first 8 (the copy starts where its original does)
+TAIL_WORDS = 5  # tail_vocabulary: distinct words of the shorter text's tail needed
 SAME_SHARE = 0.9  # same_numbers: share of each text's multi-digit numbers found in the other
 LEAD_NUMBERS = 2  # lead-only pairs: how many of the leads' first numbers must agree
 _VERIFY_CHUNK = 20_000  # pairs per verifier batch (bounds its (pairs, words) matrices)
@@ -280,6 +292,19 @@ def template_conflicts(
     return pairs["pid"].is_in(bad["pid"].implode())
 
 
+# common function words: left out of the tail vocabulary comparison (``tail_vocabulary``)
+STOP_WORDS = (
+    "the a an of to in and for on at by with from said it its is was that as be has have will would which this "
+    "were are or not but he she they their his after over than about also up more new"
+)
+
+
+def _stop_words(seed: int) -> np.ndarray:
+    """Token-sketch codes of ``STOP_WORDS`` (the sketch hashes words with the configuration's seed)."""
+    sk = token_sketch(pa.array([STOP_WORDS]), 256, seed)[0].as_py()
+    return np.frombuffer(sk, dtype="<u2").astype(np.int32)
+
+
 def same_numbers(pairs: pl.DataFrame, figures: pl.DataFrame, *, least: int, share: float) -> pl.Series:
     """Boolean per row of ``pairs`` (columns a, b): do both texts have the same multi-digit numbers?
 
@@ -327,7 +352,11 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     ``figures`` guard, and the verifier's number check when it has one), or when the second-stage
     verifier (``pipeline.dedup.tokens``) finds a long enough matched prefix: its number check then
     decides when it has ``verify_numbers`` numbers and the shared part lies inside the sketches, else
-    the ``figures`` guard (as for a pair sharing only its lead).
+    the ``figures`` guard (as for a pair sharing only its lead). Since dedup-6 also: a MinHash-similar
+    pair with the same multi-digit numbers (``same_numbers``); a verified pair whose whole sketches match
+    with agreeing numbers (``verify_full``); and a prefix copy recognised by where its dense match ends
+    (``dense_tail``: numbers checked in the dense part only; ``tail_vocabulary``: no numbers, but a tail
+    unrelated to the original's continuation), the last two judged by the lead-only ``figures`` rules.
     """
     if pairs.height == 0:
         return pairs.select("a", "b").with_columns(pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"))
@@ -431,24 +460,33 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             tol = np.where(v_prefix[sl], guarded, config.verify_conflicts)
             long_enough = lm >= np.maximum(config.verify_words, config.verify_share * short)
             v_ok[sl] = long_enough & (bad <= tol * chk) & (checked | full | (lm >= config.verify_words_unchecked))
-            if config.dense_tail:
+            if config.dense_tail:  # (0 disables tail_vocabulary too)
                 # a partial copy matches densely up to its cut, then its tail (an unrelated brief) matches
                 # nothing of the original: only the numbers of the densely matched part say anything
                 # (the brief's numbers find chance anchors); another version of a template keeps matching
                 # after its formulaic opening, with other values
                 part = np.flatnonzero(long_enough & ~v_ok[sl])
                 if part.size:
-                    e, trate, chk_e, bad_e, ns, nt, nc = dense_prefix(
+                    e, trate, chk_e, bad_e, ns, nt, nc, start = dense_prefix(
                         a[part], la[part], b[part], lb[part], band=config.verify_band, window=8, least=5
                     )
                     novel = (ns >= 2) & (nt >= 2) & (ns - nc >= NOVEL * ns) & (nt - nc >= NOVEL * nt)
-                    dense = (
-                        (e >= config.verify_words)
-                        & (trate <= config.dense_tail)
-                        & (chk_e >= config.verify_numbers)
-                        & (bad_e <= config.verify_conflicts * chk_e)
-                        & ~novel
-                    )
+                    checked_e = (chk_e >= config.verify_numbers) & (bad_e <= config.verify_conflicts * chk_e)
+                    dense = (e >= config.verify_words) & (trate <= config.dense_tail) & checked_e & ~novel
+                    if config.tail_vocabulary:
+                        # no numbers to check: the shorter text goes on after the dense end with words the
+                        # longer one's continuation does not have (an unrelated brief after a partial
+                        # copy; a formulaic opening goes on about the same things)
+                        nv, nsh = tail_vocabulary(a[part], la[part], b[part], lb[part], e, _stop_words(config.seed))
+                        dense |= (
+                            (e >= config.dense_words_unchecked)
+                            & (chk_e < config.verify_numbers)
+                            & (bad_e == 0)
+                            & ~novel
+                            & (start >= START_MATCHES)
+                            & (nv >= TAIL_WORDS)
+                            & (nsh <= config.tail_vocabulary * nv)
+                        )
                     v_ok[sl][part[dense]] = True
                     v_prefix[sl][part[dense]] = True
             v_decides[sl] = v_ok[sl] & checked & (bad <= config.verify_conflicts * chk)

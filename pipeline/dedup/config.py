@@ -112,6 +112,15 @@ class DedupConfig:
         another version of a template keeps matching), at least ``verify_numbers`` numbers of the densely
         matched part are checked within ``verify_conflicts``, and its multi-digit numbers are not mostly
         new to each other; the ``figures`` guard then judges it by the lead-only rules. 0 disables.
+    tail_vocabulary, dense_words_unchecked : float, int
+        (dedup-6) The same pairs without ``verify_numbers`` checked numbers in their dense part (none of
+        them conflicting) are prefix copies when the dense part has at least ``dense_words_unchecked``
+        words, starts at the first words (``START_MATCHES`` of the first 8 match: formulaic notices of two
+        companies differ in their names), and the shorter text's tail (at least ``TAIL_WORDS`` distinct
+        words, function words and numbers left out) shares at most ``tail_vocabulary`` of its words with
+        the longer one's continuation (``tokens.tail_vocabulary``: an unrelated brief after a partial
+        copy; a formulaic story goes on about the same things). The ``figures`` guard's lead-only rules
+        then judge it. 0 disables.
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -154,6 +163,8 @@ class DedupConfig:
     verify_full: bool = True
     same_numbers: int = 3
     dense_tail: float = 0.2
+    tail_vocabulary: float = 0.1
+    dense_words_unchecked: int = 25
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1

@@ -285,7 +285,7 @@ def shared_numbers(
 
 def dense_prefix(
     a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, *, band: int, window: int, least: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where the dense match of sketch pairs ends, how much of the rest matches, and its numbers.
 
     The matched prefix of ``verify`` is the longest start matching at least ``ratio``: a copy that keeps
@@ -294,8 +294,9 @@ def dense_prefix(
     the match rate of the shorter sketch after ``e`` (a partial copy followed by an unrelated brief:
     chance matches of common words; another version of a template: its words keep matching). Returns
     per pair ``e``, the tail rate, the numbers checked and conflicting in the first ``e`` words (the
-    number check of ``verify`` on the dense region only, see ``_number_conflicts``) and
-    ``shared_numbers`` of that region.
+    number check of ``verify`` on the dense region only, see ``_number_conflicts``), ``shared_numbers``
+    of that region, and the matches among the first ``window`` words (a partial copy starts where its
+    original starts; formulaic notices of two companies differ in their first words, the names).
     """
     swap = la > lb
     s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
@@ -324,4 +325,29 @@ def dense_prefix(
     chk_s, bad_s = _number_conflicts(s2, t2, band)
     chk_t, bad_t = _number_conflicts(t2, s2, band)
     ns, nt, nc = shared_numbers(s, ls, t, np.maximum(la, lb), e, band)
-    return e, tail, chk_s + chk_t, bad_s + bad_t, ns, nt, nc
+    return e, tail, chk_s + chk_t, bad_s + bad_t, ns, nt, nc, cs[:, min(window, w)]
+
+
+def tail_vocabulary(
+    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, e: np.ndarray, stop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct words of the shorter sketch after ``e`` (its tail), and how many of them the longer one
+    has after ``e`` (its continuation), numbers and ``stop`` words left out.
+
+    A partial copy's tail is an unrelated brief: it shares almost no vocabulary with the original's
+    continuation; two versions of a formulaic story go on about the same things.
+    """
+    swap = la > lb
+    s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
+    ls, lt = np.minimum(la, lb), np.maximum(la, lb)
+    n, w = s.shape
+    cols = np.arange(w)
+
+    def words(x: np.ndarray, end: np.ndarray) -> np.ndarray:  # distinct keys (row, word) after e
+        ok = (x >= 0) & ((x & 3) == 0) & (cols >= e[:, None]) & (cols < end[:, None]) & ~np.isin(x, stop)
+        r, c = np.nonzero(ok)
+        return np.unique(r.astype(np.int64) << 16 | x[r, c].astype(np.int64))
+
+    ws, wt = words(s, ls), words(t, lt)
+    both = np.intersect1d(ws, wt, assume_unique=True)
+    return np.bincount(ws >> 16, minlength=n), np.bincount(both >> 16, minlength=n)

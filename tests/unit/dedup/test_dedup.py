@@ -647,3 +647,51 @@ def test_same_numbers_wherever_they_stand():
     assert same_numbers(pairs, figures, least=8, share=0.9).to_list() == [False, False, False]  # 7 numbers
     out = dedup_all(rows)
     assert out["scan"]["canonical_doc_id"] == "orig" and out["sib"]["canonical_doc_id"] == "sib"
+
+
+def test_tail_vocabulary_tells_an_unrelated_brief_from_a_continuation():
+    import numpy as np
+
+    from pipeline.dedup.cluster import _stop_words
+    from pipeline.dedup.tokens import tail_vocabulary
+
+    words = " ".join(LONG).split(" ")
+    original = " ".join(words[:120])
+    brief = pseudo_words(2600, 40)
+    same_things = " ".join(words[30:70][::-1])  # other sentences about the same things
+    for tail, low in ((brief, True), (same_things, False)):
+        x, lx, y, ly = _sketches(" ".join(words[:30]) + " " + tail, original)
+        nv, shared = tail_vocabulary(x, lx, y, ly, np.array([30]), _stop_words(1))
+        assert nv[0] >= 5 and (shared[0] <= 0.1 * nv[0]) == low
+
+
+def test_short_prefix_copy_without_numbers_is_linked_by_its_unrelated_tail():
+    """26 words of a short story without figures (too few words for ``verify_words_unchecked``), then an
+    outlet's own brief: linked because the copy starts with the story, matches it densely and then goes
+    on with words the story never uses (not linked with the rule off: teeth). The other side, a
+    continuation about the same things, is ``test_tail_vocabulary_tells_an_unrelated_brief_from_a_continuation``."""
+    story = [pseudo_words(2700 + i, 30) for i in range(3)]
+    words = " ".join(story).replace(".", "").split(" ")
+    copy = [" ".join(words[:26]) + ".", pseudo_words(2710, 40)]
+    rows = [doc("full", 0, story), doc("copy", 1, copy)]
+    loose_lead = DedupConfig(lead_threshold=0.99)  # the lead alone must not decide
+    assert dedup_all(rows, loose_lead)["copy"]["canonical_doc_id"] == "full"
+    off = DedupConfig(lead_threshold=0.99, tail_vocabulary=0)
+    assert dedup_all(rows, off)["copy"]["canonical_doc_id"] == "copy"
+
+
+def test_dense_prefix_counts_the_matches_of_the_first_words():
+    """The tail rule needs the copy to start where its original starts (``START_MATCHES`` of the first 8
+    words): two notices sharing a formulaic phrase after different names ("X corp said it filed ...")
+    match densely, but not from their first words."""
+    from pipeline.dedup.cluster import START_MATCHES
+    from pipeline.dedup.tokens import dense_prefix
+
+    story = [pseudo_words(2800 + i, 30) for i in range(3)]
+    words = " ".join(story).replace(".", "").split(" ")
+    named = pseudo_words(2810, 6).rstrip(".") + " " + " ".join(words[6:32]) + " " + pseudo_words(2811, 40)
+    copy = ocr(" ".join(words[:32]), 3, 0.03) + " " + pseudo_words(2811, 40)
+    for text, starts in ((named, False), (copy, True)):
+        x, lx, y, ly = _sketches(text, " ".join(story))
+        e, *_, start = dense_prefix(x, lx, y, ly, band=6, window=8, least=5)
+        assert 28 <= e[0] <= 32 and (start[0] >= START_MATCHES) == starts
