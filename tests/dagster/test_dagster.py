@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -230,3 +232,43 @@ def test_cli_runs_are_listed_on_the_jobs_page_of_the_code_location(defs, dagster
     assert len(listed) == 1
     workspace = (PROJECT / "workspace.yaml").read_text()
     assert f"location_name: {control.LOCATION}" in workspace
+
+
+def _started_at(pid: int) -> float:
+    """Wall-clock start of a process, from /proc (clock ticks since boot)."""
+    ticks = int(Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].split()[19])
+    boot = time.time() - float(Path("/proc/uptime").read_text().split()[0])
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.slow
+def test_a_daily_run_starts_the_tagging_workers_while_the_earlier_steps_run(defs, dagster_env, monkeypatch):
+    from pipeline.entities import tagger
+
+    monkeypatch.setenv("NEWSLAKE_WORKERS", "2")
+    tagger.close_pools()
+    instance = dg.DagsterInstance.get()
+    assert defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, run_config=QUIET).success
+    daily = defs.resolve_job_def("daily_job")
+    key = "2026-11-24"
+    try:
+        # a run that will not tag starts no worker
+        res = daily.execute_in_process(
+            instance=instance,
+            partition_key=key,
+            run_config=QUIET,
+            asset_selection=[dg.AssetKey("signatures"), dg.AssetKey("duplicates")],
+        )
+        assert res.success and not tagger._POOLS and not tagger._WARMING
+        res = daily.execute_in_process(instance=instance, partition_key=key, run_config=QUIET)
+        assert res.success
+        (pool,) = tagger._POOLS.values()
+        starts = {
+            e.step_key: e.timestamp for e in instance.all_logs(res.run_id, of_type=dg.DagsterEventType.STEP_START)
+        }
+        workers = [_started_at(p.pid) for p in pool._pool]
+        # started once dedup began, before the entities step: their start-up overlapped dedup and sentences
+        assert all(starts["dedup"] - 0.05 <= w <= starts["entities"] for w in workers), (starts, workers)
+        assert storage.read(Lake(str(dagster_env["lake"])), ENTITIES).height > 0
+    finally:
+        tagger.close_pools()
