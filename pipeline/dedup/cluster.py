@@ -177,7 +177,12 @@ def _combine(whole: np.ndarray, lead: np.ndarray, config: DedupConfig) -> np.nda
 
 
 def template_conflicts(
-    pairs: pl.DataFrame, figures: pl.DataFrame, *, tolerance: float, lead_only: np.ndarray | None = None
+    pairs: pl.DataFrame,
+    figures: pl.DataFrame,
+    *,
+    tolerance: float,
+    lead_only: np.ndarray | None = None,
+    lead_numbers: np.ndarray | None = None,
 ) -> pl.Series:
     """Boolean per row of ``pairs`` (columns a, b): do the two texts' figures disagree?
 
@@ -197,10 +202,14 @@ def template_conflicts(
     two leads (the ``^lead=`` token, see ``pipeline.dedup.signatures``) must start alike: the first
     ``min(LEAD_NUMBERS, len_a, len_b)`` of them must be equal (a prefix copy keeps the numbers of its
     prefix, a template story with the same opening words has its own numbers from the first one).
+    ``lead_numbers`` (default: all) says for which lead-only pairs this lead-number rule applies: not for
+    prefix copies whose numbers the verifier checked on the shared part itself (a cut inside the lead,
+    or a dateline in one text only, shifts the leads' numbers).
     """
     pairs = pairs.select("a", "b").with_row_index("pid")
     lead = pl.Series("lead", np.zeros(pairs.height, bool) if lead_only is None else lead_only)
-    pairs = pairs.with_columns(lead)
+    numbers = pl.Series("ln", np.ones(pairs.height, bool) if lead_numbers is None else lead_numbers)
+    pairs = pairs.with_columns(lead, numbers)
 
     def tokens(side: str) -> pl.DataFrame:
         return (
@@ -253,7 +262,7 @@ def template_conflicts(
     # keeps the numbers of the prefix; a template story has other numbers from its first one)
     def lead_first(side: str) -> pl.DataFrame:
         return (
-            pairs.filter("lead")
+            pairs.filter(pl.col("lead") & pl.col("ln"))
             .select("pid", side)
             .join(figures.rename({"gid": side}), on=side)
             .select(
@@ -416,6 +425,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
         v_ok = np.zeros(idx.size, dtype=bool)
         v_decides = np.zeros(idx.size, dtype=bool)
         v_prefix = np.zeros(idx.size, dtype=bool)
+        v_dense = np.zeros(idx.size, dtype=bool)  # confirmed by where the dense match ends (dense_tail)
         v_sim = np.zeros(idx.size)
         sk = mhs.sketches(gids)
         w = config.token_count
@@ -464,8 +474,9 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
                 # a partial copy matches densely up to its cut, then its tail (an unrelated brief) matches
                 # nothing of the original: only the numbers of the densely matched part say anything
                 # (the brief's numbers find chance anchors); another version of a template keeps matching
-                # after its formulaic opening, with other values
-                part = np.flatnonzero(long_enough & ~v_ok[sl])
+                # after its formulaic opening, with other values (every pair the number check does not
+                # decide: those the old rules accept are marked too, for the lead-number rule below)
+                part = np.flatnonzero(long_enough & ~(v_ok[sl] & checked & (bad <= config.verify_conflicts * chk)))
                 if part.size:
                     e, trate, chk_e, bad_e, ns, nt, nc, start = dense_prefix(
                         a[part], la[part], b[part], lb[part], band=config.verify_band, window=8, least=5
@@ -489,6 +500,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
                         )
                     v_ok[sl][part[dense]] = True
                     v_prefix[sl][part[dense]] = True
+                    v_dense[sl][part[dense]] = True
             v_decides[sl] = v_ok[sl] & checked & (bad <= config.verify_conflicts * chk)
             v_sim[sl] = matched / np.maximum(short, 1)
         if config.template_guard:
@@ -496,7 +508,10 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             # (the texts after the shared part are unrelated: their numbers say nothing), else as whole texts
             rest = v_ok & ~v_decides
             as_lead = whole.copy()
-            as_lead[idx[rest]] = np.where(v_prefix[rest], 0.0, 1.0)
+            # (-1: as a pair sharing its lead, without the lead-number rule: the verifier checked the
+            # numbers of the dense part itself)
+            dense_rule = -1.0 if config.dense_own_numbers else 0.0
+            as_lead[idx[rest]] = np.where(v_prefix[rest], np.where(v_dense[rest], dense_rule, 0.0), 1.0)
             v_ok[rest] = ~_guard(pairs, idx[rest], sub, as_lead, config)[idx[rest]]
         ok[idx[v_ok]] = True
         sim[idx[v_ok]] = np.maximum(sim[idx[v_ok]], v_sim[v_ok])
@@ -514,6 +529,7 @@ def _guard(
             sub.select("gid", "figures"),
             tolerance=config.figure_tolerance,
             lead_only=whole[idx] < config.threshold,
+            lead_numbers=whole[idx] >= 0,
         )
         out[idx[bad.to_numpy()]] = True
     return out

@@ -121,6 +121,11 @@ class DedupConfig:
         the longer one's continuation (``tokens.tail_vocabulary``: an unrelated brief after a partial
         copy; a formulaic story goes on about the same things). The ``figures`` guard's lead-only rules
         then judge it. 0 disables.
+    dense_own_numbers : bool
+        (dedup-6) Verified prefix-shaped pairs whose dense match ends before the shorter text does, as
+        ``dense_tail`` / ``tail_vocabulary`` describe, are judged by the lead-only ``figures`` rules
+        without the lead-number rule: the verifier checked the numbers of the shared part itself, and a
+        cut inside the first 250 characters (or a dateline in one text only) shifts the leads' numbers.
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -165,6 +170,7 @@ class DedupConfig:
     dense_tail: float = 0.2
     tail_vocabulary: float = 0.1
     dense_words_unchecked: int = 25
+    dense_own_numbers: bool = True
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1

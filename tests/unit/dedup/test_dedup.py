@@ -695,3 +695,18 @@ def test_dense_prefix_counts_the_matches_of_the_first_words():
         x, lx, y, ly = _sketches(text, " ".join(story))
         e, *_, start = dense_prefix(x, lx, y, ly, band=6, window=8, least=5)
         assert 28 <= e[0] <= 32 and (start[0] >= START_MATCHES) == starts
+
+
+def test_prefix_copy_cut_inside_the_lead_is_judged_by_its_own_numbers():
+    """The copy keeps 28 words (with the story's first number) and its brief brings a number of its own
+    into the first 250 characters: the leads' second numbers differ. The dense match ends at the cut, so
+    the verifier's numbers of the shared part judge it, not the lead-number rule (teeth: with it)."""
+    words = " ".join(pseudo_words(2900 + i, 30) for i in range(3)).replace(".", "").split(" ")
+    words[10], words[34] = "1234", "5678"
+    story = [" ".join(words[:45]) + ".", " ".join(words[45:]) + "."]
+    copy = [" ".join(words[:28]) + ".", pseudo_words(2910, 3).rstrip(".") + " 77 " + pseudo_words(2911, 40)]
+    rows = [doc("full", 0, story), doc("copy", 1, copy)]
+    loose_lead = DedupConfig(lead_threshold=0.99)
+    assert dedup_all(rows, loose_lead)["copy"]["canonical_doc_id"] == "full"
+    strict = DedupConfig(lead_threshold=0.99, dense_own_numbers=False)
+    assert dedup_all(rows, strict)["copy"]["canonical_doc_id"] == "copy"
