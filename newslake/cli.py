@@ -138,6 +138,12 @@ def _noop(env: dict[str, str], home: Path) -> bool:
 
 
 def _run(args, home: Path) -> int:
+    from pipeline.config import Settings
+    from pipeline.entities.runner import warm
+
+    # The daily runs below tag in this process: the tagging workers start now, while this process imports
+    # Dagster and ingests (they are not waited for; a run with nothing to tag leaves them unused).
+    warm(settings=Settings.load())
     from assets import automation, partitions
     from assets.definitions import defs
     from newslake import control

@@ -151,7 +151,8 @@ class Settings:
             data.pop(key, None)
         # Worker counts change speed, not output.
         data["ingest"].pop("workers", None)
-        data["entities"].pop("n_process", None)
+        for key in ("n_process", "start", "matmul"):  # (matmul: the same entities, see TaggerConfig)
+            data["entities"].pop(key, None)
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -62,6 +62,10 @@ class TaggerConfig:
         Fewer texts than this are tagged in-process even when ``n_process > 1`` (worker start-up costs more).
     max_chars : int
         Texts longer than this (or than the model's ``max_length``) are split at whitespace, never dropped.
+    start : str
+        How workers start: ``"forkserver"`` (forked from a server that imported spaCy once) or ``"spawn"``.
+    matmul : str
+        Who multiplies the encoder's matrices: ``"numpy"`` (its bundled BLAS) or ``"blis"`` (thinc's default).
     other_models : tuple of str
         Pipelines for documents in other languages (each model's language comes from its metadata). A model
         that is not installed is left out; documents in a language without a model get no entities.
@@ -74,6 +78,14 @@ class TaggerConfig:
     min_parallel: int = 2000
     max_chars: int = 100_000
     other_models: tuple[str, ...] = ("fr_core_news_sm",)
+    start: str = "forkserver"
+    matmul: str = "numpy"
+
+    def __post_init__(self) -> None:
+        if self.start not in ("forkserver", "spawn"):
+            raise ValueError(f"start must be 'forkserver' or 'spawn', got {self.start!r}")
+        if self.matmul not in ("numpy", "blis"):
+            raise ValueError(f"matmul must be 'numpy' or 'blis', got {self.matmul!r}")
 
 
 # --- model loading -------------------------------------------------------------------------------------
@@ -143,11 +155,16 @@ def model_language(config: TaggerConfig = TaggerConfig()) -> str:
 
 
 @functools.lru_cache(maxsize=2)
-def _load(model: str):
+def _load(model: str, matmul: str = "numpy"):
     """The pipeline with only the entity components and the shared encoders they listen to."""
     import spacy
+    from thinc.api import use_ops
 
-    nlp = spacy.load(_package(model))
+    # thinc multiplies with blis; numpy's bundled OpenBLAS runs the encoder's matrix products ~3x faster here
+    # (one thread: 115 vs 39 GFLOP/s), a fifth of the tagging time, with the same entities
+    # (benchmarks/README-entities.md). Layers keep the ops they were built with; the context ends here.
+    with use_ops("numpy", use_blis=matmul == "blis"):
+        nlp = spacy.load(_package(model))
     keep = {n for n in nlp.pipe_names if n in _NER_COMPONENTS}
     if not keep:
         return nlp  # a custom pipeline: run it whole
@@ -172,6 +189,7 @@ def _run(nlp, texts: list[str], batch_size: int) -> list[list[_Raw]]:
 
 # --- worker processes ------------------------------------------------------------------------------------
 
+_BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _worker_nlp = None
 _worker_batch = 256
 _POOLS: dict[tuple[str, int], Pool] = {}
@@ -179,16 +197,16 @@ _POOLS_LOCK = threading.Lock()  # a pool started in the background (warm_workers
 _WARMING: set[tuple[str, int]] = set()  # pools asked for by warm_workers: tagging uses them even if not up yet
 
 
-def _worker_init(model: str, batch_size: int) -> None:
+def _worker_init(model: str, batch_size: int, matmul: str) -> None:
     global _worker_nlp, _worker_batch
     # Pool.terminate() stops workers with SIGTERM; a worker that inherited it ignored (a parent started in the
     # background of a shell, or one where Dagster mapped SIGTERM to an ignored SIGINT) would never stop, and
     # terminate() would wait for it forever.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    # One BLAS thread per worker: the workers already fill the cores.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    # One BLAS thread per worker: the workers already fill the cores (a spawned worker imports numpy later).
+    for var in _BLAS_THREADS:
         os.environ.setdefault(var, "1")
-    _worker_nlp, _worker_batch = _load(model), batch_size
+    _worker_nlp, _worker_batch = _load(model, matmul), batch_size
 
 
 def _worker_tag(texts: list[str]) -> list[list[_Raw]]:
@@ -220,7 +238,7 @@ def _main_module_hidden():
             sys.modules["__main__"] = main
 
 
-def _context(model: str):
+def _context(config: TaggerConfig):
     """How workers start: forked from a fork server that imported spaCy and the model's package once, else
     spawned.
 
@@ -228,29 +246,51 @@ def _context(model: str):
     from the server, the workers share that import. The server is a fresh interpreter that imports only what
     is named here (no polars, whose threads make forking unsafe), so forking from it is safe. It is
     process-wide: when something else already started it, its preload stays and the workers import spaCy
-    themselves. ``NEWSLAKE_TAGGER_START=spawn`` spawns every worker instead."""
-    method = os.environ.get("NEWSLAKE_TAGGER_START", "forkserver")
-    if method != "forkserver" or method not in multiprocessing.get_all_start_methods():
+    themselves. ``start="spawn"`` spawns every worker instead."""
+    if config.start == "spawn" or "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
     from multiprocessing import forkserver
 
     server = forkserver._forkserver
     if getattr(server, "_forkserver_pid", 1) is None:  # not started yet: it will import these first
-        pkg = _package(model)
+        pkg = _package(config.model)
         preload = list(getattr(server, "_preload_modules", []))
         wanted = ["spacy"] + ([] if Path(pkg).is_dir() else [pkg])
         ctx.set_forkserver_preload(preload + [m for m in wanted if m not in preload])
+        with _one_blas_thread():
+            server.ensure_running()
     return ctx
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """One BLAS thread in the processes started meanwhile (the fork server reads it when it imports numpy, before
+    any worker exists): the workers already fill the cores. The environment is restored right after."""
+    saved = {v: os.environ.get(v) for v in _BLAS_THREADS}
+    for v in _BLAS_THREADS:
+        os.environ.setdefault(v, "1")
+    try:
+        yield
+    finally:
+        for v, old in saved.items():
+            if old is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = old
 
 
 def _pool(config: TaggerConfig):
     key = (config.model, config.n_process)
     with _POOLS_LOCK:
         if key not in _POOLS:
-            ctx = _context(config.model)
+            ctx = _context(config)
             with _main_module_hidden():
-                pool = ctx.Pool(config.n_process, initializer=_worker_init, initargs=(config.model, config.batch_size))
+                pool = ctx.Pool(
+                    config.n_process,
+                    initializer=_worker_init,
+                    initargs=(config.model, config.batch_size, config.matmul),
+                )
             atexit.register(pool.terminate)
             _POOLS[key] = pool
             _WARMING.discard(key)
@@ -327,7 +367,7 @@ def _limit(config: TaggerConfig, *, parallel: bool) -> int:
     # With workers the model is loaded there only: the parent never pays for a copy of its own.
     if parallel:
         return _pool(config).apply(_worker_limit, (config.max_chars,))
-    return _limit_of(_load(config.model), config.max_chars)
+    return _limit_of(_load(config.model, config.matmul), config.max_chars)
 
 
 def tag_raw(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[list[_Raw]]:
@@ -340,7 +380,7 @@ def tag_raw(texts: list[str], *, config: TaggerConfig = TaggerConfig()) -> list[
         if parallel:
             parts = _pool(config).imap(_worker_tag, chunks)
         else:
-            nlp = _load(config.model)
+            nlp = _load(config.model, config.matmul)
             parts = (_run(nlp, chunk, config.batch_size) for chunk in chunks)
         return [r for part in parts for r in part]
 

@@ -15,9 +15,14 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[3]
 
 
-def _python(code: str, **kw) -> subprocess.Popen:
+def _python(code: str, *args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", code], cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+        [sys.executable, "-c", code, *args],
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
     )
 
 
@@ -57,7 +62,7 @@ def test_model_metadata_is_read_without_importing_spacy():
 _START_WORKERS = (
     "import json, os, sys, time\n"
     "from pipeline.entities.tagger import TaggerConfig, tag_entities, _POOLS\n"
-    "cfg = TaggerConfig(n_process=2, min_parallel=1)\n"
+    "cfg = TaggerConfig(n_process=2, min_parallel=1, start=sys.argv[1])\n"
     "out = tag_entities(['Mayor Anna Lind of Port Ellery met officials in London on Monday.'] * 4, config=cfg)\n"
     "pool = next(iter(_POOLS.values()))\n"
     "workers = [p.pid for p in pool._pool]\n"
@@ -70,7 +75,7 @@ _START_WORKERS = (
 
 @pytest.mark.slow
 def test_workers_fork_from_one_server_with_spacy_imported_and_die_with_a_killed_parent():
-    proc = _python(_START_WORKERS, start_new_session=True)
+    proc = _python(_START_WORKERS, "forkserver", start_new_session=True)
     try:
         line = proc.stdout.readline()
         assert line, proc.stderr.read()[-2000:]
@@ -99,8 +104,7 @@ def test_workers_fork_from_one_server_with_spacy_imported_and_die_with_a_killed_
 
 @pytest.mark.slow
 def test_spawned_workers_when_asked_give_the_same_entities():
-    env = dict(os.environ, NEWSLAKE_TAGGER_START="spawn")
-    proc = _python(_START_WORKERS, env=env, start_new_session=True)
+    proc = _python(_START_WORKERS, "spawn", start_new_session=True)
     try:
         got = json.loads(proc.stdout.readline() or "{}")
         assert got, proc.stderr.read()[-2000:]
@@ -131,3 +135,22 @@ def test_warm_workers_returns_at_once_and_tagging_waits_for_the_same_pool():
         assert E._load.cache_info() == loads  # this process never loaded (or looked up) the model itself
     finally:
         E.close_pools()
+
+
+def test_numpy_and_blis_matrix_products_give_the_same_entities():
+    from pipeline.entities import tagger as E
+
+    texts = [
+        "Mayor Anna Lind of Port Ellery met officials in London on Monday.",
+        "Shares of Acme Corp rose 4.5 pct to 31 dlrs after the Federal Reserve cut rates by half a point in March.",
+        "The European Commission said on Tuesday it would fine Google 2.4 billion euros.",
+    ] * 3
+    numpy_ = E.tag_raw(texts, config=E.TaggerConfig(matmul="numpy"))
+    blis = E.tag_raw(texts, config=E.TaggerConfig(matmul="blis"))
+    assert numpy_ == blis and sum(map(len, numpy_)) >= 9
+    # the encoder really multiplies with numpy (its maxout layers) in one load, with blis in the other
+    for matmul, use_blis in (("numpy", False), ("blis", True)):
+        ner = E._load(E.TaggerConfig().model, matmul).get_pipe("ner")
+        assert {n.ops.use_blis for n in ner.model.walk() if n.name.startswith("maxout")} == {use_blis}
+    with pytest.raises(ValueError, match="matmul"):
+        E.TaggerConfig(matmul="cuda")
