@@ -48,6 +48,7 @@ _UNDATED = -(10**6)  # day number standing for a null pub_date
 _EPOCH = date(1970, 1, 1)
 NOVEL = 0.6  # whole-text pairs: a template pair when this share of each text's numbers is new to the other
 START_MATCHES = 4  # tail_vocabulary: matched words among the first 8 (the copy starts where its original does)
+DENSE_REST = 5  # dense_tail: words of a full sketch after the dense end (a tail, not the end of the sketch)
 TAIL_WORDS = 5  # tail_vocabulary: distinct words of the shorter text's tail needed
 SAME_SHARE = 0.9  # same_numbers: share of each text's multi-digit numbers found in the other
 LEAD_NUMBERS = 2  # lead-only pairs: how many of the leads' first numbers must agree
@@ -183,6 +184,7 @@ def template_conflicts(
     tolerance: float,
     lead_only: np.ndarray | None = None,
     lead_numbers: np.ndarray | None = None,
+    lead_novel: np.ndarray | None = None,
 ) -> pl.Series:
     """Boolean per row of ``pairs`` (columns a, b): do the two texts' figures disagree?
 
@@ -204,21 +206,24 @@ def template_conflicts(
     prefix, a template story with the same opening words has its own numbers from the first one).
     ``lead_numbers`` (default: all) says for which lead-only pairs this lead-number rule applies: not for
     prefix copies whose numbers the verifier checked on the shared part itself (a cut inside the lead,
-    or a dateline in one text only, shifts the leads' numbers).
+    or a dateline in one text only, shifts the leads' numbers). ``lead_novel`` marks lead-only pairs to
+    which the *new numbers* rule applies as well (a verified match that reaches the end of the token
+    sketches: the texts may go on alike after it, as a template sibling's do with other figures).
     """
     pairs = pairs.select("a", "b").with_row_index("pid")
     lead = pl.Series("lead", np.zeros(pairs.height, bool) if lead_only is None else lead_only)
     numbers = pl.Series("ln", np.ones(pairs.height, bool) if lead_numbers is None else lead_numbers)
-    pairs = pairs.with_columns(lead, numbers)
+    novel = pl.Series("nv", np.zeros(pairs.height, bool) if lead_novel is None else lead_novel)
+    pairs = pairs.with_columns(lead, numbers, novel)
 
     def tokens(side: str) -> pl.DataFrame:
         return (
-            pairs.select("pid", side, "lead")
+            pairs.select("pid", side, "lead", "nv")
             .join(figures.rename({"gid": side}), on=side)
-            .select("pid", "lead", pl.col("figures").str.split(" ").alias("t"))
+            .select("pid", "lead", "nv", pl.col("figures").str.split(" ").alias("t"))
             .explode("t")
             .filter(pl.col("t").is_not_null() & (pl.col("t") != "") & ~pl.col("t").str.starts_with(LEAD_TOKEN))
-            .select("pid", "lead", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
+            .select("pid", "lead", "nv", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
             .unnest("t")
             .unique()
         )
@@ -253,7 +258,8 @@ def template_conflicts(
     )
     # no slot in common (reworded or garbled context): figures on both sides, none of them shared
     # (single digits are left out here: OCR turns letters into them and they carry little)
-    ta, tb = (t.filter((pl.col("fig").str.len_chars() > 1) & ~pl.col("lead")) for t in (ta, tb))
+    multi = [t.filter(pl.col("fig").str.len_chars() > 1) for t in (ta, tb)]
+    ta, tb = (t.filter(~pl.col("lead")) for t in multi)
     both = ta.select("pid").unique().join(tb.select("pid").unique(), on="pid")
     same_value = ta.select("pid", "fig").join(tb.select("pid", "fig"), on=["pid", "fig"]).select("pid")
     value_bad = both.join(slots.select("pid"), on="pid", how="anti").join(same_value, on="pid", how="anti")
@@ -281,7 +287,8 @@ def template_conflicts(
     lead_bad = lf.filter((n > 0) & (pl.col("a").list.head(n) != pl.col("b").list.head(n))).select("pid")
     # most numbers new on both sides (each has at least two): other figures in the same words, whose
     # slots noise has garbled (a copy keeps most of its numbers; extended copies add some)
-    va, vb = (t.select("pid", "fig").unique() for t in (ta, tb))
+    # (also for the lead-only pairs marked ``lead_novel``)
+    va, vb = (t.filter(~pl.col("lead") | pl.col("nv")).select("pid", "fig").unique() for t in multi)
     na = va.group_by("pid").len().rename({"len": "na"})
     nb = vb.group_by("pid").len().rename({"len": "nb"})
     both_n = va.join(vb, on=["pid", "fig"]).group_by("pid").len().rename({"len": "nc"})
@@ -426,6 +433,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
         v_decides = np.zeros(idx.size, dtype=bool)
         v_prefix = np.zeros(idx.size, dtype=bool)
         v_dense = np.zeros(idx.size, dtype=bool)  # confirmed by where the dense match ends (dense_tail)
+        v_full = np.zeros(idx.size, dtype=bool)  # whole sketches matched (verify_full)
         v_sim = np.zeros(idx.size)
         sk = mhs.sketches(gids)
         w = config.token_count
@@ -462,6 +470,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
                 novel = (ns >= 2) & (nt >= 2) & (ns - nc >= NOVEL * ns) & (nt - nc >= NOVEL * nt)
                 full[np.flatnonzero(full)[novel]] = False
                 v_prefix[sl] |= full
+                v_full[sl] |= full
             else:
                 full[:] = False
             # a prefix-shaped pair with a few conflicts (chance anchors of its appended text's numbers)
@@ -483,7 +492,10 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
                     )
                     novel = (ns >= 2) & (nt >= 2) & (ns - nc >= NOVEL * ns) & (nt - nc >= NOVEL * nt)
                     checked_e = (chk_e >= config.verify_numbers) & (bad_e <= config.verify_conflicts * chk_e)
-                    dense = (e >= config.verify_words) & (trate <= config.dense_tail) & checked_e & ~novel
+                    # a dense part that reaches the end of a full sketch says nothing of what follows it
+                    # (a template sibling goes on alike, with other figures): a tail is needed there
+                    ends = (short[part] < w) | (e < short[part] - DENSE_REST)
+                    dense = (e >= config.verify_words) & (trate <= config.dense_tail) & checked_e & ~novel & ends
                     if config.tail_vocabulary:
                         # no numbers to check: the shorter text goes on after the dense end with words the
                         # longer one's continuation does not have (an unrelated brief after a partial
@@ -512,14 +524,21 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             # numbers of the dense part itself)
             dense_rule = -1.0 if config.dense_own_numbers else 0.0
             as_lead[idx[rest]] = np.where(v_prefix[rest], np.where(v_dense[rest], dense_rule, 0.0), 1.0)
-            v_ok[rest] = ~_guard(pairs, idx[rest], sub, as_lead, config)[idx[rest]]
+            novel = np.zeros(pairs.height, dtype=bool)
+            novel[idx[rest]] = v_full[rest] & ~v_dense[rest]
+            v_ok[rest] = ~_guard(pairs, idx[rest], sub, as_lead, config, novel)[idx[rest]]
         ok[idx[v_ok]] = True
         sim[idx[v_ok]] = np.maximum(sim[idx[v_ok]], v_sim[v_ok])
     return pairs.select("a", "b").with_columns(pl.Series("sim", sim), pl.Series("ok", ok))
 
 
 def _guard(
-    pairs: pl.DataFrame, idx: np.ndarray, sub: pl.DataFrame, whole: np.ndarray, config: DedupConfig
+    pairs: pl.DataFrame,
+    idx: np.ndarray,
+    sub: pl.DataFrame,
+    whole: np.ndarray,
+    config: DedupConfig,
+    novel: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boolean per pair: rows ``idx`` of ``pairs`` whose figures conflict (``template_conflicts``)."""
     out = np.zeros(pairs.height, dtype=bool)
@@ -530,6 +549,7 @@ def _guard(
             tolerance=config.figure_tolerance,
             lead_only=whole[idx] < config.threshold,
             lead_numbers=whole[idx] >= 0,
+            lead_novel=None if novel is None else novel[idx],
         )
         out[idx[bad.to_numpy()]] = True
     return out

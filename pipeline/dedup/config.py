@@ -99,7 +99,8 @@ class DedupConfig:
         ``verify_conflicts`` is judged as a prefix copy (the ``figures`` guard's lead-only rules: the
         figures after the cut say nothing), unless the multi-digit numbers of the two sketches are mostly
         new to each other (``NOVEL`` in ``cluster.py``: a template sibling whose garbled anchors hide its
-        other values from the number check).
+        other values from the number check); the lead-only rules are then joined by the *new numbers*
+        rule on the whole texts' figures (the texts may go on alike after the sketch, with other values).
     same_numbers : int
         (dedup-6) A pair whose MinHash similarity reaches ``threshold`` but which the figures guard or the
         veto rejects is a duplicate when each text has at least this many multi-digit numbers and 90 %
@@ -108,7 +109,9 @@ class DedupConfig:
     dense_tail : float
         (dedup-6) A verified pair with a long enough matched prefix that the rules above reject is a
         prefix copy when its *dense* match (see ``tokens.dense_prefix``) ends after at least
-        ``verify_words`` words, the shorter sketch's rest matches at most this share (an unrelated brief;
+        ``verify_words`` words (and, when the shorter sketch is full, at least ``DENSE_REST`` words
+        before its end: a match reaching the end of a full sketch says nothing of what follows), the
+        shorter sketch's rest matches at most this share (an unrelated brief;
         another version of a template keeps matching), at least ``verify_numbers`` numbers of the densely
         matched part are checked within ``verify_conflicts``, and its multi-digit numbers are not mostly
         new to each other; the ``figures`` guard then judges it by the lead-only rules. 0 disables.

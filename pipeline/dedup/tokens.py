@@ -343,11 +343,11 @@ def tail_vocabulary(
     n, w = s.shape
     cols = np.arange(w)
 
-    def words(x: np.ndarray, end: np.ndarray) -> np.ndarray:  # distinct keys (row, word) after e
-        ok = (x >= 0) & ((x & 3) == 0) & (cols >= e[:, None]) & (cols < end[:, None]) & ~np.isin(x, stop)
+    def words(x: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:  # distinct keys (row, word)
+        ok = (x >= 0) & ((x & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]) & ~np.isin(x, stop)
         r, c = np.nonzero(ok)
         return np.unique(r.astype(np.int64) << 16 | x[r, c].astype(np.int64))
 
-    ws, wt = words(s, ls), words(t, lt)
+    ws, wt = words(s, e, ls), words(t, e, lt)
     both = np.intersect1d(ws, wt, assume_unique=True)
     return np.bincount(ws >> 16, minlength=n), np.bincount(both >> 16, minlength=n)

@@ -710,3 +710,24 @@ def test_prefix_copy_cut_inside_the_lead_is_judged_by_its_own_numbers():
     assert dedup_all(rows, loose_lead)["copy"]["canonical_doc_id"] == "full"
     strict = DedupConfig(lead_threshold=0.99, dense_own_numbers=False)
     assert dedup_all(rows, strict)["copy"]["canonical_doc_id"] == "copy"
+
+
+def test_lead_novel_applies_the_new_numbers_rule_to_a_lead_only_pair():
+    """A verified match reaching the end of both token sketches says nothing of what follows: a template
+    sibling goes on alike with other figures. ``lead_novel`` adds the *new numbers* rule to the lead-only
+    rules for such pairs (garbled slot words hide the other values from the slot rule)."""
+    import numpy as np
+
+    from pipeline.dedup.cluster import template_conflicts
+
+    figures = pl.DataFrame(
+        {
+            "gid": [0, 1],
+            "figures": ["review_which=2011 an_employment=80 ^lead=", "in_terider=4353 towards_employment=71 ^lead="],
+        },
+        schema={"gid": pl.UInt32, "figures": pl.String},
+    )
+    pairs = pl.DataFrame({"a": [0], "b": [1]}, schema={"a": pl.UInt32, "b": pl.UInt32})
+    lead = np.array([True])
+    assert not template_conflicts(pairs, figures, tolerance=0.1, lead_only=lead)[0]
+    assert template_conflicts(pairs, figures, tolerance=0.1, lead_only=lead, lead_novel=np.array([True]))[0]
