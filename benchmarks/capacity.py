@@ -93,6 +93,12 @@ def child(stage: str, workers: int, inbox: str, lake_dir: str, config: str | Non
             pool.close()
             pool.join()
         tagger._POOLS.clear()
+        # The workers were forked by the fork server, which reaped them: stopping it (as CPython's own tests
+        # do) makes this process reap it, so its spaCy import and the workers' CPU land in RUSAGE_CHILDREN.
+        from multiprocessing import forkserver
+
+        if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
+            forkserver._forkserver._stop()
     else:
         raise SystemExit(f"unknown stage {stage}")
     wall = time.perf_counter() - t0

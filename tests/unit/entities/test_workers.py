@@ -154,3 +154,25 @@ def test_numpy_and_blis_matrix_products_give_the_same_entities():
         assert {n.ops.use_blis for n in ner.model.walk() if n.name.startswith("maxout")} == {use_blis}
     with pytest.raises(ValueError, match="matmul"):
         E.TaggerConfig(matmul="cuda")
+
+
+def test_tagging_in_process_runs_one_blas_thread(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from pipeline.entities import tagger as E
+
+    seen = []
+    run = E._run
+
+    def spy(nlp, texts, batch_size):
+        seen.extend(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+        return run(nlp, texts, batch_size)
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    monkeypatch.setattr(E, "_run", spy)
+    out = E.tag_raw(["Mayor Anna Lind of Port Ellery met officials in London on Monday."], config=E.TaggerConfig())
+    assert out[0] and seen and set(seen) == {1}
+    assert blas_threads() == before  # the limit ends with the call: the process's own numpy keeps its threads
