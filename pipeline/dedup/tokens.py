@@ -119,6 +119,14 @@ def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.
     return out, np.minimum(lens, width)
 
 
+def _oriented(a, b, la, lb):
+    """Each pair as (shorter sketch, longer sketch, shorter length), their paddings made unequal so padding
+    never matches padding."""
+    swap = la > lb
+    s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
+    return np.where(s == PAD_B, PAD_A, s), np.where(t == PAD_A, PAD_B, t), np.minimum(la, lb)
+
+
 def verify(
     a: np.ndarray,
     la: np.ndarray,
@@ -139,11 +147,7 @@ def verify(
     checked only for pairs whose matched prefix has at least ``min_words`` words and ``min_share`` of
     the shorter sketch (else 0 and 0).
     """
-    swap = la > lb
-    s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
-    s = np.where(s == PAD_B, PAD_A, s)
-    t = np.where(t == PAD_A, PAD_B, t)
-    ls = np.minimum(la, lb)
+    s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
     none = 1 << 20
     off_s = _offsets(s, t, band, none)
@@ -298,11 +302,7 @@ def dense_prefix(
     of that region, and the matches among the first ``window`` words (a partial copy starts where its
     original starts; formulaic notices of two companies differ in their first words, the names).
     """
-    swap = la > lb
-    s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
-    s = np.where(s == PAD_B, PAD_A, s)
-    t = np.where(t == PAD_A, PAD_B, t)
-    ls = np.minimum(la, lb)
+    s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
     none = 1 << 20
     hit = _offsets(s, t, band, none) != none
