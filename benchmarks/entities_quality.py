@@ -27,6 +27,7 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from benchmarks._common import figure  # noqa: E402
 from pipeline.entities.resolve import trim_span  # noqa: E402
 from pipeline.entities.tagger import TaggerConfig, tag_documents, tag_raw  # noqa: E402
 
@@ -172,6 +173,9 @@ def main() -> None:
         )
     gain = results["pipeline"]["f1"] - results["plain model"]["f1"]
     print(f"F1 gain of the pipeline over the plain model: {gain:+.4f} (required >= +0.03)")
+    figure("conll_dev.pipeline.f1", results["pipeline"]["f1"])
+    figure("conll_dev.plain.f1", results["plain model"]["f1"])
+    figure("conll_dev.f1_gain_over_plain", gain)
     print(f"time: plain {t1 - t0:.1f}s, pipeline {t2 - t1:.1f}s")
     if args.errors:
         shown = 0

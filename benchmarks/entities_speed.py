@@ -34,6 +34,7 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from benchmarks._common import figure  # noqa: E402
 from pipeline.entities import tagger as E  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -133,6 +134,7 @@ def main() -> None:
         f"pipeline tag_documents(n_process={args.n_process}), cold cache, median: {pipe:,.0f} words/s "
         f"= {pipe / ref:.2f}x reference (required >= 0.9x)"
     )
+    figure("cold.speed_over_reference", pipe / ref)
 
     # Republished copies: batch 2 = half new documents, half copies of batch 1 (new ids).
     half = len(texts) // 2
