@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{own * per_k:>24.1f} {time.perf_counter() - t0:>6.1f}")
         figure(f"{lang}.other_language_entities_per_1k_words.before", before * per_k)
         figure(f"{lang}.other_language_entities_per_1k_words.after", wrong_after * per_k)
+        # the gate checks minimums: none must come back, so the count is gated negated (floor 0)
+        figure(f"{lang}.other_language_entities_per_1k_words.after_negated", -wrong_after * per_k)
     return 0
 
 
