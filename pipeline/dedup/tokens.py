@@ -24,6 +24,7 @@ from pipeline.dedup.minhash import _GOLD as GOLD
 from pipeline.dedup.minhash import U64, _seed, mix64
 
 PAD_A, PAD_B = -1, -2  # padding values of the two sides: never equal to each other or to a token
+_OUTSIDE, _NOWHERE = -3, -4  # _number_conflicts: the places around a sketch, and values outside one
 
 
 def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
@@ -108,23 +109,26 @@ def word_keys(sketches: pa.Array, *, n: int, words: int, sample: int, seed: int)
 
 def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
     """Sketches as an int32 matrix ``(n, width)`` padded with ``pad``, and their lengths."""
-    lens = np.array([len(s) // 2 for s in sketches], dtype=np.int64)
+    lens = np.fromiter((len(s) for s in sketches), dtype=np.int64, count=len(sketches)) // 2
     out = np.full((len(sketches), width), pad, dtype=np.int32)
-    if lens.sum():
-        flat = np.frombuffer(b"".join(sketches), dtype="<u2").astype(np.int32)
-        row = np.repeat(np.arange(len(sketches)), lens)
-        col = np.arange(flat.size) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens)
-        ok = col < width
-        out[row[ok], col[ok]] = flat[ok]
-    return out, np.minimum(lens, width)
+    kept = np.minimum(lens, width)
+    if kept.sum():
+        flat = np.frombuffer(b"".join(sketches), dtype="<u2")
+        if (lens > width).any():  # drop the words past the width (rows are concatenated in order)
+            flat = flat[np.arange(flat.size) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens) < width]
+        out[np.arange(width) < kept[:, None]] = flat  # row-major: each row's first words, in order
+    return out, kept
 
 
 def _oriented(a, b, la, lb):
     """Each pair as (shorter sketch, longer sketch, shorter length), their paddings made unequal so padding
     never matches padding."""
-    swap = la > lb
-    s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
-    return np.where(s == PAD_B, PAD_A, s), np.where(t == PAD_A, PAD_B, t), np.minimum(la, lb)
+    swap = np.flatnonzero(la > lb)
+    s, t = a.copy(), b.copy()
+    s[swap], t[swap] = b[swap], a[swap]
+    s[s == PAD_B] = PAD_A
+    t[t == PAD_A] = PAD_B
+    return s, t, np.minimum(la, lb)
 
 
 def verify(
@@ -149,10 +153,8 @@ def verify(
     """
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
-    none = 1 << 20
-    off_s = _offsets(s, t, band, none)
-    hit = off_s != none
-    cm = np.cumsum(hit, 1)
+    hit = _hits(s, t, band)
+    cm = np.cumsum(hit, 1, dtype=np.int32)
     pos = np.arange(1, w + 1)
     good = (cm >= ratio * pos) & (pos <= ls[:, None])
     lm = np.where(good.any(1), w - np.argmax(good[:, ::-1], 1), 0)
@@ -168,26 +170,17 @@ def verify(
     # match rate of the shorter sketch after its matched prefix (an appended unrelated part: low)
     total = cm[np.arange(n), np.maximum(ls - 1, 0)] * (ls > 0)
     tail = (total - matched) / np.maximum(ls - lm, 1)
-    return lm, matched, chk, bad, tail
+    return lm, matched.astype(np.int64), chk, bad, tail
 
 
-def _offsets(s: np.ndarray, t: np.ndarray, band: int, none: int) -> np.ndarray:
-    """Per word of ``s``: the offset ``d`` (smallest ``|d|`` first) with ``t[i + d] == s[i]``, else ``none``."""
-    off = np.full(s.shape, none, dtype=np.int32)
-    for d in sorted(range(-band, band + 1), key=lambda x: (abs(x), x)):
-        off[_shifted_eq(s, t, d) & (off == none)] = d
-    return off
-
-
-def _shifted_eq(s: np.ndarray, t: np.ndarray, d: int) -> np.ndarray:
-    """``s[:, i] == t[:, i + d]`` (False where ``i + d`` is outside)."""
+def _hits(s: np.ndarray, t: np.ndarray, band: int) -> np.ndarray:
+    """Per word of ``s``: does ``t[i + d] == s[i]`` for some ``|d| <= band``?"""
     n, w = s.shape
-    eq = np.zeros((n, w), dtype=bool)
-    if d >= 0:
-        eq[:, : w - d] = s[:, : w - d] == t[:, d:]
-    else:
-        eq[:, -d:] = s[:, -d:] == t[:, : w + d]
-    return eq
+    hit = s == t
+    for d in range(1, min(band, w - 1) + 1):
+        hit[:, : w - d] |= s[:, : w - d] == t[:, d:]
+        hit[:, d:] |= s[:, d:] == t[:, : w - d]
+    return hit
 
 
 def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
@@ -217,27 +210,33 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
     pi, ni = prev[r, c], nxt[r, c]
     pi2 = np.where(pi > 0, prev[r, np.maximum(pi - 1, 0)], -1)  # the word before the previous one
     ni2 = np.where(ni + 1 < w, nxt[r, np.minimum(ni + 1, w - 1)], w)  # the word after the next one
-    sflat, tflat = s.ravel(), t.ravel()
+    # t with `lo` columns of _OUTSIDE before and `hi` after: every aligned place looked at below
+    # (i in [-1, w], d in [-band - 1, band + 3]) is inside, and outside t equals no word of s
+    lo, hi = band + 2, band + 4
+    wp = lo + w + hi
+    tp = np.full((n, wp), _OUTSIDE, dtype=np.int32)
+    tp[:, lo : lo + w] = t
+    tflat = tp.ravel()
     t_num = (tflat >= 0) & ((tflat & 3) != 0)
-    base = r * w
+    sflat = s.ravel()
+    base = r * wp + lo  # t[r, j] is tflat[base + j]
 
-    def at(i: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # positions, their values, valid
+    def at(i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # positions of s and their values (_NOWHERE outside)
         ok = (i >= 0) & (i < w)
-        return i, sflat[base + np.clip(i, 0, w - 1)], ok
+        return i, np.where(ok, sflat[r * w + np.clip(i, 0, w - 1)], _NOWHERE)
 
-    def eq(p: tuple[np.ndarray, np.ndarray, np.ndarray], d: int) -> np.ndarray:  # s[r, i] == t[r, i + d]
-        i, v, ok = p
-        j = i + d
-        return ok & (j >= 0) & (j < w) & (v == tflat[base + np.clip(j, 0, w - 1)])
+    def eq(p: tuple[np.ndarray, np.ndarray], d: int) -> np.ndarray:  # s[r, i] == t[r, i + d]
+        i, v = p
+        return v == tflat[base + i + d]
 
     def t_is_num(d: int) -> np.ndarray:
-        j = c + d
-        return (j >= 0) & (j < w) & t_num[base + np.clip(j, 0, w - 1)]
+        return t_num[base + c + d]
 
     p_c, p_pi, p_pi2, p_ni, p_ni2 = at(c), at(pi), at(pi2), at(ni), at(ni2)
     checked = np.zeros(r.size, dtype=bool)
     found = np.zeros(r.size, dtype=bool)
     same = {d: eq(p_c, d) for d in range(-band - 1, band + 4)}
+    at_n = {d: eq(p_ni, d) for d in range(-band, band + 3)}
     for d in range(-band, band + 1):
         at_p = eq(p_pi, d)
         if at_p.any():
@@ -250,10 +249,10 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
             for d2 in range(d, d + 3):
                 # both sides anchored: the run may have another length there
                 here = here | same[d2 + 1]
-                ok = at_p & eq(p_ni, d2)
+                ok = at_p & at_n[d2]
                 checked |= ok
                 found |= ok & here
-        ok = eq(p_ni, d) & ((eq(p_ni2, d) & (ni2 == ni + 1)) | t_is_num(d))
+        ok = at_n[d] & ((eq(p_ni2, d) & (ni2 == ni + 1)) | t_is_num(d))
         checked |= ok
         found |= ok & (same[d - 1] | same[d] | same[d + 1])
     return np.bincount(r[checked], minlength=n), np.bincount(r[checked & ~found], minlength=n)
@@ -304,8 +303,7 @@ def dense_prefix(
     """
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
-    none = 1 << 20
-    hit = _offsets(s, t, band, none) != none
+    hit = _hits(s, t, band)
     cs = np.zeros((n, w + 1), dtype=np.int64)
     np.cumsum(hit, 1, out=cs[:, 1:])
     rows = np.arange(n)
@@ -344,9 +342,10 @@ def tail_vocabulary(
     cols = np.arange(w)
 
     def words(x: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:  # distinct keys (row, word)
-        ok = (x >= 0) & ((x & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]) & ~np.isin(x, stop)
-        r, c = np.nonzero(ok)
-        return np.unique(r.astype(np.int64) << 16 | x[r, c].astype(np.int64))
+        r, c = np.nonzero((x >= 0) & ((x & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]))
+        v = x[r, c]
+        keep = ~np.isin(v, stop)
+        return np.unique(r[keep].astype(np.int64) << 16 | v[keep].astype(np.int64))
 
     ws, wt = words(s, e, ls), words(t, e, lt)
     both = np.intersect1d(ws, wt, assume_unique=True)
