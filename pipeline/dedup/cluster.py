@@ -140,12 +140,19 @@ def pair_scores(
     j = np.empty(mh_a.shape[0])
     jl = np.zeros(mh_a.shape[0])
     for s in range(0, j.size, _SCORE_CHUNK):
-        eq = mh_a[s : s + _SCORE_CHUNK] == mh_b[s : s + _SCORE_CHUNK]
-        j[s : s + _SCORE_CHUNK] = eq[:, :k].mean(1)
-        if config.lead_perm:
-            jl[s : s + _SCORE_CHUNK] = eq[:, k:].mean(1)
+        _match_rates(mh_a[s : s + _SCORE_CHUNK] == mh_b[s : s + _SCORE_CHUNK], k, j, jl, s)
     whole, lead = _scores(j, jl, len_a, len_b, config)
     return whole, lead, j
+
+
+def _match_rates(eq: np.ndarray, k: int, whole: np.ndarray, lead: np.ndarray, at: int) -> None:
+    """Share of equal slots among the first ``k`` (into ``whole``) and the rest (into ``lead``), from row ``at``.
+
+    (Integer counts over the slot count: the same floats as ``eq.mean(1)``, without a float pass.)
+    """
+    whole[at : at + eq.shape[0]] = eq[:, :k].sum(1, dtype=np.int32) / k
+    if eq.shape[1] > k:
+        lead[at : at + eq.shape[0]] = eq[:, k:].sum(1, dtype=np.int32) / (eq.shape[1] - k)
 
 
 def _scores(
@@ -386,10 +393,8 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     k = config.num_perm - config.lead_perm
     jw, jl = np.empty(ia.size), np.zeros(ia.size)
     for s in range(0, ia.size, _SCORE_CHUNK):
-        eq = mh[ia[s : s + _SCORE_CHUNK]] == mh[ib[s : s + _SCORE_CHUNK]]
-        jw[s : s + _SCORE_CHUNK] = eq[:, :k].mean(1)
-        if config.lead_perm:
-            jl[s : s + _SCORE_CHUNK] = eq[:, k:].mean(1)
+        eq = np.take(mh, ia[s : s + _SCORE_CHUNK], axis=0) == np.take(mh, ib[s : s + _SCORE_CHUNK], axis=0)
+        _match_rates(eq, k, jw, jl, s)
     whole, lead = _scores(jw, jl, tl[ia], tl[ib], config)
     sim = _combine(whole, lead, config)
     mh_ok = sim >= config.threshold

@@ -41,17 +41,23 @@ def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
     doc_start[offs[1:-1][offs[1:-1] < raw.size]] = True
     start[1:] &= is_sp[:-1] | doc_start[1:]
     starts = np.flatnonzero(start)
-    tok_doc = np.searchsorted(offs, starts, side="right") - 1
-    # the first `count` tokens of each document: only their bytes are hashed
-    rank = np.arange(starts.size) - np.searchsorted(tok_doc, np.arange(n))[tok_doc]
-    keep = rank < count
-    tok_of_byte = np.cumsum(start) - 1
-    bi = np.flatnonzero(~is_sp)
-    bi = bi[keep[tok_of_byte[bi]]]
-    starts, tok_doc = starts[keep], tok_doc[keep]
-    rel = bi - starts[np.searchsorted(starts, bi, side="right") - 1]
+    # the first `count` tokens of each document: only their bytes are looked at (each document's bytes
+    # up to the start of its token `count`, or its end)
+    first_tok = np.searchsorted(starts, offs)  # tokens of document d: first_tok[d] .. first_tok[d + 1]
+    ntok = np.minimum(np.diff(first_tok), count)
+    cut = np.where(
+        np.diff(first_tok) > count, starts[np.minimum(first_tok[:-1] + count, max(starts.size - 1, 0))], offs[1:]
+    )
+    span = cut - offs[:-1]
+    ix = np.int32 if raw.size < 2**31 else np.int64  # byte positions (half the memory traffic of int64)
+    pos = np.arange(int(span.sum()), dtype=ix) + np.repeat(
+        (offs[:-1] - np.r_[0, np.cumsum(span)[:-1]]).astype(ix), span
+    )
+    bi = pos[~is_sp[pos]]
+    is_first = start[bi]
+    first = np.flatnonzero(is_first).astype(ix)  # index in bi of each kept token's first byte
+    rel = np.arange(bi.size, dtype=ix) - first[np.cumsum(is_first, dtype=ix) - 1] if bi.size else np.zeros(0, ix)
     v = mix64((raw[bi].astype(U64) | (rel.astype(U64) << U64(8))) ^ U64(_seed(seed, 91)))
-    first = np.searchsorted(bi, starts)
     h = mix64(np.add.reduceat(v, first)) if bi.size else np.zeros(0, U64)
     digit = (raw[bi] >= 48) & (raw[bi] <= 57)
     length = np.diff(np.r_[first, bi.size])
@@ -62,7 +68,7 @@ def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
     isnum = ((lead == length) | ((lead >= 2) & (length - lead <= 2))).astype(np.uint16)
     multi = isnum & (length > 1).astype(np.uint16)
     code = ((h >> U64(48)).astype(np.uint16) & np.uint16(0xFFFC)) | isnum | (multi << np.uint16(1))
-    bounds = 2 * np.r_[0, np.cumsum(np.bincount(tok_doc, minlength=n))].astype(np.int64)
+    bounds = 2 * np.r_[0, np.cumsum(ntok)].astype(np.int64)
     return pa.LargeBinaryArray.from_buffers(
         pa.large_binary(), n, [None, pa.py_buffer(bounds), pa.py_buffer(code.astype("<u2").tobytes())]
     )
@@ -156,7 +162,8 @@ def verify(
     hit = _hits(s, t, band)
     cm = np.cumsum(hit, 1, dtype=np.int32)
     pos = np.arange(1, w + 1)
-    good = (cm >= ratio * pos) & (pos <= ls[:, None])
+    # (counts are integers: cm >= ratio * pos exactly when cm >= ceil(ratio * pos), no float pass)
+    good = (cm >= np.ceil(ratio * pos).astype(np.int32)) & (pos <= ls[:, None])
     lm = np.where(good.any(1), w - np.argmax(good[:, ::-1], 1), 0)
     matched = cm[np.arange(n), np.maximum(lm - 1, 0)] * (lm > 0)
     # the number check only where the matched prefix can make a duplicate (most candidates stop here)
