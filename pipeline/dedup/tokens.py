@@ -55,8 +55,9 @@ def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
     )
     bi = pos[~is_sp[pos]]
     is_first = start[bi]
-    first = np.flatnonzero(is_first).astype(ix)  # index in bi of each kept token's first byte
-    rel = np.arange(bi.size, dtype=ix) - first[np.cumsum(is_first, dtype=ix) - 1] if bi.size else np.zeros(0, ix)
+    first = np.flatnonzero(is_first)  # index in bi of each kept token's first byte
+    tok = np.cumsum(is_first, dtype=ix) - 1
+    rel = np.arange(bi.size, dtype=ix) - first.astype(ix)[tok] if bi.size else np.zeros(0, ix)
     v = mix64((raw[bi].astype(U64) | (rel.astype(U64) << U64(8))) ^ U64(_seed(seed, 91)))
     h = mix64(np.add.reduceat(v, first)) if bi.size else np.zeros(0, U64)
     digit = (raw[bi] >= 48) & (raw[bi] <= 57)
