@@ -222,36 +222,46 @@ def template_conflicts(
     numbers = pl.Series("ln", np.ones(pairs.height, bool) if lead_numbers is None else lead_numbers)
     novel = pl.Series("nv", np.zeros(pairs.height, bool) if lead_novel is None else lead_novel)
     pairs = pairs.with_columns(lead, numbers, novel)
-
-    def tokens(side: str) -> pl.DataFrame:
-        return (
-            pairs.select("pid", side, "lead", "nv")
-            .join(figures.rename({"gid": side}), on=side)
-            .select("pid", "lead", "nv", pl.col("figures").str.split(" ").alias("t"))
-            .explode("t")
-            .filter(pl.col("t").is_not_null() & (pl.col("t") != "") & ~pl.col("t").str.starts_with(LEAD_TOKEN))
-            .select("pid", "lead", "nv", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
-            .unnest("t")
-            .unique()
-        )
-
-    ta, tb = tokens("a"), tokens("b")
+    # each text's figures are parsed once (not once per pair it is in): its (slot, number) tokens, its
+    # numbers per slot in both slot forms, its distinct multi-digit numbers and its lead's first numbers
+    gids = pl.concat([pairs["a"], pairs["b"]]).unique()
+    figs = figures.filter(pl.col("gid").is_in(gids.implode()))
+    toks = (
+        figs.select("gid", pl.col("figures").str.split(" ").alias("t"))
+        .explode("t")
+        .filter(pl.col("t").is_not_null() & (pl.col("t") != "") & ~pl.col("t").str.starts_with(LEAD_TOKEN))
+        .select("gid", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
+        .unnest("t")
+        .unique()
+    )
 
     # a slot is the word before or the word after a number ("worth 129 mln" fills "worth ." and ". mln");
-    # per slot, the numbers found there in each text
-    def by_slot(t: pl.DataFrame, col: str) -> pl.DataFrame:
-        words = pl.col("slot").str.split_exact("_", 1)
-        split = pl.concat_list("p:" + words.struct[0], "n:" + words.struct[1])
-        both = pl.concat_list("b:" + pl.col("slot"))
-        return (
-            t.with_columns(pl.when("lead").then(both).otherwise(split).alias("slot"))
-            .explode("slot")
-            .filter(~pl.col("slot").is_in(["p:", "n:", "b:_"]))
-            .group_by("pid", "slot")
-            .agg(pl.col("fig").unique().alias(col))
+    # per slot, the numbers found there in each text (lead-only pairs: both words together, see above)
+    words = pl.col("slot").str.split_exact("_", 1)
+    per_slot = {
+        as_lead: toks.with_columns(form.alias("slot"))
+        .explode("slot")
+        .filter(~pl.col("slot").is_in(["p:", "n:", "b:_"]))
+        .group_by("gid", "slot")
+        .agg(pl.col("fig").unique().alias("f"))
+        for as_lead, form in (
+            (False, pl.concat_list("p:" + words.struct[0], "n:" + words.struct[1])),
+            (True, pl.concat_list("b:" + pl.col("slot"))),
+        )
+    }
+
+    def by_slot(side: str, col: str) -> pl.DataFrame:
+        return pl.concat(
+            [
+                pairs.filter(pl.col("lead") == as_lead)
+                .select("pid", side)
+                .join(table.rename({"gid": side, "f": col}), on=side)
+                .select("pid", "slot", col)
+                for as_lead, table in per_slot.items()
+            ]
         )
 
-    sa, sb = by_slot(ta, "fa"), by_slot(tb, "fb")
+    sa, sb = by_slot("a", "fa"), by_slot("b", "fb")
     common = pl.col("fa").list.set_intersection("fb").list.len()
     slots = sa.join(sb, on=["pid", "slot"]).with_columns(
         # a trimmed copy keeps a subset of a slot's numbers; a template has other numbers there
@@ -265,28 +275,34 @@ def template_conflicts(
     )
     # no slot in common (reworded or garbled context): figures on both sides, none of them shared
     # (single digits are left out here: OCR turns letters into them and they carry little)
-    multi = [t.filter(pl.col("fig").str.len_chars() > 1) for t in (ta, tb)]
-    ta, tb = (t.filter(~pl.col("lead")) for t in multi)
+    multi = toks.filter(pl.col("fig").str.len_chars() > 1).select("gid", "fig").unique()
+
+    def values(side: str, which: pl.Expr) -> pl.DataFrame:  # distinct multi-digit numbers of the side
+        return pairs.filter(which).select("pid", side).join(multi.rename({"gid": side}), on=side).select("pid", "fig")
+
+    ta, tb = values("a", ~pl.col("lead")), values("b", ~pl.col("lead"))
     both = ta.select("pid").unique().join(tb.select("pid").unique(), on="pid")
-    same_value = ta.select("pid", "fig").join(tb.select("pid", "fig"), on=["pid", "fig"]).select("pid")
+    same_value = ta.join(tb, on=["pid", "fig"]).select("pid")
     value_bad = both.join(slots.select("pid"), on="pid", how="anti").join(same_value, on="pid", how="anti")
 
     # lead-only pairs: the lead is the text they share, so its numbers must start alike (a prefix copy
     # keeps the numbers of the prefix; a template story has other numbers from its first one)
+    first = figs.select(
+        "gid",
+        pl.col("figures")
+        .str.extract(rf"\{LEAD_TOKEN}=([0-9,]*)", 1)
+        .str.split(",")
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .list.head(LEAD_NUMBERS)
+        .alias("first"),
+    )
+
     def lead_first(side: str) -> pl.DataFrame:
         return (
             pairs.filter(pl.col("lead") & pl.col("ln"))
             .select("pid", side)
-            .join(figures.rename({"gid": side}), on=side)
-            .select(
-                "pid",
-                pl.col("figures")
-                .str.extract(rf"\{LEAD_TOKEN}=([0-9,]*)", 1)
-                .str.split(",")
-                .list.eval(pl.element().filter(pl.element() != ""))
-                .list.head(LEAD_NUMBERS)
-                .alias(side),
-            )
+            .join(first.rename({"gid": side, "first": "x"}), on=side)
+            .select("pid", pl.col("x").alias(side))
         )
 
     lf = lead_first("a").join(lead_first("b"), on="pid")
@@ -295,7 +311,7 @@ def template_conflicts(
     # most numbers new on both sides (each has at least two): other figures in the same words, whose
     # slots noise has garbled (a copy keeps most of its numbers; extended copies add some)
     # (also for the lead-only pairs marked ``lead_novel``)
-    va, vb = (t.filter(~pl.col("lead") | pl.col("nv")).select("pid", "fig").unique() for t in multi)
+    va, vb = values("a", ~pl.col("lead") | pl.col("nv")), values("b", ~pl.col("lead") | pl.col("nv"))
     na = va.group_by("pid").len().rename({"len": "na"})
     nb = vb.group_by("pid").len().rename({"len": "nb"})
     both_n = va.join(vb, on=["pid", "fig"]).group_by("pid").len().rename({"len": "nc"})
