@@ -23,6 +23,7 @@ one semi-join probe per hop; MinHash rows are read only for candidates.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -110,7 +111,7 @@ class _MinHashes:
         return [b if b is not None else b"" for b in self.tokens[idx]]
 
     def _index(self, gids: np.ndarray) -> np.ndarray:
-        missing = np.setdiff1d(gids, self.gids)
+        missing = np.setdiff1d(gids, self.gids, assume_unique=True)  # both sorted, distinct
         if missing.size:
             want = self.reps.filter(pl.col("gid").is_in(pl.Series(missing).implode()))
             ids = want["doc_id"].implode()
@@ -338,10 +339,13 @@ STOP_WORDS = (
 )
 
 
+@functools.cache
 def _stop_words(seed: int) -> np.ndarray:
     """Token-sketch codes of ``STOP_WORDS`` (the sketch hashes words with the configuration's seed)."""
     sk = token_sketch(pa.array([STOP_WORDS]), 256, seed)[0].as_py()
-    return np.frombuffer(sk, dtype="<u2").astype(np.int32)
+    codes = np.frombuffer(sk, dtype="<u2").astype(np.int32)
+    codes.setflags(write=False)  # cached: shared by every call
+    return codes
 
 
 def same_numbers(pairs: pl.DataFrame, figures: pl.DataFrame, *, least: int, share: float) -> pl.Series:
