@@ -185,9 +185,12 @@ def _hits(s: np.ndarray, t: np.ndarray, band: int) -> np.ndarray:
     """Per word of ``s``: does ``t[i + d] == s[i]`` for some ``|d| <= band``?"""
     n, w = s.shape
     hit = s == t
+    eq = np.empty_like(hit)  # one buffer for every shift
     for d in range(1, min(band, w - 1) + 1):
-        hit[:, : w - d] |= s[:, : w - d] == t[:, d:]
-        hit[:, d:] |= s[:, d:] == t[:, : w - d]
+        np.equal(s[:, : w - d], t[:, d:], out=eq[:, : w - d])
+        hit[:, : w - d] |= eq[:, : w - d]
+        np.equal(s[:, d:], t[:, : w - d], out=eq[:, d:])
+        hit[:, d:] |= eq[:, d:]
     return hit
 
 
@@ -206,7 +209,7 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
     n, w = s.shape
     kind = np.where(s >= 0, s & 3, 0)
     word = (s >= 0) & (kind == 0)
-    cols = np.arange(w)
+    cols = np.arange(w, dtype=np.int32)
     prev = np.maximum.accumulate(np.where(word, cols, -1), axis=1)  # last word at or before i
     nxt = np.minimum.accumulate(np.where(word, cols, w)[:, ::-1], axis=1)[:, ::-1]  # first word at or after i
     near_num = np.zeros(kind.shape, dtype=bool)
