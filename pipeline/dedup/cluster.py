@@ -472,6 +472,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             wc = max(int(width[sl].max()), 1)
             a, la = unpack([sk[i] for i in ia[idx[sl]]], wc, PAD_A)
             b, lb = unpack([sk[i] for i in ib[idx[sl]]], wc, PAD_B)
+            hits: list[np.ndarray] = []
             lm, matched, chk, bad, _ = verify(
                 a,
                 la,
@@ -481,6 +482,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
                 ratio=config.verify_ratio,
                 min_words=config.verify_words,
                 min_share=config.verify_share,
+                hits=hits,
             )
             short = np.minimum(la, lb)
             v_prefix[sl] = (lm < short) | (short < w)  # the shared part ends inside the sketches
@@ -513,7 +515,14 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
                 part = np.flatnonzero(long_enough & ~(v_ok[sl] & checked & (bad <= config.verify_conflicts * chk)))
                 if part.size:
                     e, trate, chk_e, bad_e, ns, nt, nc, start = dense_prefix(
-                        a[part], la[part], b[part], lb[part], band=config.verify_band, window=8, least=5
+                        a[part],
+                        la[part],
+                        b[part],
+                        lb[part],
+                        band=config.verify_band,
+                        window=8,
+                        least=5,
+                        hit=hits[0][part],  # the same pairs, the same orientation: verify's matches
                     )
                     novel = (ns >= 2) & (nt >= 2) & (ns - nc >= NOVEL * ns) & (nt - nc >= NOVEL * nt)
                     checked_e = (chk_e >= config.verify_numbers) & (bad_e <= config.verify_conflicts * chk_e)

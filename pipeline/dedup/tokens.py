@@ -148,6 +148,7 @@ def verify(
     ratio: float,
     min_words: int = 0,
     min_share: float = 0.0,
+    hits: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Second-stage scores of aligned sketch pairs (``a`` padded with ``PAD_A``, ``b`` with ``PAD_B``).
 
@@ -156,11 +157,14 @@ def verify(
     of them not found there (conflicts, see ``_number_conflicts``), and the match rate of the shorter
     sketch after its matched prefix (low when the rest is appended unrelated text). The numbers are
     checked only for pairs whose matched prefix has at least ``min_words`` words and ``min_share`` of
-    the shorter sketch (else 0 and 0).
+    the shorter sketch (else 0 and 0). ``hits``, when given, receives the words of the shorter sketches
+    that match (for ``dense_prefix`` on some of the same pairs).
     """
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
     hit = _hits(s, t, band)
+    if hits is not None:
+        hits.append(hit)
     cm = np.cumsum(hit, 1, dtype=np.int32)
     pos = np.arange(1, w + 1)
     # (counts are integers: cm >= ratio * pos exactly when cm >= ceil(ratio * pos), no float pass)
@@ -298,7 +302,15 @@ def shared_numbers(
 
 
 def dense_prefix(
-    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, *, band: int, window: int, least: int
+    a: np.ndarray,
+    la: np.ndarray,
+    b: np.ndarray,
+    lb: np.ndarray,
+    *,
+    band: int,
+    window: int,
+    least: int,
+    hit: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where the dense match of sketch pairs ends, how much of the rest matches, and its numbers.
 
@@ -314,7 +326,7 @@ def dense_prefix(
     """
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
-    hit = _hits(s, t, band)
+    hit = _hits(s, t, band) if hit is None else hit
     cs = np.zeros((n, w + 1), dtype=np.int64)
     np.cumsum(hit, 1, out=cs[:, 1:])
     rows = np.arange(n)
