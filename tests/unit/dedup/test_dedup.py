@@ -454,6 +454,24 @@ def _verify(a: str, b: str):
     ]
 
 
+def test_verifier_on_sketches_narrower_than_its_band():
+    """Batches are as wide as their longest sketch: a batch of 3-word sketches (narrower than the band
+    of 6) is still scored, and matches like its words do."""
+    import numpy as np
+    import pyarrow as pa
+
+    from pipeline.dedup.tokens import PAD_A, PAD_B, dense_prefix, token_sketch, unpack, verify
+
+    texts = ["quarterly profit rose", "profit quarterly rose", "shares fell sharply"]
+    sk = token_sketch(pa.array(texts), 256, 1).to_pylist()
+    x, lx = unpack([sk[0], sk[0]], 3, PAD_A)
+    y, ly = unpack([sk[1], sk[2]], 3, PAD_B)
+    lm, matched, _, _, _ = verify(x, lx, y, ly, band=6, ratio=0.6)
+    assert lm.tolist() == [3, 0] and matched.tolist() == [3, 0]  # the same words, moved; other words
+    e, *_ = dense_prefix(x, lx, y, ly, band=6, window=8, least=5)
+    assert np.asarray(e).tolist() == [0, 0]  # narrower than the window: no dense window
+
+
 def test_verifier_matched_prefix_and_number_conflicts():
     story = " ".join(LONG)
     words = story.split(" ")
