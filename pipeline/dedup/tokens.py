@@ -327,8 +327,8 @@ def dense_prefix(
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
     hit = _hits(s, t, band) if hit is None else hit
-    cs = np.zeros((n, w + 1), dtype=np.int64)
-    np.cumsum(hit, 1, out=cs[:, 1:])
+    cs = np.zeros((n, w + 1), dtype=np.int32)  # (counts of at most w words)
+    np.cumsum(hit, 1, dtype=np.int32, out=cs[:, 1:])
     rows = np.arange(n)
     e = np.zeros(n, dtype=np.int64)
     if w >= window:
@@ -346,7 +346,7 @@ def dense_prefix(
     chk_s, bad_s = _number_conflicts(s2, t2, band)
     chk_t, bad_t = _number_conflicts(t2, s2, band)
     ns, nt, nc = shared_numbers(s, ls, t, np.maximum(la, lb), e, band)
-    return e, tail, chk_s + chk_t, bad_s + bad_t, ns, nt, nc, cs[:, min(window, w)]
+    return e, tail, chk_s + chk_t, bad_s + bad_t, ns, nt, nc, cs[:, min(window, w)].astype(np.int64)
 
 
 def tail_vocabulary(
