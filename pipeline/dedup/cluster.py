@@ -220,6 +220,8 @@ def template_conflicts(
     sketches: the texts may go on alike after it, as a template sibling's do with other figures).
     """
     n = pairs.height
+    if n == 0:
+        return pl.Series("pid", [], dtype=pl.Boolean)
     ga, gb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     lead = np.zeros(n, bool) if lead_only is None else np.asarray(lead_only, dtype=bool)
     numbers = np.ones(n, bool) if lead_numbers is None else np.asarray(lead_numbers, dtype=bool)
