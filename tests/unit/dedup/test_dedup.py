@@ -730,6 +730,46 @@ def test_prefix_copy_cut_inside_the_lead_is_judged_by_its_own_numbers():
     assert dedup_all(rows, strict)["copy"]["canonical_doc_id"] == "copy"
 
 
+def test_template_conflicts_slot_value_and_lead_rules():
+    """The figures guard's rules on hand-made ``figures`` strings: other numbers in a shared slot conflict
+    (a subset does not: a trimmed copy); with no shared slot, multi-digit numbers on both sides and none
+    in common make a template pair; a lead-only pair compares its slots by both words and its leads'
+    first numbers; a pair of texts without figures never conflicts."""
+    import numpy as np
+
+    from pipeline.dedup.cluster import template_conflicts
+
+    figures = pl.DataFrame(
+        {
+            "gid": [0, 1, 2, 3, 4, 5, 6, 7],
+            "figures": [
+                "profit_rose=12 sales_mln=40 ^lead=12,40",  # 0
+                "profit_rose=12 ^lead=12",  # 1: a trimmed copy of 0 (a subset of its numbers)
+                "profit_rose=15 sales_mln=41 ^lead=15,41",  # 2: a template sibling of 0 (other numbers)
+                "quarter_up=12 year_down=40 ^lead=12,40",  # 3: no slot shared with 0, the same numbers
+                "quarter_up=77 year_down=88 ^lead=77,88",  # 4: no slot shared with 0, other numbers
+                "^lead=",  # 5: no figures
+                "",  # 6: no figures at all
+                "profit_x=12 y_mln=40 ^lead=12,41",  # 7: lead numbers start alike for one, not for two
+            ],
+        },
+        schema={"gid": pl.UInt32, "figures": pl.String},
+    )
+    pairs = pl.DataFrame({"a": [0, 0, 0, 0, 5, 0], "b": [1, 2, 3, 4, 6, 7]}, schema={"a": pl.UInt32, "b": pl.UInt32})
+    whole = template_conflicts(pairs, figures, tolerance=0.1).to_list()
+    assert whole[:5] == [False, True, False, True, False]
+    lead = np.array([False, False, False, False, False, True])
+    assert template_conflicts(pairs, figures, tolerance=0.1, lead_only=lead).to_list()[5]  # 12,40 vs 12,41
+    two = template_conflicts(pairs[5:], figures, tolerance=0.1, lead_only=np.array([True]))
+    one = template_conflicts(
+        pairs[5:],
+        figures.with_columns(pl.col("figures").str.replace("12,41", "12")),
+        tolerance=0.1,
+        lead_only=np.array([True]),
+    )
+    assert two.to_list() == [True] and one.to_list() == [False]  # (the shorter lead decides how many)
+
+
 def test_lead_novel_applies_the_new_numbers_rule_to_a_lead_only_pair():
     """A verified match reaching the end of both token sketches says nothing of what follows: a template
     sibling goes on alike with other figures. ``lead_novel`` adds the *new numbers* rule to the lead-only
