@@ -98,7 +98,7 @@ class DedupConfig:
         prefix copy longer than the sketch) with at least ``verify_numbers`` checked numbers within
         ``verify_conflicts`` is judged as a prefix copy (the ``figures`` guard's lead-only rules: the
         figures after the cut say nothing), unless the multi-digit numbers of the two sketches are mostly
-        new to each other (``NOVEL`` in ``cluster.py``: a template sibling whose garbled anchors hide its
+        new to each other (``NOVEL`` in ``figures.py``: a template sibling whose garbled anchors hide its
         other values from the number check); the lead-only rules are then joined by the *new numbers*
         rule on the whole texts' figures (the texts may go on alike after the sketch, with other values).
     same_numbers : int

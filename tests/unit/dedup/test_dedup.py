@@ -397,7 +397,7 @@ def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
     assert out["copy"]["canonical_doc_id"] == "s1" and out["copy"]["method"] == "near"
     assert out["s2"]["canonical_doc_id"] == "s2"
     # the figure slots alone do not tell them apart (the test has teeth)
-    monkeypatch.setattr("pipeline.dedup.cluster.LEAD_NUMBERS", 0)
+    monkeypatch.setattr("pipeline.dedup.figures.LEAD_NUMBERS", 0)
     assert dedup_all(rows)["s2"]["canonical_doc_id"] == "s1"
 
 
@@ -412,7 +412,7 @@ def test_template_sibling_with_garbled_slot_words_stays_apart(monkeypatch):
     out = dedup_all(rows)
     assert out["two"]["canonical_doc_id"] == "two"
     assert out["copy"]["canonical_doc_id"] == "one"  # noise alone does not make numbers new
-    monkeypatch.setattr("pipeline.dedup.cluster.NOVEL", 1.01)  # the rule off: merged (teeth)
+    monkeypatch.setattr("pipeline.dedup.figures.NOVEL", 1.01)  # the rule off: merged (teeth)
     assert dedup_all(rows)["two"]["canonical_doc_id"] == "one"
 
 
@@ -644,7 +644,7 @@ def test_same_numbers_wherever_they_stand():
     """``same_numbers``: a copy whose paragraphs were reordered and letters garbled keeps all its
     multi-digit numbers (its lead numbers and slot words differ); a template sibling has its own; too few
     numbers say nothing. End to end, the sibling stays apart and the copy is linked."""
-    from pipeline.dedup.cluster import same_numbers
+    from pipeline.dedup.figures import same_numbers
 
     text = (
         "The bank said it bought {a} mln stg of bills in band one at {b} pct and {c} mln stg in band two.\n\n"
@@ -670,7 +670,7 @@ def test_same_numbers_wherever_they_stand():
 def test_tail_vocabulary_tells_an_unrelated_brief_from_a_continuation():
     import numpy as np
 
-    from pipeline.dedup.cluster import _stop_words
+    from pipeline.dedup.figures import _stop_words
     from pipeline.dedup.tokens import tail_vocabulary
 
     words = " ".join(LONG).split(" ")
@@ -737,7 +737,7 @@ def test_template_conflicts_slot_value_and_lead_rules():
     first numbers; a pair of texts without figures never conflicts."""
     import numpy as np
 
-    from pipeline.dedup.cluster import template_conflicts
+    from pipeline.dedup.figures import template_conflicts
 
     figures = pl.DataFrame(
         {
@@ -776,7 +776,7 @@ def test_lead_novel_applies_the_new_numbers_rule_to_a_lead_only_pair():
     rules for such pairs (garbled slot words hide the other values from the slot rule)."""
     import numpy as np
 
-    from pipeline.dedup.cluster import template_conflicts
+    from pipeline.dedup.figures import template_conflicts
 
     figures = pl.DataFrame(
         {
