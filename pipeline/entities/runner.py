@@ -22,7 +22,6 @@ from pipeline.entities.tagger import (
     model_id,
     model_language,
     models_by_language,
-    start_workers,
     tag_documents,
     warm_workers,
 )
@@ -58,8 +57,9 @@ def run(
     dated, undated = _split(days)
     sents_all = storage.read(lake, SENTENCES, dates=dated, undated=undated)
     if sents_all.height >= cfg.min_parallel:
-        # The workers load the model while this process reads the documents and the cache.
-        start_workers(cfg)
+        # The workers load the model while this process reads the documents and the cache (in the background:
+        # a pool a daily run already started is not waited for here).
+        warm_workers(cfg)
     docs = canonical(lake, days)
     by_lang = models_by_language(cfg)
     primary = model_language(cfg)

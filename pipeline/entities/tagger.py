@@ -110,8 +110,12 @@ def _package(model: str) -> str:
         if ep.name.startswith(model + "_") and _installed(ep.name)
     )
     if not found:
-        raise OSError(f"spaCy pipeline {model!r} is not installed (install its package; nothing is downloaded)")
+        raise _not_installed(model)
     return found[0]
+
+
+def _not_installed(model: str) -> OSError:
+    return OSError(f"spaCy pipeline {model!r} is not installed (install its package; nothing is downloaded)")
 
 
 @functools.lru_cache(maxsize=8)
@@ -124,7 +128,7 @@ def _meta(model: str) -> dict:
     else:
         spec = importlib.util.find_spec(pkg)
         if spec is None or spec.origin is None:
-            raise OSError(f"spaCy pipeline {model!r} is not installed (install its package; nothing is downloaded)")
+            raise _not_installed(model)
         path = Path(spec.origin).parent
     return json.loads((path / "meta.json").read_text(encoding="utf-8"))
 
@@ -289,8 +293,12 @@ def _one_blas_thread():
                 os.environ[v] = old
 
 
+def _key(config: TaggerConfig) -> tuple[str, int]:
+    return config.model, config.n_process
+
+
 def _pool(config: TaggerConfig):
-    key = (config.model, config.n_process)
+    key = _key(config)
     with _POOLS_LOCK:
         if key not in _POOLS:
             ctx = _context(config)
@@ -317,7 +325,7 @@ def warm_workers(config: TaggerConfig) -> None:
     """:func:`start_workers` in a background thread: returns at once. Starting a pool waits for the fork
     server's imports (~1.5 s); a caller with other work to do first (the stages before tagging) lets that
     and the workers' model loads use a core it leaves idle. Later tagging waits for the pool if needed."""
-    key = (config.model, config.n_process)
+    key = _key(config)
     with _POOLS_LOCK:
         if config.n_process <= 1 or key in _POOLS or key in _WARMING:
             return
@@ -327,8 +335,7 @@ def warm_workers(config: TaggerConfig) -> None:
 
 def _has_pool(config: TaggerConfig) -> bool:
     """Workers for ``config`` run or are starting: tagging goes to them whatever the amount."""
-    key = (config.model, config.n_process)
-    return key in _POOLS or key in _WARMING
+    return _key(config) in _POOLS or _key(config) in _WARMING
 
 
 def close_pools() -> None:
