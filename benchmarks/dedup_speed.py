@@ -8,8 +8,11 @@ dated 0-3 days later. 10k documents per day.
 
 Each size runs in a fresh subprocess so that its peak RSS (ru_maxrss) is its own. The daily run is what
 the pipeline does: signatures of the day, then ``deduplicate(day, window)`` with the previous 30 days
-read from memory. Reference measured in the same run: classic MinHash (one hash function per slot,
-``scheme="perm"``) on the first 25k documents.
+read from memory (the window's signatures computed day by day, as the pipeline does). References
+measured in the same run: for the day against its window, the code issue 19 was filed against (dedup-1,
+``REFERENCE_COMMIT``, extracted with ``git archive``; skipped without git history) and this code with
+the second-stage verifier off; classic MinHash (one hash function per slot, ``scheme="perm"``) on the
+first 25k documents.
 
     python -m benchmarks.dedup_speed [--sizes 25000,100000,400000] [--day 10000 --window 300000]
 """
@@ -17,12 +20,16 @@ read from memory. Reference measured in the same run: classic MinHash (one hash 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import random
 import re
 import resource
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -30,6 +37,11 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate, window_bounds  # noqa: E402
+from pipeline.versions import DEDUP
+
+# The code issue 19 was filed against ("today's signature + duplicates cost"): dedup-1, the parent of the
+# commit that started dedup-2. Measured in the same run from a `git archive` of that commit's pipeline/.
+REFERENCE_COMMIT = "09e736439920daa189784a037c7f79116b32fbc1"
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 PER_DAY = 10_000
@@ -144,7 +156,11 @@ def run_day(day_docs: int, window_docs: int, config: DedupConfig) -> dict:
     """One new day of ``day_docs`` against a window of ``window_docs`` (30 days before it)."""
     global PER_DAY
     PER_DAY = max(1, window_docs // 30)
-    win = compute_signatures(documents(window_docs, seed=5), config=config)
+    # the pipeline computes signatures one day at a time: so does the window here (a 100k-document
+    # batch would set the peak RSS, not the day's deduplication)
+    win = pl.concat(
+        [compute_signatures(d, config=config) for d in documents(window_docs, seed=5).partition_by("pub_date")]
+    )
     last = win["pub_date"].max()
     PER_DAY = day_docs
     new = documents(day_docs, seed=6).with_columns(pl.lit(last + timedelta(days=1)).alias("pub_date"))
@@ -162,7 +178,8 @@ def run_day(day_docs: int, window_docs: int, config: DedupConfig) -> dict:
     return dict(day_docs=day_docs, window_docs=window_docs, signatures_s=t_sig, dedup_s=t_dup,
                 dedup_day_alone_s=t_alone, rows=dup.height, peak_rss_mb=peak_rss_mb(),
                 cpu_ms_per_doc=1000 * (c_sig + c_dup) / day_docs, sig_cpu_ms=1000 * c_sig / day_docs,
-                tokens_bytes_per_doc=window["tokens"].bin.size().mean() or 0.0)  # fmt: skip
+                tokens_bytes_per_doc=(window["tokens"].bin.size().mean() or 0.0) if "tokens" in window.columns else 0.0,
+                code=DEDUP)  # fmt: skip
 
 
 def run_reference(n: int) -> dict:
@@ -176,9 +193,28 @@ def run_reference(n: int) -> dict:
     return out
 
 
-def child(args: list[str]) -> dict:
-    res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+def child(args: list[str], tree: Path | None = None) -> dict:
+    """Run one measurement in a fresh interpreter; ``tree`` puts another ``pipeline`` package first on
+    the path (the reference code)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")])
+    res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def reference_tree(commit: str, into: Path) -> Path | None:
+    """``pipeline/`` of ``commit`` extracted under ``into`` (None without git history, e.g. a tarball)."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", commit, "pipeline"], capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
 
 
 def main() -> None:
@@ -186,6 +222,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="25000,100000,400000")
     ap.add_argument("--day", type=int, default=10_000)
     ap.add_argument("--window", type=int, default=300_000)
+    ap.add_argument("--no-reference", action="store_true", help="skip the dedup-1 reference (git archive)")
     ap.add_argument("--_size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_daywin", help=argparse.SUPPRESS)
     ap.add_argument("--_ref", type=int, help=argparse.SUPPRESS)
@@ -214,15 +251,27 @@ def main() -> None:
         print(f"{r['docs']:>8} {r['words']:>11} {r['signatures_s']:>12.1f} {r['dedup_s']:>8.1f} "
               f"{r['docs_per_s']:>8.0f} {r['cpu_ms_per_doc']:>10.3f} {r['duplicate_rate']:>8.3f} "
               f"{r['peak_rss_mb']:>11.0f}")  # fmt: skip
-    for w in sorted({a.window // 3, a.window}):
-        # reference in the same run: the second-stage verifier off (token_count=0: dedup-3's work)
-        for label, extra in (("", []), (" [verifier off]", ["--_cfg", '{"token_count": 0}'])):
-            r = child(["--_daywin", f"{a.day},{w}", *extra])
-            print(f"one day of {r['day_docs']} vs window of {r['window_docs']}{label}: signatures "
-                  f"{r['signatures_s']:.1f} s, deduplicate {r['dedup_s']:.1f} s (the day alone: "
-                  f"{r['dedup_day_alone_s']:.1f} s), CPU {r['cpu_ms_per_doc']:.3f} ms/doc (signatures "
-                  f"{r['sig_cpu_ms']:.3f}), tokens {r['tokens_bytes_per_doc']:.0f} B/doc, "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        ref_tree = None if a.no_reference else reference_tree(REFERENCE_COMMIT, Path(tmp))
+        if ref_tree is None:
+            print(f"reference {REFERENCE_COMMIT[:7]} (dedup-1) not measured: no git history here or --no-reference")
+        for w in sorted({a.window // 3, a.window}):
+            # references in the same run: the code issue 19 was filed against (dedup-1), and this code
+            # with the second-stage verifier off (token_count=0: dedup-3's work)
+            runs = [("", [], None), (" [verifier off]", ["--_cfg", '{"token_count": 0}'], None)]
+            if ref_tree is not None:
+                runs.append((f" [reference {REFERENCE_COMMIT[:7]}]", [], ref_tree))
+            got = {}
+            for label, extra, tree in runs:
+                r = got[label] = child(["--_daywin", f"{a.day},{w}", *extra], tree)
+                print(f"one day of {r['day_docs']} vs window of {r['window_docs']}{label} ({r['code']}): "
+                      f"signatures {r['signatures_s']:.1f} s, deduplicate {r['dedup_s']:.1f} s (the day alone: "
+                      f"{r['dedup_day_alone_s']:.1f} s), CPU {r['cpu_ms_per_doc']:.3f} ms/doc (signatures "
+                      f"{r['sig_cpu_ms']:.3f}), tokens {r['tokens_bytes_per_doc']:.0f} B/doc, "
+                      f"peak RSS {r['peak_rss_mb']:.0f} MB")  # fmt: skip
+            for label, _, _ in runs[1:]:
+                print(f"  ratio to{label}: CPU {got['']['cpu_ms_per_doc'] / got[label]['cpu_ms_per_doc']:.2f}x, "
+                      f"peak RSS {got['']['peak_rss_mb'] / got[label]['peak_rss_mb']:.2f}x")  # fmt: skip
     n_ref = min(25_000, min(int(x) for x in a.sizes.split(",") if x))
     r = child(["--_ref", str(n_ref)])
     print(f"reference, signatures on {n_ref} docs: one-permutation MinHash {r['oph']:.0f} docs/s, "
