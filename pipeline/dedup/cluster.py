@@ -90,43 +90,41 @@ class _MinHashes:
 
     The window's MinHash and token columns are the bulk of its bytes and only candidates need them, so
     they are read (from the LazyFrame, with a doc_id filter) for the groups a hop actually confirms.
+    Rows are appended in the order they are read and found through a dense gid -> row index (gids are
+    ranks): no sorted copy of the cache, and the MinHash values are narrowed to 32 bits before they are
+    collected (they are 32-bit values stored widened), so that a hop's read costs one copy of its rows.
     """
 
     def __init__(self, day: pl.DataFrame, window: pl.LazyFrame, reps: pl.DataFrame, k: int) -> None:
         self.day, self.window, self.reps, self.k = day, window, reps, k
-        self.gids = np.zeros(0, dtype=np.uint32)
+        self.pos = np.full(int(np.max(reps["gid"].to_numpy(), initial=0)) + 1, -1, dtype=np.int64)
         self.rows = np.zeros((0, k), dtype=np.uint32)
         self.tokens = np.zeros(0, dtype=object)
 
-    def get(self, gids: np.ndarray) -> np.ndarray:
-        idx = self._index(gids)  # may extend the cache: index after
-        return self.rows[idx]
-
-    def sketches(self, gids: np.ndarray) -> list[bytes]:
-        idx = self._index(gids)
-        return [b if b is not None else b"" for b in self.tokens[idx]]
-
-    def _index(self, gids: np.ndarray) -> np.ndarray:
-        missing = np.setdiff1d(gids, self.gids, assume_unique=True)  # both sorted, distinct
+    def index(self, gids: np.ndarray) -> np.ndarray:
+        """Row of each gid in ``rows`` / ``tokens`` (reading the ones not cached yet)."""
+        missing = gids[self.pos[gids] < 0]
         if missing.size:
             want = self.reps.filter(pl.col("gid").is_in(pl.Series(missing).implode()))
             ids = want["doc_id"].implode()
-            cols = ("doc_id", "minhash", "tokens")
+            cols = ("doc_id", pl.col("minhash").cast(pl.List(pl.UInt32)), "tokens")
             found = pl.concat(
                 [
                     self.day.filter(pl.col("doc_id").is_in(ids)).select(cols),
                     self.window.filter(pl.col("doc_id").is_in(ids)).select(cols).collect(),
                 ]
             ).unique("doc_id", keep="first")
-            got = want.join(found, on="doc_id").sort("gid")
-            mh = got["minhash"].explode().to_numpy().astype(np.uint32).reshape(got.height, self.k)
-            tok = np.empty(got.height, dtype=object)
-            tok[:] = got["tokens"].to_list()
-            order = np.argsort(np.r_[self.gids, got["gid"].to_numpy()], kind="stable")
-            self.gids = np.r_[self.gids, got["gid"].to_numpy()][order]
-            self.rows = np.concatenate([self.rows, mh])[order]
-            self.tokens = np.concatenate([self.tokens, tok])[order]
-        return np.searchsorted(self.gids, gids)
+            gid = found.select("doc_id").join(want, on="doc_id", how="left", maintain_order="left")["gid"]
+            mh = found["minhash"].explode().to_numpy().reshape(found.height, self.k)
+            tok = np.empty(found.height, dtype=object)
+            tok[:] = found["tokens"].to_list()
+            self.pos[gid.to_numpy()] = np.arange(len(self.rows), len(self.rows) + found.height)
+            self.rows = np.concatenate([self.rows, mh]) if len(self.rows) else mh
+            self.tokens = np.concatenate([self.tokens, tok])
+        return self.pos[gids]
+
+    def sketches(self, gids: np.ndarray) -> list[bytes]:
+        return [b if b is not None else b"" for b in self.tokens[self.index(gids)]]
 
 
 def pair_scores(
@@ -199,15 +197,15 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     need = pl.concat([pairs["a"], pairs["b"]]).unique()
     sub = groups.filter(pl.col("gid").is_in(need.implode())).sort("gid")
     gids = sub["gid"].to_numpy()
-    mh = mhs.get(gids)
+    rows = mhs.index(gids)
     tl = sub["text_len"].to_numpy()
     ia, ib = np.searchsorted(gids, pairs["a"].to_numpy()), np.searchsorted(gids, pairs["b"].to_numpy())
     # slot match rates in chunks (the pairs' MinHash rows are never materialised whole)
     k = config.num_perm - config.lead_perm
     jw, jl = np.empty(ia.size), np.zeros(ia.size)
     for s in range(0, ia.size, _SCORE_CHUNK):
-        eq = np.take(mh, ia[s : s + _SCORE_CHUNK], axis=0) == np.take(mh, ib[s : s + _SCORE_CHUNK], axis=0)
-        _match_rates(eq, k, jw, jl, s)
+        ra, rb = rows[ia[s : s + _SCORE_CHUNK]], rows[ib[s : s + _SCORE_CHUNK]]
+        _match_rates(np.take(mhs.rows, ra, axis=0) == np.take(mhs.rows, rb, axis=0), k, jw, jl, s)
     whole, lead = _scores(jw, jl, tl[ia], tl[ib], config)
     sim = _combine(whole, lead, config)
     mh_ok = sim >= config.threshold
@@ -382,6 +380,44 @@ def _guard(
     return out
 
 
+def _candidates(
+    fkeys: pl.DataFrame, band_tab: pl.DataFrame, presence: pl.DataFrame, config: DedupConfig
+) -> pl.DataFrame:
+    """Candidate pairs (v, gid, gid2, nw, a, b) of a hop: frontier nodes ``fkeys`` (v, gid, key, w) and the
+    nodes of their views sharing an LSH band, or ``key_min`` word keys (nw: the word keys shared)."""
+    # one probe of the window's band table (semi-join on the frontier's keys); the pairs are then built
+    # from the few rows that share a key, in chunks of whole frontier nodes (bounds hot buckets; a
+    # pair's rows all fall in one chunk), grouped on (view, one integer for the two nodes)
+    hits = band_tab.join(fkeys.select("key").unique(), on="key", how="semi").rename({"gid": "gid2"}).drop("w")
+    fkeys = fkeys.sort("v", "gid")
+    node = fkeys["v"].cast(pl.Int64).to_numpy() * (1 << 32) + fkeys["gid"].cast(pl.Int64).to_numpy()
+    cuts = np.unique(np.r_[0, np.searchsorted(node, node[_KEY_CHUNK::_KEY_CHUNK]), fkeys.height])
+    shift = 1 << int(np.max(band_tab["gid"].to_numpy(), initial=1)).bit_length()  # gid * shift + gid2 fits in 64 bits
+    parts = [
+        fkeys.slice(lo, hi - lo)
+        .join(hits, on="key")
+        .filter(pl.col("gid") != pl.col("gid2"))
+        .group_by("v", (pl.col("gid").cast(pl.UInt64) * shift + pl.col("gid2")).alias("pk"))
+        .agg((~pl.col("w")).any().alias("band"), pl.col("w").sum().alias("nw"))
+        .filter(pl.col("band") | (pl.col("nw") >= config.key_min))
+        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+    return (
+        pl.concat(parts)
+        .select(
+            "v",
+            (pl.col("pk") // shift).cast(pl.UInt32).alias("gid"),
+            (pl.col("pk") % shift).cast(pl.UInt32).alias("gid2"),
+            "nw",
+        )
+        .join(presence.rename({"gid": "gid2"}), on="gid2")
+        .filter(_in_view("dnum", "v", config.window_days))
+        .select("v", "gid", "gid2", "nw")
+        .unique()
+        .with_columns(pl.min_horizontal("gid", "gid2").alias("a"), pl.max_horizontal("gid", "gid2").alias("b"))
+    )
+
+
 def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Smallest node index of each node's connected component (min-label propagation, pointer jumping)."""
     lab = np.arange(n)
@@ -455,10 +491,14 @@ def deduplicate(
     # the LSH band hashes come first in `bands`, then the word keys (w): a pair sharing only word keys
     # is a candidate when it shares at least `key_min` of them (one common phrase is not enough)
     band_tab = (
-        groups.select("gid", pl.col("bands").alias("key"), pl.int_ranges(pl.col("bands").list.len()).alias("w"))
-        .explode("key", "w")
+        pl.concat(
+            [
+                groups.select("gid", pl.col("bands").list.head(config.bands).alias("key"), pl.lit(False).alias("w")),
+                groups.select("gid", pl.col("bands").list.slice(config.bands).alias("key"), pl.lit(True).alias("w")),
+            ]
+        )
+        .explode("key")
         .drop_nulls("key")
-        .with_columns(pl.col("w") >= config.bands)
     )
     presence = members.select("gid", "dnum").unique()
 
@@ -468,35 +508,11 @@ def deduplicate(
     for _ in range(config.max_hops):
         if frontier.height == 0:
             break
-        # one probe of the window's band table per hop (semi-join on the frontier's keys); the pairs are
-        # then built from the few rows that share a key, in chunks to bound hot buckets
         fkeys = frontier.join(band_tab, on="gid")
         if fkeys.height == 0:  # the frontier's documents are too short for any band: nothing to link
             edges.append(fkeys.select("v", "gid", pl.col("gid").alias("gid2")))  # no rows, the edges' types
             break
-        hits = band_tab.join(fkeys.select("key").unique(), on="key", how="semi").rename({"gid": "gid2"}).drop("w")
-        cand = (
-            pl.concat(
-                [
-                    chunk.join(hits, on="key")
-                    .filter(pl.col("gid") != pl.col("gid2"))
-                    .group_by("v", "gid", "gid2")
-                    .agg((~pl.col("w")).any().alias("band"), pl.col("w").sum().alias("nw"))
-                    for chunk in fkeys.iter_slices(_KEY_CHUNK)
-                ]
-            )
-            .group_by("v", "gid", "gid2")
-            .agg(pl.col("band").any(), pl.col("nw").sum())
-            .filter(pl.col("band") | (pl.col("nw") >= config.key_min))
-            .select("v", "gid", "gid2", "nw")
-        )
-        cand = (
-            cand.join(presence.rename({"gid": "gid2"}), on="gid2")
-            .filter(_in_view("dnum", "v", w))
-            .select("v", "gid", "gid2", "nw")
-            .unique()
-            .with_columns(pl.min_horizontal("gid", "gid2").alias("a"), pl.max_horizontal("gid", "gid2").alias("b"))
-        )
+        cand = _candidates(fkeys, band_tab, presence, config)
         todo = cand.select("a", "b", "nw").unique(["a", "b"]).join(checked, on=["a", "b"], how="anti")
         checked = pl.concat([checked, _confirm(todo, groups, mhs, config)])
         hop_edges = cand.join(checked.filter("ok"), on=["a", "b"]).select("v", "gid", "gid2")
