@@ -20,6 +20,7 @@ first 25k documents.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -152,34 +153,43 @@ def run_size(n: int, config: DedupConfig) -> dict:
     )
 
 
-def run_day(day_docs: int, window_docs: int, config: DedupConfig) -> dict:
-    """One new day of ``day_docs`` against a window of ``window_docs`` (30 days before it)."""
+def run_day(day_docs: int, window_docs: int, config: DedupConfig, store: Path) -> dict:
+    """One new day of ``day_docs`` against a window of ``window_docs`` (30 days before it).
+
+    As in the pipeline, the window's signatures are computed one day at a time and read back from
+    Parquet as a LazyFrame (``deduplicate`` reads their MinHash and token columns only for candidates):
+    the first call writes them under ``store`` and returns ``{"prepared": True}``, the next measures in a
+    fresh process, so the peak RSS is the day's own (signatures, deduplicate), not the window's making.
+    """
     global PER_DAY
-    PER_DAY = max(1, window_docs // 30)
-    # the pipeline computes signatures one day at a time: so does the window here (a 100k-document
-    # batch would set the peak RSS, not the day's deduplication)
-    win = pl.concat(
-        [compute_signatures(d, config=config) for d in documents(window_docs, seed=5).partition_by("pub_date")]
-    )
-    last = win["pub_date"].max()
+    digest = hashlib.sha256(f"{DEDUP} {config} {window_docs}".encode()).hexdigest()[:16]
+    path = store / f"window-{digest}.parquet"
+    if not path.exists():
+        PER_DAY = max(1, window_docs // 30)
+        days = documents(window_docs, seed=5).partition_by("pub_date")
+        pl.concat([compute_signatures(d, config=config) for d in days]).write_parquet(path)
+        return dict(prepared=True)
+    win = pl.scan_parquet(path)
+    last = win.select(pl.col("pub_date").max()).collect().item()
     PER_DAY = day_docs
     new = documents(day_docs, seed=6).with_columns(pl.lit(last + timedelta(days=1)).alias("pub_date"))
     new = new.with_columns(pl.col("pub_datetime") + (pl.col("pub_date") - pl.lit(START)))
     t, c = time.perf_counter(), time.process_time()
     day_sig = compute_signatures(new, config=config)
     t_sig, c_sig = time.perf_counter() - t, time.process_time() - c
-    window = pl.concat([win, day_sig])
+    window = pl.concat([win, day_sig.lazy()], how="vertical_relaxed")
     t, c = time.perf_counter(), time.process_time()
-    dup = deduplicate(day_sig, window.lazy(), config=config)
+    dup = deduplicate(day_sig, window, config=config)
     t_dup, c_dup = time.perf_counter() - t, time.process_time() - c
+    peak = peak_rss_mb()
     t = time.perf_counter()
     deduplicate(day_sig, day_sig, config=config)
     t_alone = time.perf_counter() - t
+    tokens = win.select(pl.col("tokens").bin.size().mean()).collect().item() if "tokens" in day_sig.columns else 0.0
     return dict(day_docs=day_docs, window_docs=window_docs, signatures_s=t_sig, dedup_s=t_dup,
-                dedup_day_alone_s=t_alone, rows=dup.height, peak_rss_mb=peak_rss_mb(),
+                dedup_day_alone_s=t_alone, rows=dup.height, peak_rss_mb=peak,
                 cpu_ms_per_doc=1000 * (c_sig + c_dup) / day_docs, sig_cpu_ms=1000 * c_sig / day_docs,
-                tokens_bytes_per_doc=(window["tokens"].bin.size().mean() or 0.0) if "tokens" in window.columns else 0.0,
-                code=DEDUP)  # fmt: skip
+                tokens_bytes_per_doc=tokens or 0.0, code=DEDUP)  # fmt: skip
 
 
 def run_reference(n: int) -> dict:
@@ -225,6 +235,7 @@ def main() -> None:
     ap.add_argument("--no-reference", action="store_true", help="skip the dedup-1 reference (git archive)")
     ap.add_argument("--_size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_daywin", help=argparse.SUPPRESS)
+    ap.add_argument("--_store", help=argparse.SUPPRESS)
     ap.add_argument("--_ref", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_cfg", default="{}", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -234,7 +245,7 @@ def main() -> None:
         return
     if a._daywin:
         d, w = map(int, a._daywin.split(","))
-        print(json.dumps(run_day(d, w, cfg)))
+        print(json.dumps(run_day(d, w, cfg, Path(a._store))))
         return
     if a._ref:
         print(json.dumps(run_reference(a._ref)))
@@ -252,18 +263,23 @@ def main() -> None:
               f"{r['docs_per_s']:>8.0f} {r['cpu_ms_per_doc']:>10.3f} {r['duplicate_rate']:>8.3f} "
               f"{r['peak_rss_mb']:>11.0f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        ref_tree = None if a.no_reference else reference_tree(REFERENCE_COMMIT, Path(tmp))
+        ref_tree = None if a.no_reference else reference_tree(REFERENCE_COMMIT, Path(tmp) / "reference")
         if ref_tree is None:
             print(f"reference {REFERENCE_COMMIT[:7]} (dedup-1) not measured: no git history here or --no-reference")
         for w in sorted({a.window // 3, a.window}):
             # references in the same run: the code issue 19 was filed against (dedup-1), and this code
             # with the second-stage verifier off (token_count=0: dedup-3's work)
-            runs = [("", [], None), (" [verifier off]", ["--_cfg", '{"token_count": 0}'], None)]
+            runs: list[tuple[str, list[str], Path | None]] = [
+                ("", [], None),
+                (" [verifier off]", ["--_cfg", '{"token_count": 0}'], None),
+            ]
             if ref_tree is not None:
                 runs.append((f" [reference {REFERENCE_COMMIT[:7]}]", [], ref_tree))
             got = {}
             for label, extra, tree in runs:
-                r = got[label] = child(["--_daywin", f"{a.day},{w}", *extra], tree)
+                args = ["--_daywin", f"{a.day},{w}", "--_store", tmp, *extra]
+                r = child(args, tree)
+                r = got[label] = child(args, tree) if r.get("prepared") else r
                 print(f"one day of {r['day_docs']} vs window of {r['window_docs']}{label} ({r['code']}): "
                       f"signatures {r['signatures_s']:.1f} s, deduplicate {r['dedup_s']:.1f} s (the day alone: "
                       f"{r['dedup_day_alone_s']:.1f} s), CPU {r['cpu_ms_per_doc']:.3f} ms/doc (signatures "
