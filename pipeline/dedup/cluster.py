@@ -24,6 +24,7 @@ one semi-join probe per hop; MinHash rows are read only for candidates.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -179,7 +180,9 @@ def _combine(whole: np.ndarray, lead: np.ndarray, config: DedupConfig) -> np.nda
     return np.maximum(whole, np.minimum(shifted, 1.0))
 
 
-def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config: DedupConfig) -> pl.DataFrame:
+def _confirm(
+    pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config: DedupConfig, *, rare: bool = False
+) -> pl.DataFrame:
     """Similarity and verdict of node pairs ``(a, b)``: columns a, b, sim, ok.
 
     A pair is a duplicate when its MinHash similarity reaches the threshold and the figures agree (the
@@ -193,7 +196,14 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
     unrelated to the original's continuation), the last two judged by the lead-only ``figures`` rules.
     """
     if pairs.height == 0:
-        return pairs.select("a", "b").with_columns(pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"))
+        return pairs.select("a", "b").with_columns(
+            pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"), pl.lit(False).alias("rare")
+        )
+    # pairs whose shared word keys are rare in a view: the relaxed thresholds (see _relaxed), and the
+    # tail after a dense part without numbers must match little of the original (rare_tail)
+    tail_rate = 1.0
+    if rare:
+        config, tail_rate = _relaxed(config), config.rare_tail
     need = pl.concat([pairs["a"], pairs["b"]]).unique()
     sub = groups.filter(pl.col("gid").is_in(need.implode())).sort("gid")
     gids = sub["gid"].to_numpy()
@@ -334,6 +344,7 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
                             & (start >= START_MATCHES)
                             & (nv >= TAIL_WORDS)
                             & (nsh <= config.tail_vocabulary * nv)
+                            & (trate <= tail_rate)
                         )
                     v_ok[sl][part[dense]] = True
                     v_prefix[sl][part[dense]] = True
@@ -354,7 +365,60 @@ def _confirm(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: _MinHashes, config:
             v_ok[rest] = ~_guard(pairs, idx[rest], sub, as_lead, config, novel)[idx[rest]]
         ok[idx[v_ok]] = True
         sim[idx[v_ok]] = np.maximum(sim[idx[v_ok]], v_sim[v_ok])
-    return pairs.select("a", "b").with_columns(pl.Series("sim", sim), pl.Series("ok", ok))
+    # rejected pairs the word-key rarity rule may still link (per view: see deduplicate, _rare_pairs)
+    retry = np.zeros(n, dtype=bool)
+    if _rare_on(config) and "nw" in pairs.columns:
+        retry = ~ok & (np.maximum(jw, jl) >= config.rare_evidence) & (pairs["nw"].to_numpy() >= config.rare_keys)
+    return pairs.select("a", "b").with_columns(pl.Series("sim", sim), pl.Series("ok", ok), pl.Series("rare", retry))
+
+
+def _rare_on(config: DedupConfig) -> bool:
+    return bool(config.rare_keys and config.token_count and config.key_ngram)
+
+
+def _relaxed(config: DedupConfig) -> DedupConfig:
+    """The verifier thresholds for pairs whose shared word keys are rare in the view (``rare_keys``)."""
+    return replace(
+        config,
+        verify_words=min(config.verify_words, config.rare_words),
+        dense_words_unchecked=min(config.dense_words_unchecked, config.rare_dense_unchecked),
+        verify_words_unchecked=min(config.verify_words_unchecked, config.rare_words_unchecked),
+        verify_evidence=min(config.verify_evidence, config.rare_evidence),
+        verify_conflicts_guarded=config.verify_conflicts,  # no tolerance for chance anchors either
+        rare_keys=0,
+    )
+
+
+def _rare_pairs(
+    maybe: pl.DataFrame, band_tab: pl.DataFrame, presence: pl.DataFrame, config: DedupConfig
+) -> pl.DataFrame:
+    """Rows ``(v, a, b)`` of ``maybe`` whose nodes share at least ``rare_keys`` word keys each held by at
+    most ``rare_nodes`` nodes present in view ``v`` (a pure function of the view's documents)."""
+    keys = band_tab.filter("w").select("gid", "key")
+    shared = maybe.join(keys.rename({"gid": "a"}), on="a").join(keys.rename({"gid": "b"}), on=["b", "key"])
+    if shared.height == 0:
+        return maybe.select("v", "a", "b").clear()
+    held = keys.join(shared.select("key").unique(), on="key", how="semi").join(presence, on="gid")
+    # a key held by at most rare_nodes nodes of the whole frame is rare in each of its views
+    total = held.group_by("key").agg(pl.col("gid").n_unique().alias("n"))
+    few = total.filter(pl.col("n") <= config.rare_nodes).select("key")
+    need = shared.select("v", "key").unique().join(few, on="key", how="anti")
+    per_view = (
+        need.join(held, on="key")
+        .filter(_in_view("dnum", "v", config.window_days))
+        .group_by("v", "key")
+        .agg(pl.col("gid").n_unique().alias("n"))
+        .filter(pl.col("n") <= config.rare_nodes)
+        .select("v", "key")
+    )
+    rare_vk = pl.concat([shared.select("v", "key").unique().join(few, on="key"), per_view])
+    return (
+        shared.join(rare_vk, on=["v", "key"])
+        .group_by("v", "a", "b")
+        .len()
+        .filter(pl.col("len") >= config.rare_keys)
+        .select("v", "a", "b")
+    )
 
 
 def _guard(
@@ -504,7 +568,10 @@ def deduplicate(
 
     visited = members.filter("is_day").select(pl.col("dnum").alias("v"), "gid").unique()
     frontier, edges = visited, []
-    checked = pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "sim": pl.Float64, "ok": pl.Boolean})
+    schema = {"a": pl.UInt32, "b": pl.UInt32, "sim": pl.Float64, "ok": pl.Boolean, "rare": pl.Boolean}
+    checked = pl.DataFrame(schema=schema)
+    rare_checked = pl.DataFrame(schema=schema)  # verdicts under the relaxed thresholds (_relaxed)
+    rare_edges = [pl.DataFrame(schema={"v": pl.Int32, "a": pl.UInt32, "b": pl.UInt32, "sim": pl.Float64})]
     for _ in range(config.max_hops):
         if frontier.height == 0:
             break
@@ -516,6 +583,24 @@ def deduplicate(
         todo = cand.select("a", "b", "nw").unique(["a", "b"]).join(checked, on=["a", "b"], how="anti")
         checked = pl.concat([checked, _confirm(todo, groups, mhs, config)])
         hop_edges = cand.join(checked.filter("ok"), on=["a", "b"]).select("v", "gid", "gid2")
+        if _rare_on(config):
+            # word-key rarity: pairs the rules reject, sharing keys that few nodes of *this view* have,
+            # are verified again with the relaxed thresholds; linked in that view only
+            maybe = cand.join(checked.filter("rare").select("a", "b"), on=["a", "b"])
+            if maybe.height:
+                rare_vab = _rare_pairs(maybe.select("v", "a", "b").unique(), band_tab, presence, config)
+                todo = (
+                    maybe.join(rare_vab, on=["v", "a", "b"], how="semi")
+                    .select("a", "b", "nw")
+                    .unique(["a", "b"])
+                    .join(rare_checked, on=["a", "b"], how="anti")
+                )
+                rare_checked = pl.concat([rare_checked, _confirm(todo, groups, mhs, config, rare=True)])
+                linked = rare_vab.join(rare_checked.filter("ok").select("a", "b", "sim"), on=["a", "b"])
+                rare_edges.append(linked.select(pl.col("v").cast(pl.Int32), "a", "b", "sim"))
+                hop_edges = pl.concat(
+                    [hop_edges, cand.join(linked, on=["v", "a", "b"], how="semi").select("v", "gid", "gid2")]
+                ).unique()
         edges.append(hop_edges)
         frontier = (
             hop_edges.select("v", pl.col("gid2").alias("gid")).unique().join(visited, on=["v", "gid"], how="anti")
@@ -549,7 +634,16 @@ def deduplicate(
     sims = _confirm(
         near.select(pl.col("gid").alias("a"), pl.col("cgid").alias("b")).unique(), groups, mhs, config
     ).select(pl.col("a").alias("gid"), pl.col("b").alias("cgid"), "sim")
-    out = out.join(sims, on=["gid", "cgid"], how="left").with_columns(
+    # a pair linked by the rarity rule in a view reports its relaxed similarity there
+    rare_sim = pl.concat(rare_edges).select(pl.col("v").alias("dnum"), "a", "b", pl.col("sim").alias("rsim")).unique()
+    out = (
+        out.with_columns(pl.min_horizontal("gid", "cgid").alias("a"), pl.max_horizontal("gid", "cgid").alias("b"))
+        .join(sims, on=["gid", "cgid"], how="left")
+        .join(rare_sim, on=["dnum", "a", "b"], how="left")
+        .with_columns(pl.max_horizontal("sim", "rsim").alias("sim"))
+        .drop("a", "b", "rsim")
+    )
+    out = out.with_columns(
         pl.col("canonical").alias("cluster_id"),
         pl.col("canonical").alias("canonical_doc_id"),
         (pl.col("doc_id") == pl.col("canonical")).alias("is_canonical"),

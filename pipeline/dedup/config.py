@@ -129,6 +129,24 @@ class DedupConfig:
         ``dense_tail`` / ``tail_vocabulary`` describe, are judged by the lead-only ``figures`` rules
         without the lead-number rule: the verifier checked the numbers of the shared part itself, and a
         cut inside the first 250 characters (or a dateline in one text only) shifts the leads' numbers.
+    rare_keys, rare_nodes : int
+        (issue 19) *Word-key rarity*: a candidate pair the rules above reject that shares at least
+        ``rare_keys`` word keys each held by at most ``rare_nodes`` nodes (exact groups) of the view
+        (the documents dated in ``[v - window_days, v]`` for view day ``v``) is verified again with the
+        relaxed thresholds below, and linked in that view only. A prefix copy of a short story shares
+        keys that only the story and its copies have; a formulaic opening ("X corp said it filed a
+        registration statement ...") shares keys found in many documents. Counted per view, so a day's
+        result stays a pure function of its window. Formulaic notices that are rare *within* a 30-day
+        view (fortnightly Bundesbank "no press conference" notices, two IPO notices) are what the
+        stricter rules below keep out. ``rare_keys=0`` disables.
+    rare_words, rare_dense_unchecked, rare_words_unchecked, rare_evidence, rare_tail : int, int, int, float, float
+        The thresholds of such pairs (each at most the ordinary one): ``verify_words`` becomes
+        ``rare_words``, ``dense_words_unchecked`` ``rare_dense_unchecked``, ``verify_words_unchecked``
+        ``rare_words_unchecked`` and ``verify_evidence`` ``rare_evidence``. Two rules are stricter for
+        them: no ``verify_conflicts_guarded`` tolerance (another company's notice with some equal
+        figures), and a dense part without checked numbers (``tail_vocabulary``) also needs the shorter
+        sketch's match rate after its dense end to be at most ``rare_tail`` (another version of a
+        formulaic notice keeps matching a little after its opening). Every other rule is unchanged.
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -174,6 +192,13 @@ class DedupConfig:
     tail_vocabulary: float = 0.1
     dense_words_unchecked: int = 25
     dense_own_numbers: bool = True
+    rare_keys: int = 2
+    rare_nodes: int = 4
+    rare_words: int = 20
+    rare_dense_unchecked: int = 20
+    rare_words_unchecked: int = 39
+    rare_evidence: float = 0.1
+    rare_tail: float = 0.1
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1

@@ -694,7 +694,7 @@ def test_short_prefix_copy_without_numbers_is_linked_by_its_unrelated_tail():
     rows = [doc("full", 0, story), doc("copy", 1, copy)]
     loose_lead = DedupConfig(lead_threshold=0.99)  # the lead alone must not decide
     assert dedup_all(rows, loose_lead)["copy"]["canonical_doc_id"] == "full"
-    off = DedupConfig(lead_threshold=0.99, tail_vocabulary=0)
+    off = DedupConfig(lead_threshold=0.99, tail_vocabulary=0, rare_keys=0)  # (rarity would link it too)
     assert dedup_all(rows, off)["copy"]["canonical_doc_id"] == "copy"
 
 
@@ -789,3 +789,46 @@ def test_lead_novel_applies_the_new_numbers_rule_to_a_lead_only_pair():
     lead = np.array([True])
     assert not template_conflicts(pairs, figures, tolerance=0.1, lead_only=lead)[0]
     assert template_conflicts(pairs, figures, tolerance=0.1, lead_only=lead, lead_novel=np.array([True]))[0]
+
+
+# ---------------------------------------------------------------- word-key rarity (issue 19) ----
+def test_rare_word_keys_link_a_short_prefix_copy_per_view():
+    """A copy keeping only the first 22 words of a story (then an unrelated brief) is linked in a view
+    where the story's word keys are rare, not in a view where other documents share them."""
+    story = paragraph(1100, 70)
+    head = " ".join(story.split(" ")[:22])
+    rows = [
+        doc("story", 0, [story]),
+        doc("copy", 1, [head, pseudo_words(1101, 40)]),
+        doc("copy_again", 3, [head, pseudo_words(1101, 40)]),  # the same text: one node with "copy"
+    ]
+    # on day 2, five texts with the story's first words in their middle: its keys are common in day 3's view
+    fillers = [
+        doc(f"f{i}", 2, [pseudo_words(1200 + i, 25).rstrip(".") + " " + head + " " + pseudo_words(1300 + i, 25)])
+        for i in range(5)
+    ]
+    cfg = DedupConfig(window_days=5, rare_keys=2)
+    out = dedup_all(rows + fillers, cfg)
+    assert out["copy"]["canonical_doc_id"] == "story" and out["copy"]["method"] == "near"
+    assert out["copy_again"]["canonical_doc_id"] == "copy"  # day 3: the keys are common, the copy stands alone
+    assert all(out[f"f{i}"]["canonical_doc_id"] == f"f{i}" for i in range(5))
+    # without the fillers day 3 links it too; without the rule neither day does
+    assert dedup_all(rows, cfg)["copy_again"]["canonical_doc_id"] == "story"
+    assert (
+        dedup_all(rows + fillers, DedupConfig(window_days=5, rare_keys=2, rare_nodes=7))["copy_again"][
+            "canonical_doc_id"
+        ]
+        == "story"
+    )
+    off = dedup_all(rows + fillers, DedupConfig(window_days=5, rare_keys=0))
+    assert off["copy"]["canonical_doc_id"] == "copy"
+    # one day at a time (each day's window only): the same verdicts
+    df = frame(rows + fillers)
+    sig = compute_signatures(df, config=cfg)
+    for d in sig["pub_date"].unique():
+        lo, hi = window_bounds(d, window_days=cfg.window_days)
+        day_out = deduplicate(
+            sig.filter(pl.col("pub_date") == d), sig.filter(pl.col("pub_date").is_between(lo, hi)), config=cfg
+        )
+        for r in day_out.iter_rows(named=True):
+            assert r["canonical_doc_id"] == out[r["doc_id"]]["canonical_doc_id"]
