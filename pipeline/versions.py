@@ -7,7 +7,7 @@ table can be traced back to the code that wrote it.
 from importlib import metadata
 
 INGEST = "ingest-5"  # 5: clear English/German named by function words (py3langid for the rest)
-DEDUP = "dedup-6"  # 6: same numbers anywhere, full-sketch matches, a prefix copy judged by where its match ends
+DEDUP = "dedup-7"  # 7: a pair sharing word keys that are rare in its view is verified with relaxed thresholds
 SEGMENT = "segment-2"
 ENTITIES = "entities-1"
 

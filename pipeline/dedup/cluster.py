@@ -382,7 +382,6 @@ def _relaxed(config: DedupConfig) -> DedupConfig:
         config,
         verify_words=min(config.verify_words, config.rare_words),
         dense_words_unchecked=min(config.dense_words_unchecked, config.rare_dense_unchecked),
-        verify_words_unchecked=min(config.verify_words_unchecked, config.rare_words_unchecked),
         verify_evidence=min(config.verify_evidence, config.rare_evidence),
         verify_conflicts_guarded=config.verify_conflicts,  # no tolerance for chance anchors either
         rare_keys=0,
