@@ -394,7 +394,11 @@ def _rare_pairs(
     """Rows ``(v, a, b)`` of ``maybe`` whose nodes share at least ``rare_keys`` word keys each held by at
     most ``rare_nodes`` nodes present in view ``v`` (a pure function of the view's documents)."""
     keys = band_tab.filter("w").select("gid", "key")
-    shared = maybe.join(keys.rename({"gid": "a"}), on="a").join(keys.rename({"gid": "b"}), on=["b", "key"])
+    # the keys of each node pair (view-free), then per view; only the pairs' own nodes' key rows are joined
+    ab = maybe.select("a", "b").unique()
+    mine = keys.join(pl.concat([ab["a"], ab["b"]]).unique().to_frame("gid"), on="gid", how="semi")
+    both = ab.join(mine.rename({"gid": "a"}), on="a").join(mine.rename({"gid": "b"}), on=["b", "key"])
+    shared = maybe.join(both, on=["a", "b"])
     if shared.height == 0:
         return maybe.select("v", "a", "b").clear()
     held = keys.join(shared.select("key").unique(), on="key", how="semi").join(presence, on="gid")
