@@ -555,6 +555,7 @@ def deduplicate(
     )
     mhs = _MinHashes(day, win_lazy, groups.select("gid", "doc_id"), config.num_perm)
     members = u.select("doc_id", "pub_date", "gid", "dnum", "rank", "is_day")
+    del win, u  # the window's band lists live on in `groups` only, until the band table is built
     # the LSH band hashes come first in `bands`, then the word keys (w): a pair sharing only word keys
     # is a candidate when it shares at least `key_min` of them (one common phrase is not enough)
     band_tab = (
@@ -567,6 +568,7 @@ def deduplicate(
         .explode("key")
         .drop_nulls("key")
     )
+    groups = groups.drop("bands")
     presence = members.select("gid", "dnum").unique()
 
     visited = members.filter("is_day").select(pl.col("dnum").alias("v"), "gid").unique()
