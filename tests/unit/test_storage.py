@@ -134,3 +134,23 @@ def test_ranged_reads_list_only_their_partitions_and_see_new_commits(lake_dir):
     assert storage.read(lake, SENTENCES, dates=[D1]).height == 7
     rows = dict(storage.partition_rows(lake, SENTENCES).iter_rows())
     assert rows == {D1: 7, D2: 2, D3: 4}
+
+
+def test_a_scan_refuses_a_symlinked_data_file_and_matches_a_read(lake_dir, tmp_path):
+    """The lazy scan (the dedup window) reads this version's files with polars' Delta reader: the same rows
+    and types as an eager read, and a data file replaced by a symlink to a file outside the table is
+    refused, as the eager read refuses it."""
+    lake = Lake(str(lake_dir))
+    storage.write_partitions(lake, SENTENCES, pl.concat([sentences(D1, 3), sentences(D2, 2)]), dates=[D1, D2])
+    scanned = storage.scan(lake, SENTENCES, between=(D1, D2)).collect().sort("doc_id")
+    assert scanned.equals(storage.read(lake, SENTENCES, between=(D1, D2)).sort("doc_id"))
+    assert scanned.schema == SENTENCES.schema
+    target = lake_dir / "sentences" / lake.open(SENTENCES).file_uris()[0].split("/sentences/", 1)[1]
+    outside = tmp_path / "outside.parquet"
+    target.rename(outside)
+    target.symlink_to(outside)
+    lake = Lake(str(lake_dir))
+    with pytest.raises(PermissionError, match="symlink"):
+        storage.scan(lake, SENTENCES, between=(D1, D2))
+    with pytest.raises(PermissionError, match="symlink"):
+        storage.read(lake, SENTENCES, between=(D1, D2))
