@@ -365,21 +365,17 @@ def scan(lake: Lake, table: Table, *, between: tuple[date | None, date | None] |
     dt = lake.open(table)
     if dt is None:
         return table.empty().lazy()
-    expr, sql = _pub_date_filter(None, False, between)
-    if _local(dt):
-        # Polars' own Delta reader over this version's files: a pyarrow dataset scanned through polars can
-        # leave scanner threads that abort the process at exit ("terminate called without an active
-        # exception", seen once in CI; pola-rs/polars#24169), and decodes the MinHash lists ~2x slower
-        _refuse_links(dt, table, _Files([u.removeprefix("file://") for u in dt.file_uris()]))
-        lf = pl.scan_delta(dt)
-        lo, hi = between or (None, None)
-        if lo is not None:
-            lf = lf.filter(pl.col("pub_date") >= validate_date(lo))
-        if hi is not None:
-            lf = lf.filter(pl.col("pub_date") <= validate_date(hi))
-        return lf.select(table.column_names)
-    ds = _dataset(dt, table, sql)
-    return pl.scan_pyarrow_dataset(ds if expr is None else ds.filter(expr))
+    # Polars' own Delta reader over this version's files: a pyarrow dataset scanned through polars can leave
+    # scanner threads that abort the process at exit ("terminate called without an active exception", seen
+    # once in CI; pola-rs/polars#24169), and decodes the MinHash lists ~2x slower
+    _refuse_links(dt, table, _Files([u.removeprefix("file://") for u in dt.file_uris()]))
+    lf = pl.scan_delta(dt, storage_options=lake.storage_options or None)
+    lo, hi = between or (None, None)
+    if lo is not None:
+        lf = lf.filter(pl.col("pub_date") >= validate_date(lo))
+    if hi is not None:
+        lf = lf.filter(pl.col("pub_date") <= validate_date(hi))
+    return lf.select(table.column_names)
 
 
 class _Files:
@@ -387,11 +383,6 @@ class _Files:
 
     def __init__(self, files: list[str]) -> None:
         self.files = files
-
-
-def _local(dt: DeltaTable) -> bool:
-    uri = dt.table_uri
-    return "://" not in uri or uri.startswith("file://")
 
 
 def read(
