@@ -337,19 +337,20 @@ def _dataset(dt: DeltaTable, table: Table, sql: str | None):
         ds = dt.to_pyarrow_dataset(file_pruning_predicate=sql)
     else:
         ds = dt.to_pyarrow_dataset()
-    _refuse_links(dt, table, ds)
+    _refuse_links(dt, table, getattr(ds, "files", ()))  # relative to the table root (a sub-tree file system)
     return ds
 
 
-def _refuse_links(dt: DeltaTable, table: Table, ds) -> None:
+def _refuse_links(dt: DeltaTable, table: Table, files: Iterable[str]) -> None:
     """Data files are opened only under the table root: a symlink planted in a local lake (to a Parquet file
-    elsewhere) is refused, naming the table and the file, instead of being read as table rows."""
+    elsewhere) is refused, naming the table and the file, instead of being read as table rows. ``files`` are
+    relative to the table root or absolute."""
     uri = dt.table_uri
     if "://" in uri and not uri.startswith("file://"):
         return
     base = uri.removeprefix("file://")
     root = os.path.realpath(base)
-    for rel in getattr(ds, "files", ()):  # relative to the table root (a sub-tree file system)
+    for rel in files:
         f = os.path.join(base, rel)
         if os.path.islink(f) or not os.path.realpath(f).startswith(root + os.sep):
             raise PermissionError(
@@ -368,7 +369,7 @@ def scan(lake: Lake, table: Table, *, between: tuple[date | None, date | None] |
     # Polars' own Delta reader over this version's files: a pyarrow dataset scanned through polars can leave
     # scanner threads that abort the process at exit ("terminate called without an active exception", seen
     # once in CI; pola-rs/polars#24169), and decodes the MinHash lists ~2x slower
-    _refuse_links(dt, table, _Files([u.removeprefix("file://") for u in dt.file_uris()]))
+    _refuse_links(dt, table, (u.removeprefix("file://") for u in dt.file_uris()))
     lf = pl.scan_delta(dt, storage_options=lake.storage_options or None)
     lo, hi = between or (None, None)
     if lo is not None:
@@ -376,13 +377,6 @@ def scan(lake: Lake, table: Table, *, between: tuple[date | None, date | None] |
     if hi is not None:
         lf = lf.filter(pl.col("pub_date") <= validate_date(hi))
     return lf.select(table.column_names)
-
-
-class _Files:
-    """The data files of a Delta table version, for ``_refuse_links`` (which reads ``.files``)."""
-
-    def __init__(self, files: list[str]) -> None:
-        self.files = files
 
 
 def read(

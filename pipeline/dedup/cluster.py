@@ -388,12 +388,9 @@ def _relaxed(config: DedupConfig) -> DedupConfig:
     )
 
 
-def _rare_pairs(
-    maybe: pl.DataFrame, band_tab: pl.DataFrame, presence: pl.DataFrame, config: DedupConfig
-) -> pl.DataFrame:
-    """Rows ``(v, a, b)`` of ``maybe`` whose nodes share at least ``rare_keys`` word keys each held by at
-    most ``rare_nodes`` nodes present in view ``v`` (a pure function of the view's documents)."""
-    keys = band_tab.filter("w").select("gid", "key")
+def _rare_pairs(maybe: pl.DataFrame, keys: pl.DataFrame, presence: pl.DataFrame, config: DedupConfig) -> pl.DataFrame:
+    """Rows ``(v, a, b)`` of ``maybe`` whose nodes share at least ``rare_keys`` word keys (``keys``: gid, key)
+    each held by at most ``rare_nodes`` nodes present in view ``v`` (a pure function of the view's documents)."""
     # the keys of each node pair (view-free), then per view; only the pairs' own nodes' key rows are joined
     ab = maybe.select("a", "b").unique()
     mine = keys.join(pl.concat([ab["a"], ab["b"]]).unique().to_frame("gid"), on="gid", how="semi")
@@ -569,6 +566,7 @@ def deduplicate(
         .drop_nulls("key")
     )
     groups = groups.drop("bands")
+    word_keys = band_tab.filter("w").select("gid", "key") if _rare_on(config) else band_tab.clear()
     presence = members.select("gid", "dnum").unique()
 
     visited = members.filter("is_day").select(pl.col("dnum").alias("v"), "gid").unique()
@@ -593,7 +591,7 @@ def deduplicate(
             # are verified again with the relaxed thresholds; linked in that view only
             maybe = cand.join(checked.filter("rare").select("a", "b"), on=["a", "b"])
             if maybe.height:
-                rare_vab = _rare_pairs(maybe.select("v", "a", "b").unique(), band_tab, presence, config)
+                rare_vab = _rare_pairs(maybe.select("v", "a", "b").unique(), word_keys, presence, config)
                 todo = (
                     maybe.join(rare_vab, on=["v", "a", "b"], how="semi")
                     .select("a", "b", "nw")
