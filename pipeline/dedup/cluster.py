@@ -236,7 +236,9 @@ def _confirm(
                 part = weak[s : s + _VERIFY_CHUNK]
                 a, la = unpack([sk[i] for i in ia[part]], w, PAD_A)
                 b, lb = unpack([sk[i] for i in ib[part]], w, PAD_B)
-                _, _, chk, bad, _ = verify(a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio)
+                _, _, chk, bad, _ = verify(
+                    a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio, digits=config.digit_conflicts
+                )
                 ok[part[(chk >= config.verify_numbers) & (bad >= config.veto_conflicts * chk)]] = False
     if config.same_numbers:
         # MinHash-similar pairs with the same multi-digit numbers, wherever they stand (a moved paragraph
@@ -284,6 +286,7 @@ def _confirm(
                 min_words=config.verify_words,
                 min_share=config.verify_share,
                 hits=hits,
+                digits=config.digit_conflicts,
             )
             short = np.minimum(la, lb)
             v_prefix[sl] = (lm < short) | (short < w)  # the shared part ends inside the sketches
@@ -324,6 +327,7 @@ def _confirm(
                         window=8,
                         least=5,
                         hit=hits[0][part],  # the same pairs, the same orientation: verify's matches
+                        digits=config.digit_conflicts,
                     )
                     novel = (ns >= 2) & (nt >= 2) & (ns - nc >= figures.NOVEL * ns) & (nt - nc >= figures.NOVEL * nt)
                     checked_e = (chk_e >= config.verify_numbers) & (bad_e <= config.verify_conflicts * chk_e)

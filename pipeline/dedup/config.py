@@ -75,6 +75,12 @@ class DedupConfig:
         otherwise the ``figures`` guard decides and the matched prefix needs ``verify_words_unchecked``
         words (short formulaic stories without figures, "X corp said it filed a registration statement
         ...", match most of their words).
+    digit_conflicts : bool
+        (dedup-8) The number check (``verify_numbers`` above, the veto and ``dense_tail``) also counts a
+        lone one-digit number ("rated Baa-3", "on May 6") as a conflict when the anchored place in the
+        other text holds a different digit: noise turns letters into digits ("5ales"), never a digit
+        into another, so a copy never has one; a template sibling or a notice of another day does. Equal
+        lone digits are not counted (a shared date would make rewrites of one event look checked).
     verify_keys : int
         Only candidate pairs sharing at least this many word keys (``key_ngram``) are verified: the
         verifier looks for a matched prefix from the first word, which shares sampled word n-grams of
@@ -185,6 +191,7 @@ class DedupConfig:
     verify_numbers: int = 3
     verify_conflicts: float = 0.1
     verify_conflicts_guarded: float = 0.2
+    digit_conflicts: bool = True
     verify_words_unchecked: int = 45
     verify_evidence: float = 0.15
     verify_full: bool = True

@@ -149,6 +149,7 @@ def verify(
     min_words: int = 0,
     min_share: float = 0.0,
     hits: list[np.ndarray] | None = None,
+    digits: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Second-stage scores of aligned sketch pairs (``a`` padded with ``PAD_A``, ``b`` with ``PAD_B``).
 
@@ -157,8 +158,8 @@ def verify(
     of them not found there (conflicts, see ``_number_conflicts``), and the match rate of the shorter
     sketch after its matched prefix (low when the rest is appended unrelated text). The numbers are
     checked only for pairs whose matched prefix has at least ``min_words`` words and ``min_share`` of
-    the shorter sketch (else 0 and 0). ``hits``, when given, receives the words of the shorter sketches
-    that match (for ``dense_prefix`` on some of the same pairs).
+    the shorter sketch (else 0 and 0); ``digits``: see ``_number_conflicts``. ``hits``, when given,
+    receives the words of the shorter sketches that match (for ``dense_prefix`` on some of the same pairs).
     """
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
@@ -176,8 +177,8 @@ def verify(
     bad = np.zeros(n, dtype=np.int64)
     sel = np.flatnonzero((lm >= min_words) & (lm >= min_share * ls))
     if sel.size:
-        chk_s, bad_s = _number_conflicts(s[sel], t[sel], band)
-        chk_t, bad_t = _number_conflicts(t[sel], s[sel], band)
+        chk_s, bad_s = _number_conflicts(s[sel], t[sel], band, digits=digits)
+        chk_t, bad_t = _number_conflicts(t[sel], s[sel], band, digits=digits)
         chk[sel], bad[sel] = chk_s + chk_t, bad_s + bad_t
     # match rate of the shorter sketch after its matched prefix (an appended unrelated part: low)
     total = cm[np.arange(n), np.maximum(ls - 1, 0)] * (ls > 0)
@@ -198,7 +199,7 @@ def _hits(s: np.ndarray, t: np.ndarray, band: int) -> np.ndarray:
     return hit
 
 
-def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
+def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int, *, digits: bool) -> tuple[np.ndarray, np.ndarray]:
     """Numbers of ``s`` whose place in ``t`` is known (checked), and those not found there (conflicts).
 
     A run of numbers in ``s`` ("6 3 8", "129") has its place in ``t`` when it is *anchored*: the words
@@ -208,7 +209,9 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
     place. A number of an anchored run is a conflict when ``t`` has no equal token in that place
     (``i + d - 1 .. i + d2 + 1``). A template story has other figures between the
     same words; a copy keeps them (noise garbles letters, not digits). Lone one-digit numbers between
-    words are left out (OCR turns letters such as "s" or "l" into digits).
+    words are left out (OCR turns letters such as "s" or "l" into digits); with ``digits``, one whose
+    anchored place in ``t`` holds another digit is a conflict (and counted as checked; an equal one is
+    not counted at all).
     """
     n, w = s.shape
     kind = np.where(s >= 0, s & 3, 0)
@@ -270,7 +273,27 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
         ok = at_n[d] & ((eq(p_ni2, d) & (ni2 == ni + 1)) | t_is_num(d))
         checked |= ok
         found |= ok & (same[d - 1] | same[d] | same[d + 1])
-    return np.bincount(r[checked], minlength=n), np.bincount(r[checked & ~found], minlength=n)
+    chk_n, bad_n = np.bincount(r[checked], minlength=n), np.bincount(r[checked & ~found], minlength=n)
+    if digits:
+        # a lone one-digit number facing another digit ("Baa-3" / "Baa-2", "May 6" / "May 9"): noise turns
+        # letters into digits, never a digit into another, so only a different digit there is a conflict
+        lone = (kind == 1) & ~near_num & (prev >= 0) & (nxt < w)
+        r, c = np.nonzero(lone)
+        if r.size:
+            pi, ni = prev[r, c], nxt[r, c]
+            base = r * wp + lo
+            p_c, p_pi, p_ni = at(c), at(pi), at(ni)
+            checked = np.zeros(r.size, dtype=bool)
+            found = np.zeros(r.size, dtype=bool)
+            for d in range(-band, band + 1):
+                ok = (eq(p_pi, d) | eq(p_ni, d)) & t_num[base + c + d]
+                checked |= ok
+                found |= ok & eq(p_c, d)
+            # (counted only when they differ: an equal date says little, and would let rewrites of one
+            # event pass as number-checked)
+            chk_n += np.bincount(r[checked & ~found], minlength=n)
+            bad_n += np.bincount(r[checked & ~found], minlength=n)
+    return chk_n, bad_n
 
 
 def shared_numbers(
@@ -311,6 +334,7 @@ def dense_prefix(
     window: int,
     least: int,
     hit: np.ndarray | None = None,
+    digits: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where the dense match of sketch pairs ends, how much of the rest matches, and its numbers.
 
@@ -343,8 +367,8 @@ def dense_prefix(
     cols = np.arange(w)
     s2 = np.where(cols < e[:, None], s, PAD_A)
     t2 = np.where(cols < (e + band)[:, None], t, PAD_B)
-    chk_s, bad_s = _number_conflicts(s2, t2, band)
-    chk_t, bad_t = _number_conflicts(t2, s2, band)
+    chk_s, bad_s = _number_conflicts(s2, t2, band, digits=digits)
+    chk_t, bad_t = _number_conflicts(t2, s2, band, digits=digits)
     ns, nt, nc = shared_numbers(s, ls, t, np.maximum(la, lb), e, band)
     return e, tail, chk_s + chk_t, bad_s + bad_t, ns, nt, nc, cs[:, min(window, w)].astype(np.int64)
 

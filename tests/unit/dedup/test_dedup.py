@@ -832,3 +832,49 @@ def test_rare_word_keys_link_a_short_prefix_copy_per_view():
         )
         for r in day_out.iter_rows(named=True):
             assert r["canonical_doc_id"] == out[r["doc_id"]]["canonical_doc_id"]
+
+
+# ---------------------------------------------------------------- dedup-8 ----
+def _rating_notice(r1: int, r2: int) -> list[str]:
+    """A notice whose figures are two multi-digit numbers and two lone digits (a rating change)."""
+    return [
+        pseudo_words(3000, 12)
+        + f" raised to baa {r1} from ba {r2} about 86 mln dlrs of debt "
+        + pseudo_words(3001, 12),
+        pseudo_words(3002, 25) + " with 28 outlets planned next year " + pseudo_words(3004, 10),
+        pseudo_words(3003, 25),
+    ]
+
+
+def test_lone_digits_facing_other_digits_are_number_conflicts():
+    """A template sibling differing only in lone digits ("Baa-3" / "Baa-2") has conflicts with
+    ``digits``; a scan whose letters became digits ("5", "1" inside words) has none: a digit never
+    faces another digit there."""
+    import re
+
+    from pipeline.dedup.tokens import verify
+
+    text = "\n\n".join(_rating_notice(3, 1))
+    sibling = "\n\n".join(_rating_notice(2, 6))
+    scan = re.sub(r"([a-z]{2})s", r"\g<1>5", re.sub(r"([a-z]{2})l", r"\g<1>1", text, count=4), count=4)
+    assert sum(ch.isdigit() for ch in scan) >= sum(ch.isdigit() for ch in text) + 6  # letters became digits
+    for other, conflicts in ((sibling, 4), (scan, 0)):  # 2 digits, each way
+        x, lx, y, ly = _sketches(text, other)
+        _, _, chk, bad, _ = verify(x, lx, y, ly, band=6, ratio=0.6, digits=True)
+        assert bad[0] == conflicts and chk[0] >= 4  # (and the multi-digit numbers, agreeing)
+        _, _, _, bad, _ = verify(x, lx, y, ly, band=6, ratio=0.6, digits=False)
+        assert bad[0] == 0
+
+
+def test_sibling_differing_in_lone_digits_stays_apart():
+    """End to end: the sibling shares every word and its two multi-digit numbers (too few for
+    ``same_numbers``), so the verifier's number check decides; lone digits make it a template pair.
+    A noisy scan of the notice is still linked; with ``digit_conflicts`` off the sibling is linked too
+    (teeth)."""
+    notice, sibling = _rating_notice(3, 1), _rating_notice(2, 6)
+    scan = [ocr(p, 40 + i, 0.03) for i, p in enumerate(notice)]
+    rows = [doc("notice", 0, notice), doc("sibling", 1, sibling), doc("scan", 2, scan)]
+    out = dedup_all(rows)
+    assert out["sibling"]["canonical_doc_id"] == "sibling" and out["scan"]["canonical_doc_id"] == "notice"
+    off = dedup_all(rows, DedupConfig(digit_conflicts=False))
+    assert off["sibling"]["canonical_doc_id"] == "notice"
