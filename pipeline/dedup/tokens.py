@@ -23,8 +23,13 @@ import pyarrow as pa
 from pipeline.dedup.minhash import _GOLD as GOLD
 from pipeline.dedup.minhash import U64, _seed, mix64
 
-PAD_A, PAD_B = -1, -2  # padding values of the two sides: never equal to each other or to a token
-_OUTSIDE, _NOWHERE = -3, -4  # _number_conflicts: the places around a sketch, and values outside one
+# The verifier works on int16 views of the uint16 codes (half the memory traffic of int32). A code's two
+# lowest bits are never 2 (0 word, 1 one-digit number, 3 longer number), so values ending in binary 10 are
+# free: the padding of the two sides, never equal to each other or to a token, and the places
+# _number_conflicts looks at around a sketch and outside one
+PAD_A, PAD_B = -2, -6  # 0xFFFE, 0xFFFA
+_OUTSIDE, _NOWHERE = -10, -14  # 0xFFF6, 0xFFF2
+_NO_CODE = 2  # low bits of every value above
 
 
 def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
@@ -115,12 +120,12 @@ def word_keys(sketches: pa.Array, *, n: int, words: int, sample: int, seed: int)
 
 
 def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sketches as an int32 matrix ``(n, width)`` padded with ``pad``, and their lengths."""
+    """Sketches as an int16 matrix ``(n, width)`` (the uint16 codes' bits) padded with ``pad``, and their lengths."""
     lens = np.fromiter((len(s) for s in sketches), dtype=np.int64, count=len(sketches)) // 2
-    out = np.full((len(sketches), width), pad, dtype=np.int32)
+    out = np.full((len(sketches), width), pad, dtype=np.int16)
     kept = np.minimum(lens, width)
     if kept.sum():
-        flat = np.frombuffer(b"".join(sketches), dtype="<u2")
+        flat = np.frombuffer(b"".join(sketches), dtype="<i2")
         if (lens > width).any():  # drop the words past the width (rows are concatenated in order)
             flat = flat[np.arange(flat.size) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens) < width]
         out[np.arange(width) < kept[:, None]] = flat  # row-major: each row's first words, in order
@@ -211,8 +216,9 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
     words are left out (OCR turns letters such as "s" or "l" into digits).
     """
     n, w = s.shape
-    kind = np.where(s >= 0, s & 3, 0)
-    word = (s >= 0) & (kind == 0)
+    kind = s & 3
+    kind[kind == _NO_CODE] = 0  # padding and the places outside are neither words nor numbers
+    word = (s & 3) == 0
     cols = np.arange(w, dtype=np.int32)
     prev = np.maximum.accumulate(np.where(word, cols, -1), axis=1)  # last word at or before i
     nxt = np.minimum.accumulate(np.where(word, cols, w)[:, ::-1], axis=1)[:, ::-1]  # first word at or after i
@@ -229,10 +235,10 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
     # (i in [-1, w], d in [-band - 1, band + 3]) is inside, and outside t equals no word of s
     lo, hi = band + 2, band + 4
     wp = lo + w + hi
-    tp = np.full((n, wp), _OUTSIDE, dtype=np.int32)
+    tp = np.full((n, wp), _OUTSIDE, dtype=np.int16)
     tp[:, lo : lo + w] = t
     tflat = tp.ravel()
-    t_num = (tflat >= 0) & ((tflat & 3) != 0)
+    t_num = (tflat & 1) != 0  # (low bits 1 or 3)
     sflat = s.ravel()
     base = r * wp + lo  # t[r, j] is tflat[base + j]
 
@@ -290,8 +296,8 @@ def shared_numbers(
     cols = np.arange(w)
 
     def values(x: np.ndarray, end: np.ndarray) -> np.ndarray:  # sorted keys (row, value) of the region
-        r, c = np.nonzero((x >= 0) & ((x & 3) == 3) & (cols < end[:, None]))
-        return np.sort(r.astype(np.int64) << 16 | x[r, c].astype(np.int64))
+        r, c = np.nonzero(((x & 3) == 3) & (cols < end[:, None]))
+        return np.sort(r.astype(np.int64) << 16 | x[r, c].view(np.uint16).astype(np.int64))
 
     ks, kt = values(s, lm), values(t, lm + band)
     us, cs = _distinct(ks, counts=True)
@@ -365,8 +371,8 @@ def tail_vocabulary(
     cols = np.arange(w)
 
     def words(x: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:  # distinct keys (row, word)
-        r, c = np.nonzero((x >= 0) & ((x & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]))
-        v = x[r, c]
+        r, c = np.nonzero(((x & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]))
+        v = x[r, c].view(np.uint16)
         keep = ~np.isin(v, stop)
         return _distinct(r[keep].astype(np.int64) << 16 | v[keep].astype(np.int64))[0]
 
