@@ -451,26 +451,41 @@ def _candidates(
     nodes of their views sharing an LSH band, or ``key_min`` word keys (nw: the word keys shared)."""
     # one probe of the window's band table (semi-join on the frontier's keys); the pairs are then built
     # from the few rows that share a key, in chunks of whole frontier nodes (bounds hot buckets; a
-    # pair's rows all fall in one chunk), grouped on (view, one integer for the two nodes)
+    # pair's rows all fall in one chunk: chunks are ranges of gids, no sort needed), grouped on one
+    # integer for (view, node, node) when it fits (a single-key group-by: half the cost of two keys)
     hits = band_tab.join(fkeys.select("key").unique(), on="key", how="semi").rename({"gid": "gid2"}).drop("w")
-    fkeys = fkeys.sort("v", "gid")
-    node = fkeys["v"].cast(pl.Int64).to_numpy() * (1 << 32) + fkeys["gid"].cast(pl.Int64).to_numpy()
-    cuts = np.unique(np.r_[0, np.searchsorted(node, node[_KEY_CHUNK::_KEY_CHUNK]), fkeys.height])
-    shift = 1 << int(np.max(band_tab["gid"].to_numpy(), initial=1)).bit_length()  # gid * shift + gid2 fits in 64 bits
+    upto = np.cumsum(np.bincount(fkeys["gid"].to_numpy()))  # frontier rows with gid <= g
+    last = np.unique(np.r_[np.searchsorted(upto, np.arange(_KEY_CHUNK, upto[-1], _KEY_CHUNK)), upto.size - 1])
+    chunks = (
+        [fkeys]
+        if last.size == 1
+        else [
+            fkeys.filter(pl.col("gid").is_between(int(lo), int(hi)))
+            for lo, hi in zip(np.r_[0, last[:-1] + 1], last, strict=True)
+        ]
+    )
+    gbits = int(np.max(band_tab["gid"].to_numpy(), initial=1)).bit_length()
+    shift = 1 << gbits
+    v_lo, v_hi = fkeys.select(pl.col("v").min().alias("lo"), pl.col("v").max().alias("hi")).cast(pl.Int64).row(0)
+    packed = 2 * gbits < 63 and v_hi - v_lo < 1 << (63 - 2 * gbits)
+    pk = pl.col("gid").cast(pl.UInt64) * shift + pl.col("gid2")
+    keys = (
+        [((pl.col("v") - v_lo).cast(pl.UInt64) * (shift * shift) + pk).alias("pk")] if packed else ["v", pk.alias("pk")]
+    )
     parts = [
-        fkeys.slice(lo, hi - lo)
-        .join(hits, on="key")
+        chunk.join(hits, on="key")
         .filter(pl.col("gid") != pl.col("gid2"))
-        .group_by("v", (pl.col("gid").cast(pl.UInt64) * shift + pl.col("gid2")).alias("pk"))
-        .agg((~pl.col("w")).any().alias("band"), pl.col("w").sum().alias("nw"))
-        .filter(pl.col("band") | (pl.col("nw") >= config.key_min))
-        for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)
+        .group_by(keys)
+        .agg(pl.len().alias("n"), pl.col("w").sum().alias("nw"))
+        .filter((pl.col("n") > pl.col("nw")) | (pl.col("nw") >= config.key_min))  # an LSH band, or key_min word keys
+        for chunk in chunks
     ]
+    view = (pl.col("pk") // (shift * shift)).cast(pl.Int64) + v_lo if packed else pl.col("v")
     return (
         pl.concat(parts)
         .select(
-            "v",
-            (pl.col("pk") // shift).cast(pl.UInt32).alias("gid"),
+            view.cast(pl.Int32).alias("v"),
+            (pl.col("pk") // shift % shift).cast(pl.UInt32).alias("gid"),
             (pl.col("pk") % shift).cast(pl.UInt32).alias("gid2"),
             "nw",
         )
