@@ -29,6 +29,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from pipeline.dedup import figures
 from pipeline.dedup.config import DedupConfig
@@ -37,9 +38,10 @@ from pipeline.dedup.tokens import (
     PAD_A,
     PAD_B,
     dense_prefix,
+    gather,
     shared_numbers,
+    sketch_codes,
     tail_vocabulary,
-    unpack,
     verify,
 )
 from pipeline.schema import DUPLICATES, SIGNATURES
@@ -100,7 +102,11 @@ class _MinHashes:
         self.day, self.window, self.reps, self.k = day, window, reps, k
         self.pos = np.full(int(np.max(reps["gid"].to_numpy(), initial=0)) + 1, -1, dtype=np.int64)
         self.rows = np.zeros((0, k), dtype=np.uint32)
-        self.tokens = np.zeros(0, dtype=object)
+        # token sketches of the rows, concatenated (int16 views of the codes): row i's are
+        # codes[starts[i] : starts[i] + words[i]] (no per-sketch Python objects to join per batch)
+        self.codes = np.zeros(0, dtype=np.int16)
+        self.starts = np.zeros(0, dtype=np.int64)
+        self.words = np.zeros(0, dtype=np.int64)
 
     def index(self, gids: np.ndarray) -> np.ndarray:
         """Row of each gid in ``rows`` / ``tokens`` (reading the ones not cached yet)."""
@@ -117,15 +123,20 @@ class _MinHashes:
             ).unique("doc_id", keep="first")
             gid = found.select("doc_id").join(want, on="doc_id", how="left", maintain_order="left")["gid"]
             mh = found["minhash"].explode().to_numpy().reshape(found.height, self.k)
-            tok = np.empty(found.height, dtype=object)
-            tok[:] = found["tokens"].to_list()
+            tok = found["tokens"].to_arrow().cast(pa.large_binary())
+            if isinstance(tok, pa.ChunkedArray):
+                tok = tok.combine_chunks()
+            codes, starts, words = sketch_codes(tok)
             self.pos[gid.to_numpy()] = np.arange(len(self.rows), len(self.rows) + found.height)
             self.rows = np.concatenate([self.rows, mh]) if len(self.rows) else mh
-            self.tokens = np.concatenate([self.tokens, tok])
+            self.starts = np.concatenate([self.starts, starts + self.codes.size])
+            self.codes = np.concatenate([self.codes, codes])
+            self.words = np.concatenate([self.words, words])
         return self.pos[gids]
 
-    def sketches(self, gids: np.ndarray) -> list[bytes]:
-        return [b if b is not None else b"" for b in self.tokens[self.index(gids)]]
+    def unpack(self, rows: np.ndarray, width: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
+        """The sketches of cache rows ``rows`` as ``tokens.unpack`` gives them."""
+        return gather(self.codes, self.starts[rows], self.words[rows], width, pad)
 
 
 def pair_scores(
@@ -230,12 +241,11 @@ def _confirm(
         # formulaic part; a copy keeps its figures)
         weak = np.flatnonzero(ok & (jw < config.threshold))
         if weak.size:
-            sk = mhs.sketches(gids)
             w = config.token_count
             for s in range(0, weak.size, _VERIFY_CHUNK):
                 part = weak[s : s + _VERIFY_CHUNK]
-                a, la = unpack([sk[i] for i in ia[part]], w, PAD_A)
-                b, lb = unpack([sk[i] for i in ib[part]], w, PAD_B)
+                a, la = mhs.unpack(rows[ia[part]], w, PAD_A)
+                b, lb = mhs.unpack(rows[ib[part]], w, PAD_B)
                 _, _, chk, bad, _ = verify(a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio)
                 ok[part[(chk >= config.verify_numbers) & (bad >= config.veto_conflicts * chk)]] = False
     if config.same_numbers:
@@ -261,18 +271,17 @@ def _confirm(
         v_dense = np.zeros(idx.size, dtype=bool)  # confirmed by where the dense match ends (dense_tail)
         v_full = np.zeros(idx.size, dtype=bool)  # whole sketches matched (verify_full)
         v_sim = np.zeros(idx.size)
-        sk = mhs.sketches(gids)
         w = config.token_count
         # pairs in order of their longer sketch: each batch's matrices are only as wide as its longest
-        words = np.minimum(np.array([len(x) // 2 for x in sk], dtype=np.int64), w)
+        words = np.minimum(mhs.words[rows], w)
         width = np.maximum(words[ia[idx]], words[ib[idx]])
         order = np.argsort(width, kind="stable")
         idx, width = idx[order], width[order]
         for s in range(0, idx.size, _VERIFY_CHUNK):
             sl = slice(s, s + _VERIFY_CHUNK)
             wc = max(int(width[sl].max()), 1)
-            a, la = unpack([sk[i] for i in ia[idx[sl]]], wc, PAD_A)
-            b, lb = unpack([sk[i] for i in ib[idx[sl]]], wc, PAD_B)
+            a, la = mhs.unpack(rows[ia[idx[sl]]], wc, PAD_A)
+            b, lb = mhs.unpack(rows[ib[idx[sl]]], wc, PAD_B)
             hits: list[np.ndarray] = []
             lm, matched, chk, bad, _ = verify(
                 a,

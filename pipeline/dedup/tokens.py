@@ -121,14 +121,37 @@ def word_keys(sketches: pa.Array, *, n: int, words: int, sample: int, seed: int)
 
 def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
     """Sketches as an int16 matrix ``(n, width)`` (the uint16 codes' bits) padded with ``pad``, and their lengths."""
-    lens = np.fromiter((len(s) for s in sketches), dtype=np.int64, count=len(sketches)) // 2
-    out = np.full((len(sketches), width), pad, dtype=np.int16)
-    kept = np.minimum(lens, width)
-    if kept.sum():
-        flat = np.frombuffer(b"".join(sketches), dtype="<i2")
-        if (lens > width).any():  # drop the words past the width (rows are concatenated in order)
-            flat = flat[np.arange(flat.size) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens) < width]
-        out[np.arange(width) < kept[:, None]] = flat  # row-major: each row's first words, in order
+    return gather(*sketch_codes(pa.array(sketches, type=pa.large_binary())), width, pad)
+
+
+def sketch_codes(sketches: pa.LargeBinaryArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sketches' codes concatenated (int16 views, as ``unpack`` gives them), each one's first index
+    and its word count (0 for a null sketch)."""
+    n = len(sketches)
+    offs = np.frombuffer(sketches.buffers()[1], dtype=np.int64)[sketches.offset : sketches.offset + n + 1]
+    data = sketches.buffers()[2]
+    codes = (
+        np.frombuffer(data, dtype="<i2", count=int(offs[-1]) // 2)[int(offs[0]) // 2 :].copy()
+        if data is not None and n
+        else np.zeros(0, np.int16)
+    )
+    starts = (offs[:-1] - offs[0]) // 2
+    words = np.diff(offs) // 2
+    if sketches.null_count:
+        words = np.where(np.asarray(sketches.is_valid()), words, 0)
+    return codes, starts, words
+
+
+def gather(
+    codes: np.ndarray, starts: np.ndarray, words: np.ndarray, width: int, pad: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``unpack`` of sketches given as ``sketch_codes`` rows (first index and word count of each)."""
+    kept = np.minimum(words, width)
+    out = np.full((starts.size, width), pad, dtype=np.int16)
+    total = int(kept.sum())
+    if total:
+        at = np.arange(total) + np.repeat(starts - np.r_[0, np.cumsum(kept)[:-1]], kept)
+        out[np.arange(width) < kept[:, None]] = codes[at]  # row-major: each row's first words, in order
     return out, kept
 
 
