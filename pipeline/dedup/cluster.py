@@ -52,9 +52,9 @@ START_MATCHES = 4  # tail_vocabulary: matched words among the first 8 (the copy 
 DENSE_REST = 5  # dense_tail: words of a full sketch after the dense end (a tail, not the end of the sketch)
 TAIL_WORDS = 5  # tail_vocabulary: distinct words of the shorter text's tail needed
 SAME_SHARE = 0.9  # same_numbers: share of each text's multi-digit numbers found in the other
-_VERIFY_CHUNK = 20_000  # pairs per verifier batch (bounds its (pairs, words) matrices)
+_VERIFY_CHUNK = 8_192  # pairs per verifier batch (bounds its (pairs, words) matrices; 20k was slower: cache)
 _KEY_CHUNK = 400_000  # frontier (node, band hash) rows per pair-building join: bounds hot buckets
-_SCORE_CHUNK = 50_000  # pairs per slot comparison (bounds the (pairs, slots) temporaries)
+_SCORE_CHUNK = 4_096  # pairs per slot comparison (its (pairs, slots) temporaries stay in cache: ~1.6x faster than 50k)
 
 
 def window_bounds(day: date, *, window_days: int | None) -> tuple[date | None, date]:
