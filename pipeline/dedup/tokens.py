@@ -193,10 +193,10 @@ def verify(
     hit = _hits(s, t, band)
     if hits is not None:
         hits.append(hit)
-    cm = np.cumsum(hit, 1, dtype=np.int32)
+    cm = np.cumsum(hit, 1, dtype=_small(w))
     pos = np.arange(1, w + 1)
     # (counts are integers: cm >= ratio * pos exactly when cm >= ceil(ratio * pos), no float pass)
-    good = (cm >= np.ceil(ratio * pos).astype(np.int32)) & (pos <= ls[:, None])
+    good = (cm >= np.ceil(ratio * pos).astype(cm.dtype)) & (pos <= ls[:, None])
     lm = np.where(good.any(1), w - np.argmax(good[:, ::-1], 1), 0)
     matched = cm[np.arange(n), np.maximum(lm - 1, 0)] * (lm > 0)
     # the number check only where the matched prefix can make a duplicate (most candidates stop here)
@@ -211,6 +211,12 @@ def verify(
     total = cm[np.arange(n), np.maximum(ls - 1, 0)] * (ls > 0)
     tail = (total - matched) / np.maximum(ls - lm, 1)
     return lm, matched.astype(np.int64), chk, bad, tail
+
+
+def _small(w: int) -> type[np.signedinteger]:
+    """Integer type for word positions and counts of sketches ``w`` words wide (int16: half the memory
+    traffic of int32; with room for ``w + 1`` and the like)."""
+    return np.int16 if w < 2**14 else np.int32
 
 
 def _hits(s: np.ndarray, t: np.ndarray, band: int) -> np.ndarray:
@@ -242,7 +248,7 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int) -> tuple[np.ndarr
     kind = s & 3
     kind[kind == _NO_CODE] = 0  # padding and the places outside are neither words nor numbers
     word = (s & 3) == 0
-    cols = np.arange(w, dtype=np.int32)
+    cols = np.arange(w, dtype=_small(w))
     prev = np.maximum.accumulate(np.where(word, cols, -1), axis=1)  # last word at or before i
     nxt = np.minimum.accumulate(np.where(word, cols, w)[:, ::-1], axis=1)[:, ::-1]  # first word at or after i
     near_num = np.zeros(kind.shape, dtype=bool)
@@ -356,8 +362,8 @@ def dense_prefix(
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
     hit = _hits(s, t, band) if hit is None else hit
-    cs = np.zeros((n, w + 1), dtype=np.int32)  # (counts of at most w words)
-    np.cumsum(hit, 1, dtype=np.int32, out=cs[:, 1:])
+    cs = np.zeros((n, w + 1), dtype=_small(w))  # (counts of at most w words)
+    np.cumsum(hit, 1, dtype=cs.dtype, out=cs[:, 1:])
     rows = np.arange(n)
     e = np.zeros(n, dtype=np.int64)
     if w >= window:
