@@ -220,7 +220,9 @@ def _confirm(
     gids = sub["gid"].to_numpy()
     rows = mhs.index(gids)
     tl = sub["text_len"].to_numpy()
-    ia, ib = np.searchsorted(gids, pairs["a"].to_numpy()), np.searchsorted(gids, pairs["b"].to_numpy())
+    at = np.zeros(int(gids.max()) + 1, dtype=np.int64)  # index of each gid in `gids` (a lookup, not a search)
+    at[gids] = np.arange(gids.size)
+    ia, ib = at[pairs["a"].to_numpy()], at[pairs["b"].to_numpy()]
     # slot match rates in chunks (the pairs' MinHash rows are never materialised whole)
     k = config.num_perm - config.lead_perm
     jw, jl = np.empty(ia.size), np.zeros(ia.size)
