@@ -23,8 +23,13 @@ import pyarrow as pa
 from pipeline.dedup.minhash import _GOLD as GOLD
 from pipeline.dedup.minhash import U64, _seed, mix64
 
-PAD_A, PAD_B = -1, -2  # padding values of the two sides: never equal to each other or to a token
-_OUTSIDE, _NOWHERE = -3, -4  # _number_conflicts: the places around a sketch, and values outside one
+# The verifier works on int16 views of the uint16 codes (half the memory traffic of int32). A code's two
+# lowest bits are never 2 (0 word, 1 one-digit number, 3 longer number), so values ending in binary 10 are
+# free: the padding of the two sides, never equal to each other or to a token, and the places
+# _number_conflicts looks at around a sketch and outside one
+PAD_A, PAD_B = -2, -6  # 0xFFFE, 0xFFFA
+_OUTSIDE, _NOWHERE = -10, -14  # 0xFFF6, 0xFFF2
+_NO_CODE = 2  # low bits of every value above
 
 
 def token_sketch(texts: pa.Array, count: int, seed: int) -> pa.LargeBinaryArray:
@@ -115,15 +120,38 @@ def word_keys(sketches: pa.Array, *, n: int, words: int, sample: int, seed: int)
 
 
 def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sketches as an int32 matrix ``(n, width)`` padded with ``pad``, and their lengths."""
-    lens = np.fromiter((len(s) for s in sketches), dtype=np.int64, count=len(sketches)) // 2
-    out = np.full((len(sketches), width), pad, dtype=np.int32)
-    kept = np.minimum(lens, width)
-    if kept.sum():
-        flat = np.frombuffer(b"".join(sketches), dtype="<u2")
-        if (lens > width).any():  # drop the words past the width (rows are concatenated in order)
-            flat = flat[np.arange(flat.size) - np.repeat(np.r_[0, np.cumsum(lens)[:-1]], lens) < width]
-        out[np.arange(width) < kept[:, None]] = flat  # row-major: each row's first words, in order
+    """Sketches as an int16 matrix ``(n, width)`` (the uint16 codes' bits) padded with ``pad``, and their lengths."""
+    return gather(*sketch_codes(pa.array(sketches, type=pa.large_binary())), width, pad)
+
+
+def sketch_codes(sketches: pa.LargeBinaryArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sketches' codes concatenated (int16 views, as ``unpack`` gives them), each one's first index
+    and its word count (0 for a null sketch)."""
+    n = len(sketches)
+    offs = np.frombuffer(sketches.buffers()[1], dtype=np.int64)[sketches.offset : sketches.offset + n + 1]
+    data = sketches.buffers()[2]
+    codes = (
+        np.frombuffer(data, dtype="<i2", count=int(offs[-1]) // 2)[int(offs[0]) // 2 :].copy()
+        if data is not None and n
+        else np.zeros(0, np.int16)
+    )
+    starts = (offs[:-1] - offs[0]) // 2
+    words = np.diff(offs) // 2
+    if sketches.null_count:
+        words = np.where(np.asarray(sketches.is_valid()), words, 0)
+    return codes, starts, words
+
+
+def gather(
+    codes: np.ndarray, starts: np.ndarray, words: np.ndarray, width: int, pad: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``unpack`` of sketches given as ``sketch_codes`` rows (first index and word count of each)."""
+    kept = np.minimum(words, width)
+    out = np.full((starts.size, width), pad, dtype=np.int16)
+    total = int(kept.sum())
+    if total:
+        at = np.arange(total) + np.repeat(starts - np.r_[0, np.cumsum(kept)[:-1]], kept)
+        out[np.arange(width) < kept[:, None]] = codes[at]  # row-major: each row's first words, in order
     return out, kept
 
 
@@ -166,10 +194,10 @@ def verify(
     hit = _hits(s, t, band)
     if hits is not None:
         hits.append(hit)
-    cm = np.cumsum(hit, 1, dtype=np.int32)
+    cm = np.cumsum(hit, 1, dtype=_small(w))
     pos = np.arange(1, w + 1)
     # (counts are integers: cm >= ratio * pos exactly when cm >= ceil(ratio * pos), no float pass)
-    good = (cm >= np.ceil(ratio * pos).astype(np.int32)) & (pos <= ls[:, None])
+    good = (cm >= np.ceil(ratio * pos).astype(cm.dtype)) & (pos <= ls[:, None])
     lm = np.where(good.any(1), w - np.argmax(good[:, ::-1], 1), 0)
     matched = cm[np.arange(n), np.maximum(lm - 1, 0)] * (lm > 0)
     # the number check only where the matched prefix can make a duplicate (most candidates stop here)
@@ -184,6 +212,12 @@ def verify(
     total = cm[np.arange(n), np.maximum(ls - 1, 0)] * (ls > 0)
     tail = (total - matched) / np.maximum(ls - lm, 1)
     return lm, matched.astype(np.int64), chk, bad, tail
+
+
+def _small(w: int) -> type[np.signedinteger]:
+    """Integer type for word positions and counts of sketches ``w`` words wide (int16: half the memory
+    traffic of int32; with room for ``w + 1`` and the like)."""
+    return np.int16 if w < 2**14 else np.int32
 
 
 def _hits(s: np.ndarray, t: np.ndarray, band: int) -> np.ndarray:
@@ -214,9 +248,10 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int, *, digits: bool) 
     not counted at all).
     """
     n, w = s.shape
-    kind = np.where(s >= 0, s & 3, 0)
-    word = (s >= 0) & (kind == 0)
-    cols = np.arange(w, dtype=np.int32)
+    kind = s & 3
+    kind[kind == _NO_CODE] = 0  # padding and the places outside are neither words nor numbers
+    word = (s & 3) == 0
+    cols = np.arange(w, dtype=_small(w))
     prev = np.maximum.accumulate(np.where(word, cols, -1), axis=1)  # last word at or before i
     nxt = np.minimum.accumulate(np.where(word, cols, w)[:, ::-1], axis=1)[:, ::-1]  # first word at or after i
     near_num = np.zeros(kind.shape, dtype=bool)
@@ -232,10 +267,10 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int, *, digits: bool) 
     # (i in [-1, w], d in [-band - 1, band + 3]) is inside, and outside t equals no word of s
     lo, hi = band + 2, band + 4
     wp = lo + w + hi
-    tp = np.full((n, wp), _OUTSIDE, dtype=np.int32)
+    tp = np.full((n, wp), _OUTSIDE, dtype=np.int16)
     tp[:, lo : lo + w] = t
     tflat = tp.ravel()
-    t_num = (tflat >= 0) & ((tflat & 3) != 0)
+    t_num = (tflat & 1) != 0  # (low bits 1 or 3)
     sflat = s.ravel()
     base = r * wp + lo  # t[r, j] is tflat[base + j]
 
@@ -313,8 +348,8 @@ def shared_numbers(
     cols = np.arange(w)
 
     def values(x: np.ndarray, end: np.ndarray) -> np.ndarray:  # sorted keys (row, value) of the region
-        r, c = np.nonzero((x >= 0) & ((x & 3) == 3) & (cols < end[:, None]))
-        return np.sort(r.astype(np.int64) << 16 | x[r, c].astype(np.int64))
+        r, c = np.nonzero(((x & 3) == 3) & (cols < end[:, None]))
+        return np.sort(r.astype(np.int64) << 16 | x[r, c].view(np.uint16).astype(np.int64))
 
     ks, kt = values(s, lm), values(t, lm + band)
     us, cs = _distinct(ks, counts=True)
@@ -351,8 +386,8 @@ def dense_prefix(
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
     hit = _hits(s, t, band) if hit is None else hit
-    cs = np.zeros((n, w + 1), dtype=np.int32)  # (counts of at most w words)
-    np.cumsum(hit, 1, dtype=np.int32, out=cs[:, 1:])
+    cs = np.zeros((n, w + 1), dtype=_small(w))  # (counts of at most w words)
+    np.cumsum(hit, 1, dtype=cs.dtype, out=cs[:, 1:])
     rows = np.arange(n)
     e = np.zeros(n, dtype=np.int64)
     if w >= window:
@@ -389,8 +424,8 @@ def tail_vocabulary(
     cols = np.arange(w)
 
     def words(x: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:  # distinct keys (row, word)
-        r, c = np.nonzero((x >= 0) & ((x & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]))
-        v = x[r, c]
+        r, c = np.nonzero(((x & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]))
+        v = x[r, c].view(np.uint16)
         keep = ~np.isin(v, stop)
         return _distinct(r[keep].astype(np.int64) << 16 | v[keep].astype(np.int64))[0]
 
