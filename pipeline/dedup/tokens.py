@@ -313,7 +313,7 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int, *, digits: bool) 
         # a lone one-digit number facing another digit ("Baa-3" / "Baa-2", "May 6" / "May 9"): noise turns
         # letters into digits, never a digit into another, so only a different digit there is a conflict
         lone = (kind == 1) & ~near_num & (prev >= 0) & (nxt < w)
-        r, c = np.nonzero(lone)
+        r, c = np.nonzero(lone)  # (at, eq and t_is_num read r, c and base: rebound for these positions)
         if r.size:
             pi, ni = prev[r, c], nxt[r, c]
             base = r * wp + lo
@@ -321,13 +321,14 @@ def _number_conflicts(s: np.ndarray, t: np.ndarray, band: int, *, digits: bool) 
             checked = np.zeros(r.size, dtype=bool)
             found = np.zeros(r.size, dtype=bool)
             for d in range(-band, band + 1):
-                ok = (eq(p_pi, d) | eq(p_ni, d)) & t_num[base + c + d]
+                ok = (eq(p_pi, d) | eq(p_ni, d)) & t_is_num(d)
                 checked |= ok
                 found |= ok & eq(p_c, d)
             # (counted only when they differ: an equal date says little, and would let rewrites of one
             # event pass as number-checked)
-            chk_n += np.bincount(r[checked & ~found], minlength=n)
-            bad_n += np.bincount(r[checked & ~found], minlength=n)
+            differ = np.bincount(r[checked & ~found], minlength=n)
+            chk_n += differ
+            bad_n += differ
     return chk_n, bad_n
 
 
