@@ -7,6 +7,8 @@
   their duplicates were computed while a window day's signatures were missing (another run was writing them).
   It launches nothing while a daily run is queued or in progress, and a tick never repeats a run for the
   same inputs (the run key holds the newest input's storage id).
+  Days a stage last wrote with older code are named in its skip reason, not launched (see ``newslake run
+  --stale``).
 * ``weekly_maintenance`` compacts and vacuums on Sundays.
 """
 
@@ -17,8 +19,9 @@ from assets.dedup import window_reads
 from assets.resources import SettingsResource
 from pipeline import planning
 from pipeline.ingest.inbox import inbox_fingerprint
-from pipeline.stage import LAST_TABLE
+from pipeline.stage import DAILY, LAST_TABLE
 
+CODE_VERSION_TAG = "dagster/code_version"
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 _ACTIVE = [
@@ -43,6 +46,34 @@ def pending(instance: dg.DagsterInstance, *, window_days: int | None) -> tuple[l
     reads = window_reads(instance)
     todo = planning.keys_to_process(keys, inputs=inputs, done=done, window_days=window_days, reads=reads)
     return keys, todo, max(inputs.values(), default=0)
+
+
+def written_code_versions(instance: dg.DagsterInstance) -> dict[str, dict[str, str | None]]:
+    """Per daily stage, the code version recorded with the last materialization of its last table per day."""
+    event = dg.DagsterEventType.ASSET_MATERIALIZATION
+    out: dict[str, dict[str, str | None]] = {}
+    for stage in DAILY:
+        key = dg.AssetKey(stage.tables[-1])
+        latest = instance.get_latest_storage_id_by_partition(key, event)
+        ids = sorted(latest.values())
+        versions: dict[str, str | None] = {}
+        for i in range(0, len(ids), 500):  # bounded queries on long histories
+            chunk = ids[i : i + 500]
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, storage_ids=chunk), limit=len(chunk)
+            ).records
+            for rec in records:
+                mat = rec.event_log_entry.asset_materialization
+                if mat is not None and mat.partition is not None:
+                    versions[mat.partition] = (mat.tags or {}).get(CODE_VERSION_TAG)
+        out[stage.name] = versions
+    return out
+
+
+def outdated(instance: dg.DagsterInstance) -> dict[str, dict[str, str]]:
+    """Days some stage last wrote with other code than the current: ``{day: {stage: old version}}``."""
+    current = {stage.name: stage.code_version for stage in DAILY}
+    return planning.outdated_keys(written_code_versions(instance), current)
 
 
 @dg.schedule(
@@ -86,6 +117,11 @@ def partitions_sensor(context: dg.SensorEvaluationContext, settings: SettingsRes
         return dg.SkipReason("a daily run is queued or in progress")
     keys, todo, newest = pending(instance, window_days=settings.get_settings().dedup.window_days)
     if not todo:
+        if stale := outdated(instance):  # reported, not launched: the user decides when history is recomputed
+            return dg.SkipReason(
+                f"every day is done; {len(stale)} day(s) were written by older code "
+                "(newslake run --stale, or a backfill of those days, recomputes them)"
+            )
         return dg.SkipReason("every day is done")
     return [
         dg.RunRequest(run_key=f"days-{a}-{b}-{newest}", tags=range_tags(a, b))

@@ -88,7 +88,7 @@ class _Bars:
 
 def _plain_run(args) -> bool:
     """A run of everything that is not done (no day options): the only kind the no-op fast path answers."""
-    return not (args.date or args.date_from or args.date_to or args.all or args.skip_ingest)
+    return not (args.date or args.date_from or args.date_to or args.all or args.stale or args.skip_ingest)
 
 
 def cmd_run(args) -> int:
@@ -175,6 +175,8 @@ def _run(args, home: Path) -> int:
     # on an existing lake learns its partitions here; their days are then not done until processed.
     partitions.add_keys(inst, _lake_keys(lake))
     keys, todo, _ = automation.pending(inst, window_days=settings.dedup.window_days)
+    if args.stale:
+        todo = sorted(set(todo) | set(automation.outdated(inst)))
     selected = _selected_keys(args, keys, todo)
     if selected is None:
         return 2
@@ -191,13 +193,28 @@ def _run(args, home: Path) -> int:
     # Fingerprint first, then check that nothing is left to do, then the summary: whatever changes after the
     # fingerprint was taken makes the next run's fingerprint differ, so a recorded state is never stale.
     fingerprint = control.noop_fingerprint(dict(os.environ), PROJECT) if _plain_run(args) else None
-    body = _summary_text(lake)
+    body = _summary_text(lake) + _outdated_text(automation.outdated(inst))
     print(f"\nnewslake run finished in {time.monotonic() - t0:.1f}s; {len(selected)} day(s) processed by this run")
     sys.stdout.write(body)
     window = settings.dedup.window_days
     if fingerprint and _inbox_unchanged(inst, settings) and not automation.pending(inst, window_days=window)[1]:
         control.record_noop(home, fingerprint, body)
     return 0
+
+
+def _outdated_text(outdated) -> str:
+    """What the summary says about days written by older code (nothing when there are none)."""
+    if not outdated:
+        return ""
+    from pipeline.planning import describe_outdated
+    from pipeline.stage import DAILY
+
+    lines = describe_outdated(outdated, {s.name: s.code_version for s in DAILY})
+    return (
+        f"written by older code: {len(outdated)} day(s), kept as they are until recomputed\n"
+        + "".join(f"  {line}\n" for line in lines)
+        + "recompute them: newslake run --stale (or --all for every day)\n"
+    )
 
 
 def _lake_keys(lake) -> list[str]:
@@ -553,6 +570,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--to", dest="date_to", type=_date, metavar="YYYY-MM-DD", help="last day of the backfill")
     r.add_argument("--all", action="store_true", help="reprocess every day found in the documents table")
+    r.add_argument(
+        "--stale",
+        action="store_true",
+        help="also reprocess the days a stage last wrote with older code (after an upgrade; listed by every run)",
+    )
     r.add_argument("--skip-ingest", action="store_true", help="do not read the inbox, only process days")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step logs")

@@ -121,3 +121,34 @@ def keys_between(keys: Iterable[str], start: str, end: str) -> list[str]:
     """The keys of an inclusive range, as a run over it processes them."""
     ordered = sort_keys(keys)
     return ordered[ordered.index(start) : ordered.index(end) + 1]
+
+
+def outdated_keys(
+    written: Mapping[str, Mapping[str, str | None]], current: Mapping[str, str]
+) -> dict[str, dict[str, str]]:
+    """Keys whose last write of some stage was made by other code than the current, with what wrote them.
+
+    ``written`` maps a stage to the code version recorded with its last write of each key (None: no version
+    recorded), ``current`` a stage to its code version now. A key a stage never wrote is not outdated but not
+    done (:func:`keys_to_process` finds it). Such keys are reported, never processed on their own: after an
+    upgrade, recomputing the whole history may take hours, so the user asks for it (``newslake run --stale``).
+    """
+    out: dict[str, dict[str, str]] = {}
+    for stage, now in current.items():
+        for key, version in written.get(stage, {}).items():
+            if version != now:
+                out.setdefault(key, {})[stage] = version or "unrecorded"
+    return {k: out[k] for k in sort_keys(out)}
+
+
+def describe_outdated(outdated: Mapping[str, Mapping[str, str]], current: Mapping[str, str]) -> list[str]:
+    """One line per (stage, old version): how many days, from which to which, and what replaces it."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for key, stages in outdated.items():
+        for stage, version in stages.items():
+            groups.setdefault((stage, version), []).append(key)
+    lines = []
+    for (stage, version), keys in sorted(groups.items()):
+        span = keys[0] if len(keys) == 1 else f"{keys[0]} .. {keys[-1]}"
+        lines.append(f"{stage}: {len(keys)} day(s) written by {version}, now {current[stage]} ({span})")
+    return lines

@@ -126,6 +126,14 @@ def test_partitions_sensor_requests_undone_days_once_and_nothing_after_they_ran(
     with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as ctx:
         again = sensor.evaluate_tick(ctx)
     assert again.run_requests == [], "the sensor repeated work whose inputs did not change"
+    assert "older code" not in (again.skip_message or "")
+    # A day whose last tagging was recorded by older code (an upgrade since) is reported, not launched.
+    old = dg.AssetMaterialization("entity_daily", partition="2026-11-25", tags={"dagster/code_version": "entities-0"})
+    instance.report_runless_asset_event(old)
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as ctx:
+        upgraded = sensor.evaluate_tick(ctx)
+    assert upgraded.run_requests == []
+    assert "1 day(s) were written by older code" in (upgraded.skip_message or ""), upgraded.skip_message
 
 
 def test_inbox_sensor_fires_only_when_the_inbox_changes(defs, dagster_env):

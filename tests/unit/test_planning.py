@@ -1,6 +1,13 @@
 from datetime import date, timedelta
 
-from pipeline.planning import affected_days, key_ranges, keys_between, keys_to_process
+from pipeline.planning import (
+    affected_days,
+    describe_outdated,
+    key_ranges,
+    keys_between,
+    keys_to_process,
+    outdated_keys,
+)
 from pipeline.stage import UNDATED, sort_keys
 
 D = date(2026, 11, 1)
@@ -80,3 +87,27 @@ def test_a_window_read_that_missed_signatures_leaves_the_day_to_do():
     # day whose window holds it read before them.
     own = {**inputs, k(2): 95}
     assert keys_to_process(keys, inputs=own, done=done, window_days=30, reads=again) == [k(3)]
+
+
+def test_days_written_by_other_code_are_outdated_per_stage():
+    current = {"dedup": "dedup-8", "entities": "entities-1"}
+    written = {
+        "dedup": {k(0): "dedup-7", k(1): "dedup-8", k(2): "dedup-7", UNDATED: None},
+        "entities": {k(0): "entities-1", k(1): "entities-0", k(2): "entities-1"},
+        "sentences": {k(0): "segment-1"},  # a stage no longer current is not judged
+    }
+    out = outdated_keys(written, current)
+    assert out == {
+        k(0): {"dedup": "dedup-7"},
+        k(1): {"entities": "entities-0"},
+        k(2): {"dedup": "dedup-7"},
+        UNDATED: {"dedup": "unrecorded"},
+    }
+    assert list(out) == [k(0), k(1), k(2), UNDATED]
+    assert outdated_keys({"dedup": {k(0): "dedup-8"}}, current) == {}
+    assert outdated_keys({}, current) == {}  # never written: not done, not outdated
+    assert describe_outdated(out, current) == [
+        f"dedup: 2 day(s) written by dedup-7, now dedup-8 ({k(0)} .. {k(2)})",
+        f"dedup: 1 day(s) written by unrecorded, now dedup-8 ({UNDATED})",
+        f"entities: 1 day(s) written by entities-0, now entities-1 ({k(1)})",
+    ]
