@@ -70,6 +70,22 @@ def written_code_versions(instance: dg.DagsterInstance) -> dict[str, dict[str, s
     return out
 
 
+def ingest_code_versions(instance: dg.DagsterInstance) -> dict[str, str]:
+    """The ingest code version of every ingestion run the instance recorded, by run id (from ``files``)."""
+    out: dict[str, str] = {}
+    cursor = None
+    while True:
+        page = instance.fetch_materializations(dg.AssetKey("files"), limit=1000, cursor=cursor)
+        for rec in page.records:
+            mat = rec.event_log_entry.asset_materialization
+            version = (mat.tags or {}).get(CODE_VERSION_TAG) if mat is not None else None
+            if version:
+                out[rec.run_id] = version
+        if not page.has_more:
+            return out
+        cursor = page.cursor
+
+
 def outdated(instance: dg.DagsterInstance) -> dict[str, dict[str, str]]:
     """Days some stage last wrote with other code than the current: ``{day: {stage: old version}}``."""
     current = {stage.name: stage.code_version for stage in DAILY}

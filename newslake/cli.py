@@ -164,6 +164,8 @@ def _run(args, home: Path) -> int:
     log_level = "INFO" if args.verbose else "WARNING"
     lake = storage.Lake(settings.lake)
     t0 = time.monotonic()
+    if args.stale and not args.skip_ingest:
+        _request_reparse(inst, lake, settings)
     if not args.skip_ingest and _inbox_unchanged(inst, settings):
         print(f"{settings.inbox} unchanged since its last ingestion: nothing to ingest", file=sys.stderr)
     elif not args.skip_ingest:
@@ -193,7 +195,7 @@ def _run(args, home: Path) -> int:
     # Fingerprint first, then check that nothing is left to do, then the summary: whatever changes after the
     # fingerprint was taken makes the next run's fingerprint differ, so a recorded state is never stale.
     fingerprint = control.noop_fingerprint(dict(os.environ), PROJECT) if _plain_run(args) else None
-    body = _summary_text(lake) + _outdated_text(automation.outdated(inst))
+    body = _summary_text(lake) + _outdated_text(automation.outdated(inst), _outdated_files(inst, lake, settings))
     print(f"\nnewslake run finished in {time.monotonic() - t0:.1f}s; {len(selected)} day(s) processed by this run")
     sys.stdout.write(body)
     window = settings.dedup.window_days
@@ -202,18 +204,56 @@ def _run(args, home: Path) -> int:
     return 0
 
 
-def _outdated_text(outdated) -> str:
-    """What the summary says about days written by older code (nothing when there are none)."""
-    if not outdated:
+def _outdated_files(inst, lake, settings):
+    """``files`` rows last parsed by older ingest code, with ``in_inbox``: whether the path is still there."""
+    import polars as pl
+
+    from assets.automation import ingest_code_versions
+    from pipeline import storage
+    from pipeline.ingest.manifest import parsed_by_other_code
+    from pipeline.schema import FILES
+    from pipeline.stage import INGEST
+
+    rows = parsed_by_other_code(
+        storage.read(lake, FILES), versions=ingest_code_versions(inst), current=INGEST.code_version
+    )
+    inbox = Path(settings.inbox)
+    present = [(inbox / p).is_file() for p in rows["path"].to_list()]
+    return rows.with_columns(pl.Series("in_inbox", present, dtype=pl.Boolean))
+
+
+def _request_reparse(inst, lake, settings) -> None:
+    """Mark the inbox files older ingest code parsed, so this run's ingestion parses them again."""
+    import polars as pl
+
+    from pipeline import storage
+    from pipeline.ingest.manifest import CODE_CHANGED
+    from pipeline.schema import FILES
+
+    rows = _outdated_files(inst, lake, settings).filter(pl.col("in_inbox"))
+    if rows.height:
+        print(f"parsing {rows.height} file(s) again: older ingest code parsed them", file=sys.stderr)
+        marked = rows.select(FILES.column_names).with_columns(pl.lit(CODE_CHANGED).alias("reason"))
+        storage.upsert(lake, FILES, marked, code_version="stale-request")
+
+
+def _outdated_text(outdated, files) -> str:
+    """What the summary says about days and files written by older code (nothing when there are none)."""
+    if not outdated and not files.height:
         return ""
     from pipeline.planning import describe_outdated
-    from pipeline.stage import DAILY
+    from pipeline.stage import DAILY, INGEST
 
-    lines = describe_outdated(outdated, {s.name: s.code_version for s in DAILY})
+    lines = []
+    for (version,), group in files.group_by("code_version", maintain_order=True):
+        gone = group.height - int(group["in_inbox"].sum())
+        note = f"; {gone} no longer in the inbox, kept as they are" if gone else ""
+        lines.append(f"ingest: {group.height} file(s) parsed by {version}, now {INGEST.code_version}{note}")
+    lines += describe_outdated(outdated, {s.name: s.code_version for s in DAILY})
     return (
-        f"written by older code: {len(outdated)} day(s), kept as they are until recomputed\n"
+        f"written by older code: {files.height} file(s), {len(outdated)} day(s), kept as they are until recomputed\n"
         + "".join(f"  {line}\n" for line in lines)
-        + "recompute them: newslake run --stale (or --all for every day)\n"
+        + "recompute them: newslake run --stale\n"
     )
 
 
@@ -232,14 +272,14 @@ def _inbox_unchanged(inst, settings) -> bool:
     from assets.automation import last_ingested_fingerprint
     from pipeline import storage
     from pipeline.ingest.inbox import inbox_fingerprint
-    from pipeline.ingest.manifest import TRANSIENT
+    from pipeline.ingest.manifest import PENDING
     from pipeline.schema import FILES
 
     inbox = Path(settings.inbox)
     if not inbox.is_dir() or inbox_fingerprint(inbox) != last_ingested_fingerprint(inst):
         return False
     files = storage.read(storage.Lake(settings.lake), FILES, columns=["status", "reason"])
-    return files.height > 0 and not files["reason"].is_in(list(TRANSIENT)).any()
+    return files.height > 0 and not files["reason"].is_in(list(PENDING)).any()
 
 
 def _selected_keys(args, keys: list[str], todo: list[str]) -> list[str] | None:
@@ -573,7 +613,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--stale",
         action="store_true",
-        help="also reprocess the days a stage last wrote with older code (after an upgrade; listed by every run)",
+        help="also parse the files and redo the days that older code parsed or wrote (listed by every run)",
     )
     r.add_argument("--skip-ingest", action="store_true", help="do not read the inbox, only process days")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -53,6 +53,7 @@ class RejectReason(StrEnum):
     UNREADABLE = "unreadable", "file", "could not be read (permissions, I/O error); retried on the next run"
     VANISHED = "vanished", "file", "deleted or moved between the inbox scan and parsing; retried on the next run"
     REPAIR_PENDING = "repair_pending", "file", "`newslake doctor --repair` lost some of its rows: parsed again next run"
+    CODE_CHANGED = "code_changed", "file", "parsed by older ingest code; `newslake run --stale` parses it again now"
     HIDDEN_FILE = "hidden_file", "file", "dot file or dot directory (one row, not read)"
     BAD_FILE_NAME = "bad_file_name", "file", "name is not valid UTF-8 (path stored with `\\xNN` escapes; not read)"
     LAKE_IN_INBOX = "lake_in_inbox", "file", "the lake or the Dagster home lies inside the inbox (refused, not read)"

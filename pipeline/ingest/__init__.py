@@ -20,6 +20,7 @@ special_file            file   FIFO, socket or device
 unreadable              file   could not be read (permissions, I/O error); retried on the next run
 vanished                file   deleted or moved between the inbox scan and parsing; retried on the next run
 repair_pending          file   ``newslake doctor --repair`` lost some of its rows: parsed again on the next run
+code_changed            file   parsed by older ingest code; ``newslake run --stale`` parses it again now
 hidden_file             file   dot file or dot directory (one row, not read)
 bad_file_name           file   name is not valid UTF-8 (path stored with ``\\xNN`` escapes; not read)
 lake_in_inbox           file   the lake or the Dagster home lies inside the inbox (refused, not read)

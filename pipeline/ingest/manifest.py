@@ -13,13 +13,15 @@ was last seen. The rule that makes restoring, reverting, copying and retrying co
   ``worker_crashed``, ``unreadable``, ``vanished``) not yet retried ``MAX_RETRIES`` times;
 * whenever a path gets a new row, its earlier documents and ``ingest`` rejects are removed first
   (``cleared``), so the lake never mixes the output of two versions of one path;
+* a path last parsed by older ingest code is parsed again when asked (``CODE_CHANGED``, set by
+  ``newslake run --stale``); its row and documents stay as they are until then;
 * an entry that could not be read at scan time but has a recorded state keeps it (its bytes are unknown,
   not changed); it is looked at again on the next run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeGuard
@@ -33,6 +35,10 @@ from pipeline.schema import DOCUMENTS, FILES
 # expensive ones, so a file that always times out does not cost a time limit on every run).
 TRANSIENT = frozenset({"timeout", "worker_crashed", "unreadable", "vanished", "repair_pending"})
 MAX_RETRIES = {"timeout": 3, "worker_crashed": 3}
+# Parsed by older ingest code (`newslake run --stale` sets it): parsed again once, keeping its status until then.
+CODE_CHANGED = "code_changed"  # pipeline.errors.RejectReason.CODE_CHANGED
+PENDING = TRANSIENT | {CODE_CHANGED}
+"""Reasons that make the next ingestion look at a file whose bytes did not change."""
 
 # scan_inbox entry kinds that are never read, and their reject reason codes (see pipeline.ingest).
 ENTRY_REASONS = {
@@ -72,6 +78,8 @@ def current_rows(known: pl.DataFrame) -> dict[str, dict]:
 
 def _retry_due(row: dict) -> bool:
     reason = row.get("reason")
+    if reason == CODE_CHANGED:
+        return True
     if row.get("status") != "rejected" or reason not in TRANSIENT:
         return False
     return (row.get("retries") or 0) < MAX_RETRIES.get(reason, 1 << 30)
@@ -169,7 +177,7 @@ def plan(entries: Iterable[InboxEntry], known: pl.DataFrame, *, ingested_at: dat
             continue
         if r is not None:
             replaced.add(e.rel_path)
-            if r["sha256"] == e.sha256 and _retry_due(r):
+            if r["sha256"] == e.sha256 and _retry_due(r) and r["reason"] != CODE_CHANGED:
                 retries[e.rel_path] = (r.get("retries") or 0) + 1
         to_parse.append(e)
     frame = lambda rows: pl.DataFrame(rows, schema=FILES.schema) if rows else FILES.empty()  # noqa: E731
@@ -184,4 +192,24 @@ def merge_documents(existing: pl.DataFrame, new: pl.DataFrame, *, replaced_paths
     keep = existing.filter(~pl.col("doc_id").is_in(new["doc_id"].implode()) & ~pl.col("source_path").is_in(replaced))
     return pl.concat([DOCUMENTS.conform(keep), DOCUMENTS.conform(new)]).unique(
         "doc_id", keep="last", maintain_order=True
+    )
+
+
+def parsed_by_other_code(known: pl.DataFrame, *, versions: Mapping[str, str], current: str) -> pl.DataFrame:
+    """Current ``files`` rows whose last parse was by other ingest code than ``current`` (columns: the row's,
+    plus ``code_version``). ``versions`` maps an ingestion's run id to its code version; rows of runs it does
+    not know (another Dagster home) are left out. Copies (``duplicate_file``), entries never read (symlinks,
+    hidden files, ...) and rows already waiting for a new parse are not parses of their own."""
+    rows = pl.DataFrame(list(current_rows(known).values()), schema=known.schema) if known.height else known
+    version = pl.col("run_id").replace_strict(dict(versions), default=None, return_dtype=pl.String)
+    never_read = pl.col("reason").is_in(list(set(ENTRY_REASONS.values()) | PENDING))
+    return (
+        rows.with_columns(version.alias("code_version"))
+        .filter(
+            pl.col("code_version").is_not_null()
+            & (pl.col("code_version") != current)
+            & (pl.col("status") != "duplicate_file")
+            & ~(never_read.fill_null(False))
+        )
+        .sort("path")
     )

@@ -1,5 +1,6 @@
-"""After an upgrade that changes a stage's code version, `newslake run` says which days the old code wrote and
-`newslake run --stale` recomputes exactly those; the result equals a clean run of the new code.
+"""After an upgrade that changes stages' code versions, `newslake run` says which files and days the old code
+wrote and `newslake run --stale` parses and recomputes exactly those; the result equals a clean run of the new
+code. A file gone from the inbox cannot be parsed again: its documents stay, and the summary keeps saying so.
 
 The "old release" is a private copy of the code with one stage's version set back, run as the real command on
 a real Dagster home; the new release is another copy as it is.
@@ -14,13 +15,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipeline import storage
-from pipeline.schema import DUPLICATES, ENTITIES, SENTENCES
+from pipeline.schema import DOCUMENTS, DUPLICATES, ENTITIES, FILES, SENTENCES
 from pipeline.storage import Lake
-from pipeline.versions import DEDUP
+from pipeline.versions import DEDUP, INGEST
 from tests.system.test_noop_run import DAYS, copy_code, fast, newslake, write_day
 
 pytestmark = pytest.mark.slow
 OLD = "dedup-old"
+OLD_INGEST = "ingest-old"
+GONE = "2026-11-23"
 
 
 @pytest.fixture
@@ -31,11 +34,12 @@ def upgrade(tmp_path):
     old = copy_code(tmp_path / "old")
     versions = old / "pipeline" / "versions.py"
     text = versions.read_text()
-    assert f'DEDUP = "{DEDUP}"' in text
-    versions.write_text(text.replace(f'DEDUP = "{DEDUP}"', f'DEDUP = "{OLD}"'))
+    assert f'DEDUP = "{DEDUP}"' in text and f'INGEST = "{INGEST}"' in text
+    text = text.replace(f'DEDUP = "{DEDUP}"', f'DEDUP = "{OLD}"')
+    versions.write_text(text.replace(f'INGEST = "{INGEST}"', f'INGEST = "{OLD_INGEST}"'))
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    for day in DAYS:
+    for day in (GONE, *DAYS):
         write_day(inbox, day)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSLAKE_", "DAGSTER_"))}
     env["NEWSLAKE_WORKERS"] = "0"
@@ -56,36 +60,42 @@ def upgrade(tmp_path):
 def tables(s) -> dict[str, pl.DataFrame]:
     lake = Lake(str(s["lake"]))
     out = {}
-    for table in (DUPLICATES, SENTENCES, ENTITIES):
+    for table in (DOCUMENTS, DUPLICATES, SENTENCES, ENTITIES):
         df = storage.read(lake, table)
+        df = df.drop("ingested_at", strict=False)  # when, not what
         out[table.name] = df.sort(df.columns)
     return out
 
 
-def test_days_written_by_older_code_are_listed_and_recomputed_on_request(upgrade):
+def test_files_and_days_written_by_older_code_are_listed_and_recomputed_on_request(upgrade):
     setup, old, new = upgrade
-    before = setup("upgraded", old)
-    newslake(before, "run")
+    clean = setup("clean", new)  # the new release on the whole inbox, from scratch
+    newslake(clean, "run")
+    newslake(setup("upgraded", old), "run")
+    (clean["inbox"] / f"{GONE}.jsonl").unlink()  # an inbox that is a drop folder: the file's documents stay
     s = setup("upgraded", new)  # same lake and home, new release
 
     first = newslake(s, "run")
     assert "0 day(s) processed" in first.stdout and "processing" not in first.stderr
-    n = len(DAYS)
-    assert f"written by older code: {n} day(s)" in first.stdout, first.stdout
-    assert f"dedup: {n} day(s) written by {OLD}, now {DEDUP} ({DAYS[0]} .. {DAYS[-1]})" in first.stdout
+    n = len(DAYS) + 1
+    assert f"written by older code: 3 file(s), {n} day(s)" in first.stdout, first.stdout
+    assert f"ingest: 3 file(s) parsed by {OLD_INGEST}, now {INGEST}; 1 no longer in the inbox" in first.stdout
+    assert f"dedup: {n} day(s) written by {OLD}, now {DEDUP} ({GONE} .. {DAYS[-1]})" in first.stdout
     again = newslake(s, "run")  # the recorded no-op answer keeps saying it
-    assert fast(again) and f"written by older code: {n} day(s)" in again.stdout
+    assert fast(again) and f"written by older code: 3 file(s), {n} day(s)" in again.stdout
 
     stale = newslake(s, "run", "--stale")
-    assert f"{n} day(s) processed" in stale.stdout, stale.stderr
-    assert "older code" not in stale.stdout
+    assert "parsing 2 file(s) again" in stale.stderr and f"{n} day(s) processed" in stale.stdout, stale.stderr
+    # Only what cannot be redone is left: the gone file, parsed by the old code.
+    assert "written by older code: 1 file(s), 0 day(s)" in stale.stdout, stale.stdout
+    assert "dedup:" not in stale.stdout.split("written by older code")[1]
+    files = storage.read(Lake(str(s["lake"])), FILES).sort("path")
+    assert files["reason"].null_count() == files.height and set(files["status"]) == {"ok"}
     after = newslake(s, "run")
-    assert "older code" not in after.stdout and "0 day(s) processed" in after.stdout
+    assert "0 day(s) processed" in after.stdout and "written by older code: 1 file(s), 0 day(s)" in after.stdout
     history = newslake(s, "history", "duplicates", "--format", "json", "--limit", "1")
     assert f"code_version={DEDUP} " in json.loads(history.stdout.splitlines()[0])["provenance"]
 
-    clean = setup("clean", new)
-    newslake(clean, "run")
     upgraded, fresh = tables(s), tables(clean)
     for name in fresh:
         assert_frame_equal(upgraded[name], fresh[name], check_row_order=False)

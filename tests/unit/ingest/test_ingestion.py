@@ -73,3 +73,36 @@ def test_date_problems_flags_a_misfiled_or_future_document():
     }).with_columns(pl.col("pub_datetime").str.to_datetime(time_zone="UTC"))
     bad = ingest.date_problems(docs, today=date(2026, 11, 28))
     assert sorted(bad["doc_id"]) == ["future", "misfiled"]
+
+
+def test_files_parsed_by_older_code_are_found_and_parsed_again_once_asked(tmp_path):
+    from pipeline.ingest.manifest import CODE_CHANGED, parsed_by_other_code
+
+    inbox, lake = tmp_path / "inbox", Lake(str(tmp_path / "lake"))
+    inbox.mkdir()
+    (inbox / "a.jsonl").write_text(records("2026-11-24", 3))
+    (inbox / "b.jsonl").write_text(records("2026-11-25", 2, prefix="b"))
+    (inbox / "empty.jsonl").write_text("")
+    (inbox / ".hidden").write_text("x")
+    ingest.run(inbox, lake, config=CFG, run_id="old-run")
+    shutil.copy(inbox / "a.jsonl", inbox / "a-copy.jsonl")
+    (inbox / "b.jsonl").write_text(records("2026-11-25", 2, prefix="c"))
+    ingest.run(inbox, lake, config=CFG, run_id="new-run")
+    files = storage.read(lake, FILES)
+    versions = {"old-run": "ingest-4", "new-run": "ingest-5"}
+    old = parsed_by_other_code(files, versions=versions, current="ingest-5")
+    # a and the empty file were parsed by the old code; the copy and the hidden entry are no parse of their own
+    assert old["path"].to_list() == ["a.jsonl", "empty.jsonl"] and set(old["code_version"]) == {"ingest-4"}
+    assert parsed_by_other_code(files, versions={"new-run": "ingest-5"}, current="ingest-5").height == 0
+
+    before = storage.read(lake, DOCUMENTS).sort("doc_id")
+    marked = old.select(FILES.column_names).with_columns(pl.lit(CODE_CHANGED).alias("reason"))
+    storage.upsert(lake, FILES, marked)
+    report = ingest.run(inbox, lake, config=CFG, run_id="stale-run")
+    assert report.documents == 3 and report.files_new == 2 and report.files_unchanged == 3  # b, copy, hidden: not
+    files = storage.read(lake, FILES).sort("path")
+    assert files.filter(pl.col("path") == "a.jsonl").row(0, named=True)["retries"] == 0  # not a failure
+    assert CODE_CHANGED not in set(files["reason"].drop_nulls())
+    versions["stale-run"] = "ingest-5"
+    assert parsed_by_other_code(files, versions=versions, current="ingest-5").height == 0
+    assert storage.read(lake, DOCUMENTS).sort("doc_id").drop("ingested_at").equals(before.drop("ingested_at"))
