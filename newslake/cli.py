@@ -232,9 +232,9 @@ def _request_reparse(inst, lake, settings) -> None:
 
     rows = _outdated_files(inst, lake, settings).filter(pl.col("in_inbox"))
     if rows.height:
-        print(f"parsing {rows.height} file(s) again: older ingest code parsed them", file=sys.stderr)
         marked = rows.select(FILES.column_names).with_columns(pl.lit(CODE_CHANGED).alias("reason"))
         storage.upsert(lake, FILES, marked, code_version="stale-request")
+        print(f"{rows.height} file(s) to parse again (older ingest code parsed them)", file=sys.stderr)
 
 
 def _outdated_text(outdated, files) -> str:

@@ -9,6 +9,10 @@ a real Dagster home; the new release is another copy as it is.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import polars as pl
 import pytest
@@ -85,7 +89,7 @@ def test_files_and_days_written_by_older_code_are_listed_and_recomputed_on_reque
     assert fast(again) and f"written by older code: 3 file(s), {n} day(s)" in again.stdout
 
     stale = newslake(s, "run", "--stale")
-    assert "parsing 2 file(s) again" in stale.stderr and f"{n} day(s) processed" in stale.stdout, stale.stderr
+    assert "2 file(s) to parse again" in stale.stderr and f"{n} day(s) processed" in stale.stdout, stale.stderr
     # Only what cannot be redone is left: the gone file, parsed by the old code.
     assert "written by older code: 1 file(s), 0 day(s)" in stale.stdout, stale.stdout
     assert "dedup:" not in stale.stdout.split("written by older code")[1]
@@ -96,6 +100,36 @@ def test_files_and_days_written_by_older_code_are_listed_and_recomputed_on_reque
     history = newslake(s, "history", "duplicates", "--format", "json", "--limit", "1")
     assert f"code_version={DEDUP} " in json.loads(history.stdout.splitlines()[0])["provenance"]
 
+    upgraded, fresh = tables(s), tables(clean)
+    for name in fresh:
+        assert_frame_equal(upgraded[name], fresh[name], check_row_order=False)
+
+
+def test_stale_run_killed_midway_is_finished_by_a_plain_run(upgrade):
+    """kill -9 right after `--stale` marked the files for a new parse (committed): the next plain run parses
+    them and redoes their days; the lake then equals a clean run of the new release."""
+    setup, old, new = upgrade
+    clean = setup("clean", new)
+    newslake(clean, "run")
+    newslake(setup("upgraded", old), "run")
+    s = setup("upgraded", new)
+    cmd = [sys.executable, "-m", "newslake.cli", "run", "--stale", "--inbox", str(s["inbox"]), "--no-progress"]
+    cmd += ["--lake", str(s["lake"]), "--home", str(s["home"])]
+    proc = subprocess.Popen(
+        cmd, cwd=s["code"], env=s["env"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.startswith("3 file(s) to parse again"):
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    out = newslake(s, "run")
+    assert "older code" not in out.stdout, out.stdout
     upgraded, fresh = tables(s), tables(clean)
     for name in fresh:
         assert_frame_equal(upgraded[name], fresh[name], check_row_order=False)
