@@ -1,0 +1,673 @@
+"""Research measurement (issue 19): does a learned verdict over the candidate pairs' features move the
+dedup frontier (noisy recall against precision and template merges), and which features carry it?
+
+Not a product change: ``pipeline.dedup`` is untouched. The study wraps ``cluster._confirm`` (the
+function ``deduplicate`` calls on each hop's new candidate pairs):
+
+* ``extract``: runs ``deduplicate`` with the rules (its output is unchanged: the wrapper only records)
+  on the clean and noisy sets of each seed and stores, per candidate node pair, the features below, the
+  rules' verdict (``_confirm``'s, or the word-key rarity rule's in any view) and the label from the set
+  builder (same original: positive; two originals sharing a template tag, a headline family or figure
+  siblings: template negative; else negative), under ``--cache`` (outside the repository);
+* ``study``: fits a model on the training seeds' pairs (clean + noisy), chooses its threshold on the
+  training seeds (out-of-fold predictions, leave-one-seed-out; cluster-level mean ARI of the connected
+  components of the accepted candidate pairs), then runs ``deduplicate`` on the test seeds with
+  ``_confirm``'s verdict replaced by the model's (views and hops as the code does; the rarity rule is
+  off, its information is in the features) and prints the same precision / recall / ARI / template
+  merges as ``dedup_quality.evaluate`` for the rules and the model, per seed, worst and mean; the pair-level
+  frontier; coefficients, importances and ablations.
+
+Word-key rarity: ``rarity_frame`` counts the nodes of the whole set holding each shared key (not a
+function of a day's window: left out by default, ``--drop none`` keeps it); ``rarity_view`` counts them in
+the view of the later node's first day, ``[v - 30, v]`` (what the rarity rule's per-view counts see, for the
+earliest view holding both nodes). ``--model lr``: logistic regression; ``--train-sets clean`` or ``noisy``:
+transfer between the two recipes; ``--ablate``: feature-group ablations at pair level on the training seeds.
+
+    python -m benchmarks.dedup_learned extract [--seeds 7,11,...] [--cache /tmp/learned19]
+    python -m benchmarks.dedup_learned study [--train 7,11,13,17,19,23] [--test 29,31,37,41,43,47]
+
+Needs scikit-learn (not a project dependency) and ../shared/corpus (via ``dedup_quality``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.dedup_quality import build, build_noisy, scores, template_merges
+from pipeline.dedup import DedupConfig, compute_signatures, deduplicate
+from pipeline.dedup import cluster as C
+from pipeline.dedup.figures import NOVEL, _distinct, _Figures, _stop_words, same_numbers, template_conflicts
+from pipeline.dedup.tokens import PAD_A, PAD_B, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
+
+SETS = ("clean", "noisy")
+RARE = 4  # a word key held by at most this many nodes is rare (rare_nodes)
+VIEW_CAP = 40  # per-view key counts are computed for keys held by at most this many nodes of the frame
+CHUNK = 4096
+
+# feature groups (for ablations); every name is a column of the pair tables
+GROUPS = {
+    "minhash": ["jw", "jl", "cont", "sim", "mh_ok"],
+    "lengths": ["log_short", "log_long", "len_ratio", "ls", "lt"],
+    "verifier": ["lm", "lm_share", "matched", "matched_share", "vtail", "prefix_shaped"],
+    "numcheck": ["chk", "bad", "bad_rate"],
+    "dense": ["e", "e_share", "trate", "chk_e", "bad_e", "bad_e_rate", "start8", "dense_novel"],
+    "tailvocab": ["nv", "nsh", "nsh_share"],
+    "lm_numbers": ["ns_l", "nt_l", "nc_l", "full_novel"],
+    "figures": [
+        "slots",
+        "slot_conf",
+        "slot_rate",
+        "slots_j",
+        "slot_conf_j",
+        "na",
+        "nb",
+        "nc",
+        "new_a",
+        "new_b",
+        "lead_m",
+        "lead_differ",
+        "guard_whole",
+        "guard_lead",
+        "guard_lead_own",
+        "same_nums",
+    ],
+    "keys": ["nw", "k_shared"],  # shared word keys (a property of the pair)
+    "rarity_frame": ["k_rare", "k_min", "k_mean_log"],  # how many nodes of the whole frame hold them
+    "rarity_view": ["k_rare_v", "k_min_v", "k_mean_log_v"],  # ... of the view of the later node's day
+    "new": ["first_hit", "word_share", "word_hit", "num_hit", "n_num_s", "pos_eq", "pos_eq_num", "digit_only"],
+}
+FEATURES = [f for g in GROUPS.values() for f in g]
+
+
+# ------------------------------------------------------------------ features ----
+def _figure_parts(pairs: pl.DataFrame, figs: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The figures guard's intermediate counts (see ``figures.template_conflicts``), both slot forms."""
+    n = pairs.height
+    ga, gb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    need = pl.Series(np.r_[ga, gb]).unique()
+    fg = _Figures(figs.filter(pl.col("gid").is_in(need.implode())))
+    ia, ib = fg.find(ga), fg.find(gb)
+    out = {}
+    for suffix, lead in (("", np.zeros(n, bool)), ("_j", np.ones(n, bool))):
+        pa_, sa, fa = fg.rows(ia, lead)
+        pb_, sb, fb = fg.rows(ib, lead)
+        s1 = int(max(sa.max(initial=0), sb.max(initial=0))) + 1
+        ka, ca = _distinct(pa_ * s1 + sa, counts=True)
+        kb, cb = _distinct(pb_ * s1 + sb, counts=True)
+        shared, i_a, i_b = np.intersect1d(ka, kb, assume_unique=True, return_indices=True)
+        f1 = fg.f1
+
+        def in_shared(k: np.ndarray, f: np.ndarray, shared: np.ndarray = shared, f1: int = f1) -> np.ndarray:
+            j = np.minimum(np.searchsorted(shared, k), max(shared.size - 1, 0))
+            ok = shared[j] == k if shared.size else np.zeros(k.size, bool)
+            return np.sort(j[ok] * f1 + f[ok])
+
+        common = np.intersect1d(in_shared(pa_ * s1 + sa, fa), in_shared(pb_ * s1 + sb, fb), assume_unique=True)
+        cc = np.bincount(common // f1, minlength=shared.size)
+        conflict = (cc < ca[i_a]) & (cc < cb[i_b])
+        pid = shared // s1
+        out["slots" + suffix] = np.bincount(pid, minlength=n).astype(float)
+        out["slot_conf" + suffix] = np.bincount(pid, weights=conflict, minlength=n)
+    out["slot_rate"] = out["slot_conf"] / np.maximum(out["slots"], 1)
+    ma, mb = (p * fg.f1 + f for p, f in (fg.multi(ia), fg.multi(ib)))
+    na, nb = np.bincount(ma // fg.f1, minlength=n), np.bincount(mb // fg.f1, minlength=n)
+    nc = np.bincount(np.intersect1d(ma, mb, assume_unique=True) // fg.f1, minlength=n)
+    out |= dict(na=na, nb=nb, nc=nc, new_a=(na - nc) / np.maximum(na, 1), new_b=(nb - nc) / np.maximum(nb, 1))
+    la, lb = fg.lead_len[ia], fg.lead_len[ib]
+    m = np.minimum(la, lb)
+    differ = (fg.lead0[ia] != fg.lead0[ib]) | ((m > 1) & (fg.lead1[ia] != fg.lead1[ib]))
+    out["lead_m"] = m
+    out["lead_differ"] = ((la >= 0) & (lb >= 0) & (m > 0) & differ).astype(float)
+    return out
+
+
+def _key_parts(
+    pairs: pl.DataFrame, gkeys: pl.DataFrame, counts: pl.DataFrame, presence: pl.DataFrame, window: int
+) -> dict[str, np.ndarray]:
+    """Shared word keys of each pair and how many nodes hold each: in the whole frame (``k_*``), and in
+    the view of the later node's first day, ``[v - window, v]`` (``k_*_v``; exact for keys held by at
+    most ``VIEW_CAP`` nodes of the frame, the frame's count above)."""
+    p = pairs.select("a", "b").with_row_index("pid")
+    mine = gkeys.filter(pl.col("gid").is_in(pl.concat([p["a"], p["b"]]).unique().implode()))
+    first = presence.group_by("gid").agg(pl.col("dnum").min().alias("d"))
+    both = (
+        p.join(mine.rename({"gid": "a"}), on="a")
+        .join(mine.rename({"gid": "b"}), on=["b", "key"])
+        .join(counts, on="key")
+        .join(first.rename({"gid": "a", "d": "da"}), on="a")
+        .join(first.rename({"gid": "b", "d": "db"}), on="b")
+        .with_columns(pl.max_horizontal("da", "db").alias("v"))
+    )
+    few = both.filter(pl.col("cnt") <= VIEW_CAP).select("pid", "key", "v")
+    held = gkeys.filter(pl.col("key").is_in(few["key"].unique().implode())).join(presence, on="gid")
+    per_view = (
+        few.join(held, on="key")
+        .filter(pl.col("dnum").is_between(pl.col("v") - window, pl.col("v")))
+        .group_by("pid", "key")
+        .agg(pl.col("gid").n_unique().alias("cnt_v"))
+    )
+    both = both.join(per_view, on=["pid", "key"], how="left").with_columns(pl.coalesce("cnt_v", "cnt"))
+    agg = both.group_by("pid").agg(
+        pl.len().alias("k_shared"),
+        (pl.col("cnt") <= RARE).sum().alias("k_rare"),
+        pl.col("cnt").min().alias("k_min"),
+        pl.col("cnt").log().mean().alias("k_mean_log"),
+        (pl.col("cnt_v") <= RARE).sum().alias("k_rare_v"),
+        pl.col("cnt_v").min().alias("k_min_v"),
+        pl.col("cnt_v").log().mean().alias("k_mean_log_v"),
+    )
+    f = p.select("pid").join(agg, on="pid", how="left").sort("pid")
+    fill = dict(k_shared=0, k_rare=0, k_min=1000, k_mean_log=10.0, k_rare_v=0, k_min_v=1000, k_mean_log_v=10.0)
+    return {k: f[k].fill_null(v).to_numpy().astype(float) for k, v in fill.items()}
+
+
+def pair_features(
+    pairs: pl.DataFrame, groups: pl.DataFrame, mhs: C._MinHashes, config: DedupConfig, keyinfo: tuple
+) -> pl.DataFrame:
+    """One row of features per row of ``pairs`` (columns a, b, nw): what the rules compute, and more."""
+    n = pairs.height
+    need = pl.concat([pairs["a"], pairs["b"]]).unique()
+    sub = groups.filter(pl.col("gid").is_in(need.implode())).sort("gid")
+    gids = sub["gid"].to_numpy()
+    rows = mhs.index(gids)
+    tl = sub["text_len"].to_numpy().astype(float)
+    at = np.zeros(int(gids.max()) + 1, dtype=np.int64)
+    at[gids] = np.arange(gids.size)
+    ia, ib = at[pairs["a"].to_numpy()], at[pairs["b"].to_numpy()]
+    k = config.num_perm - config.lead_perm
+    jw, jl = np.empty(n), np.zeros(n)
+    for s in range(0, n, CHUNK):
+        ra, rb = rows[ia[s : s + CHUNK]], rows[ib[s : s + CHUNK]]
+        C._match_rates(np.take(mhs.rows, ra, axis=0) == np.take(mhs.rows, rb, axis=0), k, jw, jl, s)
+    whole, lead = C._scores(jw, jl, tl[ia], tl[ib], config)
+    sim = C._combine(whole, lead, config)
+    lo, hi = np.maximum(np.minimum(tl[ia], tl[ib]), 1), np.maximum(tl[ia], tl[ib])
+    f: dict[str, np.ndarray] = dict(
+        jw=jw,
+        jl=lead,
+        cont=np.minimum(1.0, jw * (1 + hi / lo) / (1 + jw)),
+        sim=sim,
+        mh_ok=(sim >= config.threshold).astype(float),
+        log_short=np.log(lo),
+        log_long=np.log(hi),
+        len_ratio=hi / lo,
+    )
+    names = [
+        "ls", "lt", "lm", "lm_share", "matched", "matched_share", "vtail", "prefix_shaped", "chk", "bad",
+        "bad_rate", "e", "e_share", "trate", "chk_e", "bad_e", "bad_e_rate", "start8", "dense_novel", "nv",
+        "nsh", "nsh_share", "ns_l", "nt_l", "nc_l", "full_novel", "first_hit", "word_share", "word_hit",
+        "num_hit", "n_num_s", "pos_eq", "pos_eq_num", "digit_only",
+    ]  # fmt: skip
+    for name in names:
+        f[name] = np.zeros(n)
+    w = config.token_count
+    stop = _stop_words(config.seed)
+    words = np.minimum(mhs.words[rows], w)
+    for s in range(0, n, CHUNK):
+        sl = slice(s, min(s + CHUNK, n))
+        wc = max(int(np.maximum(words[ia[sl]], words[ib[sl]]).max()), 1)
+        a, la = mhs.unpack(rows[ia[sl]], wc, PAD_A)
+        b, lb = mhs.unpack(rows[ib[sl]], wc, PAD_B)
+        hits: list[np.ndarray] = []
+        band = config.verify_band
+        lm, matched, chk, bad, vtail = verify(
+            a, la, b, lb, band=band, ratio=config.verify_ratio, hits=hits, digits=config.digit_conflicts
+        )
+        hit = hits[0]
+        ls, lt = np.minimum(la, lb), np.maximum(la, lb)
+        e, trate, chk_e, bad_e, ns, nt, nc, start = dense_prefix(
+            a, la, b, lb, band=band, window=8, least=5, hit=hit, digits=config.digit_conflicts
+        )
+        nv, nsh = tail_vocabulary(a, la, b, lb, e, stop)
+        nv0, nsh0 = tail_vocabulary(a, la, b, lb, np.zeros_like(e), stop)
+        ns_l, nt_l, nc_l = shared_numbers(a, la, b, lb, lm, band)
+        st, tt, _ = _oriented(a, b, la, lb)
+        cols = np.arange(st.shape[1])
+        valid = cols < ls[:, None]
+        kind = st & 3
+        wmask, nmask = (kind == 0) & valid, (kind == 3) & valid
+        anyhit = hit & valid
+        eqpos = (st == tt) & valid
+        word_hit = (hit & wmask).sum(1) / np.maximum(wmask.sum(1), 1)
+        num_hit = (hit & nmask).sum(1) / np.maximum(nmask.sum(1), 1)
+        pos_eq_num = (eqpos & nmask).sum(1) / np.maximum(nmask.sum(1), 1)
+        pos_eq = eqpos.sum(1) / np.maximum(ls, 1)
+        vals = dict(
+            ls=ls,
+            lt=lt,
+            lm=lm,
+            lm_share=lm / np.maximum(ls, 1),
+            matched=matched,
+            matched_share=matched / np.maximum(ls, 1),
+            vtail=vtail,
+            prefix_shaped=((lm < ls) | (ls < w)).astype(float),
+            chk=chk,
+            bad=bad,
+            bad_rate=bad / np.maximum(chk, 1),
+            e=e,
+            e_share=e / np.maximum(ls, 1),
+            trate=trate,
+            chk_e=chk_e,
+            bad_e=bad_e,
+            bad_e_rate=bad_e / np.maximum(chk_e, 1),
+            start8=start,
+            dense_novel=((ns >= 2) & (nt >= 2) & (ns - nc >= NOVEL * ns) & (nt - nc >= NOVEL * nt)).astype(float),
+            nv=nv,
+            nsh=nsh,
+            nsh_share=nsh / np.maximum(nv, 1),
+            ns_l=ns_l,
+            nt_l=nt_l,
+            nc_l=nc_l,
+            full_novel=(
+                (ns_l >= 2) & (nt_l >= 2) & (ns_l - nc_l >= NOVEL * ns_l) & (nt_l - nc_l >= NOVEL * nt_l)
+            ).astype(float),
+            first_hit=np.where(anyhit.any(1), np.argmax(anyhit, 1), ls),
+            word_share=nsh0 / np.maximum(nv0, 1),
+            word_hit=word_hit,
+            num_hit=num_hit,
+            n_num_s=nmask.sum(1),
+            pos_eq=pos_eq,
+            pos_eq_num=pos_eq_num,
+            # the words agree (>= 90 % of the shorter's words found) but its multi-digit numbers do not
+            digit_only=((word_hit >= 0.9) & (nmask.sum(1) >= 2) & (num_hit <= 0.5)).astype(float),
+        )
+        for name, v in vals.items():
+            f[name][sl] = v
+    figs = sub.select("gid", "figures")
+    f |= _figure_parts(pairs, figs)
+    tol = config.figure_tolerance
+    f["guard_whole"] = template_conflicts(pairs, figs, tolerance=tol, lead_only=np.zeros(n, bool)).to_numpy()
+    f["guard_lead"] = template_conflicts(pairs, figs, tolerance=tol, lead_only=np.ones(n, bool)).to_numpy()
+    f["guard_lead_own"] = template_conflicts(
+        pairs, figs, tolerance=tol, lead_only=np.ones(n, bool), lead_numbers=np.zeros(n, bool)
+    ).to_numpy()
+    f["same_nums"] = same_numbers(pairs, figs, least=config.same_numbers, share=C.SAME_SHARE).to_numpy()
+    f["nw"] = pairs["nw"].to_numpy() if "nw" in pairs.columns else np.zeros(n)
+    f |= _key_parts(pairs, *keyinfo)
+    return pl.DataFrame({name: np.asarray(f[name], dtype=np.float64) for name in FEATURES})
+
+
+# -------------------------------------------------------- hooked deduplicate ----
+class Hook:
+    """Replaces ``cluster._confirm`` while active. ``model=None``: records features and the rules'
+    verdicts (output unchanged); else the verdict of the hop candidates is ``model(features)``."""
+
+    def __init__(self, sig: pl.DataFrame, config: DedupConfig, model=None, threshold: float = 0.5, cols=None):
+        self.config, self.model, self.threshold, self.cols = config, model, threshold, cols or FEATURES
+        self.doc_keys = sig.select("doc_id", pl.col("bands").list.slice(config.bands).alias("key")).explode("key")
+        self.doc_keys = self.doc_keys.drop_nulls("key")
+        # (the benchmark passes one frame as day and window: gids as ``gid_table`` numbers them)
+        dn = (pl.col("pub_date") - pl.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("dnum")
+        self.presence = gid_table(sig).join(sig.select("doc_id", dn), on="doc_id").select("gid", "dnum").unique()
+        self.keyinfo: tuple | None = None
+        self.records: list[pl.DataFrame] = []
+        self.rare_ok: list[pl.DataFrame] = []
+        self.feature_seconds = 0.0
+        self.orig = C._confirm
+
+    def __enter__(self) -> Hook:
+        C._confirm = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        C._confirm = self.orig
+
+    def __call__(self, pairs, groups, mhs, config, *, rare: bool = False):
+        res = self.orig(pairs, groups, mhs, config, rare=rare)
+        if pairs.height == 0 or "nw" not in pairs.columns:
+            return res  # (the closing similarity call for the output frame)
+        if rare:
+            self.rare_ok.append(res.filter("ok").select("a", "b"))
+            return res
+        t = time.process_time()
+        if self.keyinfo is None:
+            gk = groups.select("gid", "doc_id").join(self.doc_keys, on="doc_id").select("gid", "key").unique()
+            counts = gk.group_by("key").agg(pl.col("gid").n_unique().alias("cnt"))
+            self.keyinfo = (gk, counts, self.presence, config.window_days)
+        feats = pair_features(pairs, groups, mhs, config, self.keyinfo)
+        self.feature_seconds += time.process_time() - t
+        if self.model is None:
+            self.records.append(
+                pl.concat([res.select("a", "b", pl.col("ok").alias("rules_ok")), feats], how="horizontal")
+            )
+            return res
+        p = self.model.predict_proba(feats.select(self.cols).to_numpy())[:, 1]
+        ok = p >= self.threshold
+        return res.with_columns(pl.Series("ok", ok), pl.lit(False).alias("rare"))
+
+
+def gid_table(sig: pl.DataFrame) -> pl.DataFrame:
+    """doc_id -> gid as ``deduplicate`` numbers the exact groups when day and window are the same frame."""
+    return sig.select(
+        "doc_id",
+        pl.coalesce("exact_hash", pl.lit("\x00doc:") + pl.col("doc_id")).rank("dense").cast(pl.UInt32).alias("gid"),
+    )
+
+
+def run(df: pl.DataFrame, sig: pl.DataFrame, config: DedupConfig, hook: Hook | None) -> tuple[list[str], float]:
+    t = time.process_time()
+    if hook is None:
+        dup = deduplicate(sig, sig, config=config)
+    else:
+        with hook:
+            dup = deduplicate(sig, sig, config=config)
+    secs = time.process_time() - t
+    pred = df.select("doc_id").join(dup.select("doc_id", "cluster_id"), on="doc_id", how="left")
+    return pred["cluster_id"].to_list(), secs
+
+
+def load_set(cache: Path, name: str, seed: int) -> pl.DataFrame:
+    p = cache / f"{name}_{seed}.parquet"
+    if not p.exists():
+        df = build(2400, seed) if name == "clean" else build_noisy(1000, seed)
+        df.write_parquet(p)
+    return pl.read_parquet(p)
+
+
+def extract(cache: Path, seeds: list[int], config: DedupConfig) -> None:
+    for seed in seeds:
+        for name in SETS:
+            out = cache / f"pairs_{name}_{seed}.parquet"
+            df = load_set(cache, name, seed)
+            sig = compute_signatures(df, config=config)
+            t = time.process_time()
+            pred0, secs0 = run(df, sig, config, None)
+            hook = Hook(sig, config)
+            pred1, secs1 = run(df, sig, config, hook)
+            assert pred0 == pred1, "the recording hook changed the output"
+            pairs = pl.concat(hook.records).unique(["a", "b"], keep="first")
+            rare = pl.concat(hook.rare_ok).unique().with_columns(pl.lit(True).alias("rare_ok"))
+            gt = gid_table(sig).join(df.select("doc_id", "gold", "family"), on="doc_id")
+            rep = gt.group_by("gid").agg(
+                pl.col("gold").first(), pl.col("family").first(), pl.col("gold").n_unique().alias("ng")
+            )
+            ambiguous = int((rep["ng"] > 1).sum())
+            tags = rep.select("gid", "gold", pl.col("family").str.split(" "))
+            lab = (
+                pairs.select("a", "b")
+                .join(tags.rename({"gid": "a", "gold": "gold_a", "family": "fam_a"}), on="a")
+                .join(tags.rename({"gid": "b", "gold": "gold_b", "family": "fam_b"}), on="b")
+                .with_columns(
+                    (pl.col("gold_a") == pl.col("gold_b")).alias("pos"),
+                    (
+                        (pl.col("gold_a") != pl.col("gold_b"))
+                        & (pl.col("fam_a").list.set_intersection("fam_b").list.len() > 0)
+                    ).alias("tpl"),
+                )
+                .select("a", "b", "gold_a", "gold_b", "pos", "tpl")
+            )
+            pairs = (
+                pairs.join(lab, on=["a", "b"])
+                .join(rare, on=["a", "b"], how="left")
+                .with_columns(pl.col("rare_ok").fill_null(False))
+                .with_columns((pl.col("rules_ok") | pl.col("rare_ok")).alias("rules_any"))
+            )
+            pairs.write_parquet(out)
+            print(
+                f"{name} seed {seed}: {df.height} docs, {pairs.height} candidate pairs "
+                f"({int(pairs['pos'].sum())} positive, {int(pairs['tpl'].sum())} template), rules accept "
+                f"{int(pairs['rules_any'].sum())}; deduplicate {secs0:.2f}s CPU, features {hook.feature_seconds:.2f}s "
+                f"CPU ({hook.feature_seconds / max(secs0, 1e-9):.2f}x); exact groups with >1 original: {ambiguous} "
+                f"[{time.process_time() - t:.1f}s]",
+                flush=True,
+            )
+
+
+# ------------------------------------------------------------------- study ----
+def components_pred(sig_gids: pl.DataFrame, pairs: pl.DataFrame, accept: np.ndarray, df: pl.DataFrame) -> list[str]:
+    """Cluster labels: connected components of the accepted candidate node pairs (no views)."""
+    n = int(sig_gids["gid"].max()) + 1
+    acc = pairs.filter(pl.Series(accept))
+    lab = C._components(n, acc["a"].to_numpy().astype(np.int64), acc["b"].to_numpy().astype(np.int64))
+    g = df.select("doc_id").join(sig_gids, on="doc_id", how="left")["gid"].to_numpy()
+    return [str(x) for x in lab[g]]
+
+
+def make_model(kind: str):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    if kind == "gbt":
+        return HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31, random_state=0)
+    return make_pipeline(
+        FunctionTransformer(lambda x: np.sign(x) * np.log1p(np.abs(x))),
+        StandardScaler(),
+        LogisticRegression(C=1.0, max_iter=3000),
+    )
+
+
+def pair_frontier(y: np.ndarray, tpl: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """Pair-level recall at precision >= 0.99 and at zero accepted template pairs (best threshold)."""
+    order = np.argsort(-p, kind="stable")
+    ys, ts, ps = y[order], tpl[order], p[order]
+    tp, fp = np.cumsum(ys), np.cumsum(~ys)
+    last = np.r_[ps[1:] != ps[:-1], True]  # cut only between distinct scores
+    prec = tp / np.maximum(tp + fp, 1)
+    rec = tp / max(y.sum(), 1)
+    ok99 = last & (prec >= 0.99)
+    r99 = float(rec[ok99].max()) if ok99.any() else 0.0
+    first_t = np.argmax(ts) if ts.any() else ys.size
+    cut = np.flatnonzero(last[:first_t])
+    r0 = float(rec[cut].max()) if cut.size else 0.0
+    return r99, r0
+
+
+def study(args: argparse.Namespace, config: DedupConfig) -> None:
+    cache = Path(args.cache)
+    train, test = _ints(args.train), _ints(args.test)
+    cols = [c for c in FEATURES if c not in args.drop.split(",")]
+    tabs = {(n, s): pl.read_parquet(cache / f"pairs_{n}_{s}.parquet") for n in SETS for s in train + test}
+    print(f"{len(cols)} features; pairs per set (positive / template / other):")
+    for (n, s), t in tabs.items():
+        print(
+            f"  {n} {s}: {t.height} ({int(t['pos'].sum())} / {int(t['tpl'].sum())} / "
+            f"{int((~t['pos'] & ~t['tpl']).sum())})"
+        )
+
+    def xy(keys):
+        t = pl.concat([tabs[k] for k in keys])
+        return t.select(cols).to_numpy(), t["pos"].to_numpy()
+
+    keys_tr = [(n, s) for s in train for n in SETS if n in args.train_sets.split(",")]
+    # out-of-fold scores on the training seeds (leave one seed out) for the threshold
+    oof = {}
+    for s in train:
+        m = make_model(args.model).fit(*xy([k for k in keys_tr if k[1] != s]))
+        for n in SETS:
+            oof[(n, s)] = m.predict_proba(tabs[(n, s)].select(cols).to_numpy())[:, 1]
+    keys_thr = keys_tr  # the threshold is chosen on the training sets only
+    sigs, dfs, gids = {}, {}, {}
+    for k in keys_thr + [(n, s) for s in test for n in SETS]:
+        dfs[k] = load_set(cache, *k)
+        sigs[k] = compute_signatures(dfs[k], config=config)
+        gids[k] = gid_table(sigs[k])
+    grid = np.r_[np.round(np.arange(0.1, 0.96, 0.05), 2), 0.97, 0.98, 0.99]
+    print(f"\nthreshold on training seeds (OOF scores, components of accepted candidate pairs), model {args.model}:")
+    print(
+        f"{'thr':>5} {'cl.P':>7} {'cl.R':>7} {'cl.ARI':>7} {'cl.tpl':>6} "
+        f"{'no.P':>7} {'no.R':>7} {'no.ARI':>7} {'no.tpl':>6}"
+    )
+    best = None
+    for thr in grid:
+        agg = defaultdict(list)
+        for n, s in keys_thr:
+            pred = components_pred(gids[(n, s)], tabs[(n, s)], oof[(n, s)] >= thr, dfs[(n, s)])
+            m = scores(dfs[(n, s)]["gold"].to_list(), pred)
+            agg[n].append((m["precision"], m["recall"], m["ari"], template_merges(dfs[(n, s)], pred)))
+        mean = {n: np.mean(np.array(v, float), 0) for n, v in agg.items()}
+        print(f"{thr:5.2f} " + " ".join(_fmt(mean, n) for n in SETS))
+        obj = sum(m[2] for m in mean.values())
+        if best is None or obj > best[0]:
+            best = (obj, thr)
+    # the rules by the same components measure (training seeds), for reference
+    agg = defaultdict(list)
+    for n, s in keys_thr:
+        pred = components_pred(gids[(n, s)], tabs[(n, s)], tabs[(n, s)]["rules_any"].to_numpy(), dfs[(n, s)])
+        m = scores(dfs[(n, s)]["gold"].to_list(), pred)
+        agg[n].append((m["precision"], m["recall"], m["ari"], template_merges(dfs[(n, s)], pred)))
+    mean = {n: np.mean(np.array(v, float), 0) for n, v in agg.items()}
+    print("rules " + " ".join(_fmt(mean, n) for n in SETS))
+    thr = float(args.threshold) if args.threshold else float(best[1])
+    print(f"chosen threshold {thr:.2f} (max of the training sets' summed mean ARI, training seeds)")
+
+    model = make_model(args.model).fit(*xy(keys_tr))
+    # cluster level on the test seeds: rules (deduplicate as is) against the model's verdicts
+    rows = defaultdict(list)
+    for s in test:
+        for n in SETS:
+            df, sig = dfs[(n, s)], sigs[(n, s)]
+            gold = df["gold"].to_list()
+            pr, sr = run(df, sig, config, None)
+            hook = Hook(sig, config, model, thr, cols)
+            pm, sm = run(df, sig, config, hook)
+            for who, pred, secs in (("rules", pr, sr), ("model", pm, sm)):
+                m = scores(gold, pred)
+                rows[(n, who)].append((s, m["precision"], m["recall"], m["ari"], template_merges(df, pred), secs))
+    for n in SETS:
+        print(f"\n[{n}] test seeds, cluster level (deduplicate; model: _confirm's verdict replaced, rarity rule off)")
+        print(
+            f"{'seed':>6} {'rules P':>8} {'R':>7} {'ARI':>7} {'tpl':>4}   {'model P':>8} {'R':>7} {'ARI':>7} {'tpl':>4}"
+        )
+        a, b = np.array(rows[(n, "rules")], float), np.array(rows[(n, "model")], float)
+        for i, s in enumerate(test):
+            print(
+                f"{s:>6} {a[i, 1]:8.4f} {a[i, 2]:7.4f} {a[i, 3]:7.4f} {int(a[i, 4]):>4}   "
+                f"{b[i, 1]:8.4f} {b[i, 2]:7.4f} {b[i, 3]:7.4f} {int(b[i, 4]):>4}"
+            )
+        for label, f in (
+            ("worst", lambda x: np.r_[x[:, 1:4].min(0), x[:, 4].max()]),
+            ("mean", lambda x: x[:, 1:5].mean(0)),
+        ):
+            ra, rb = f(a), f(b)
+            print(
+                f"{label:>6} {ra[0]:8.4f} {ra[1]:7.4f} {ra[2]:7.4f} {ra[3]:4.1f}   "
+                f"{rb[0]:8.4f} {rb[1]:7.4f} {rb[2]:7.4f} {rb[3]:4.1f}"
+            )
+        print(
+            f"  CPU s per set (deduplicate; model run includes features + model): rules {a[:, 5].mean():.2f}, "
+            f"model {b[:, 5].mean():.2f}"
+        )
+    # pair level on the test seeds' candidate pairs (rules' candidates)
+    print("\npair level, test seeds' candidate pairs (pooled per set): rules' point; model at the chosen threshold;")
+    print(
+        "model's best recall at precision >= 0.99 and at zero template pairs "
+        "(oracle thresholds on test pairs: the frontier)"
+    )
+    for n in SETS:
+        t = pl.concat([tabs[(n, s)] for s in test])
+        y, tpl = t["pos"].to_numpy(), t["tpl"].to_numpy()
+        p = model.predict_proba(t.select(cols).to_numpy())[:, 1]
+        for who, acc in (("rules", t["rules_any"].to_numpy()), ("model", p >= thr)):
+            tp = int((acc & y).sum())
+            print(
+                f"  [{n}] {who}: P {tp / max(acc.sum(), 1):.4f} R {tp / max(y.sum(), 1):.4f} "
+                f"(accepted {int(acc.sum())}, FP {int((acc & ~y).sum())}, template {int((acc & tpl).sum())}, "
+                f"FN {int((~acc & y).sum())})"
+            )
+        r99, r0 = pair_frontier(y, tpl, p)
+        rr99, rr0 = pair_frontier(y, tpl, t["rules_any"].to_numpy().astype(float))
+        print(
+            f"  [{n}] frontier: model R@P0.99 {r99:.4f}, R@0 template {r0:.4f}; "
+            f"rules (one point) R@P0.99 {rr99:.4f}, R@0tpl {rr0:.4f}"
+        )
+    explain(model, cols, args, tabs, keys_tr, train, thr)
+
+
+def explain(model, cols, args, tabs, keys_tr, train, thr) -> None:
+    """LR coefficients; feature-group ablations at pair level on the training seeds (two folds of seeds)."""
+    if args.model == "lr":
+        coef = model[-1].coef_[0]
+        order = np.argsort(-np.abs(coef))
+        print("\nlogistic regression, standardised log1p features, top coefficients:")
+        print("  " + ", ".join(f"{cols[i]} {coef[i]:+.2f}" for i in order[:20]))
+    if not args.ablate:
+        return
+    half = len(train) // 2
+    folds = [train[:half], train[half:]]
+    variants = [("all", cols)]
+    variants += [(f"-{g}", [c for c in cols if c not in GROUPS[g]]) for g in GROUPS if set(GROUPS[g]) & set(cols)]
+    variants += [(f"only {g}", [c for c in cols if c in GROUPS[g]]) for g in GROUPS if set(GROUPS[g]) & set(cols)]
+    if args.ablate_each:  # one feature at a time, of the groups named
+        each = [c for g in args.ablate_each.split(",") for c in GROUPS[g] if c in cols]
+        variants = [("all", cols)] + [(f"-{c}", [x for x in cols if x != c]) for c in each]
+    print(
+        f"\nfeature groups, pair level on the training seeds (two folds: {folds[0]} / {folds[1]}, each scored by the"
+        f" model of the other), threshold {thr:.2f}:"
+    )
+    print(
+        f"{'variant':<16} " + " ".join(f"{n[:2]}.R@P99 {n[:2]}.R@0tp {n[:2]}.FP {n[:2]}.tpl {n[:2]}.FN" for n in SETS)
+    )
+    for name, use in variants:
+        y, tpl, p, kind = [], [], [], []
+        for i, fold in enumerate(folds):
+            fit_keys = [k for k in keys_tr if k[1] in folds[1 - i]]
+            t = pl.concat([tabs[k] for k in fit_keys])
+            m = make_model(args.model).fit(t.select(use).to_numpy(), t["pos"].to_numpy())
+            for n in SETS:
+                t = pl.concat([tabs[(n, s)] for s in fold])
+                y.append(t["pos"].to_numpy())
+                tpl.append(t["tpl"].to_numpy())
+                p.append(m.predict_proba(t.select(use).to_numpy())[:, 1])
+                kind.append(np.full(t.height, n))
+        y, tpl, p, kind = (np.concatenate(x) for x in (y, tpl, p, kind))
+        out = []
+        for n in SETS:
+            s_ = kind == n
+            r99, r0 = pair_frontier(y[s_], tpl[s_], p[s_])
+            acc = p[s_] >= thr
+            fp, ft, fn = (acc & ~y[s_]).sum(), (acc & tpl[s_]).sum(), (~acc & y[s_]).sum()
+            out.append(f"{r99:9.4f} {r0:9.4f} {fp:5d} {ft:6d} {fn:5d}")
+        print(f"{name:<16} " + " ".join(out), flush=True)
+    out = []
+    for n in SETS:
+        t = pl.concat([tabs[(n, s)] for s in train])
+        y, tpl, acc = t["pos"].to_numpy(), t["tpl"].to_numpy(), t["rules_any"].to_numpy()
+        r = (acc & y).sum() / max(y.sum(), 1)
+        out.append(f"R {r:.4f} {'':>8} {(acc & ~y).sum():5d} {(acc & tpl).sum():6d} {(~acc & y).sum():5d}")
+    print(f"{'rules':<16} " + " ".join(out))
+
+
+def _fmt(mean: dict, n: str) -> str:
+    x = mean.get(n, np.full(4, np.nan))
+    return " ".join(f"{v:7.4f}" if i < 3 else f"{v:6.1f}" for i, v in enumerate(x))
+
+
+def _ints(s: str) -> list[int]:
+    return [int(x) for x in s.split(",") if x.strip()]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["extract", "study"])
+    ap.add_argument("--cache", default="/tmp/learned19", help="sets and pair tables (never in the repository)")
+    ap.add_argument("--seeds", default="7,11,13,17,19,23,29,31,37,41,43,47")
+    ap.add_argument("--train", default="7,11,13,17,19,23")
+    ap.add_argument("--test", default="29,31,37,41,43,47")
+    ap.add_argument("--model", default="gbt", choices=["gbt", "lr"])
+    ap.add_argument("--train-sets", default="clean,noisy", help="which sets' pairs train the model (transfer)")
+    ap.add_argument("--drop", default="group:rarity_frame", help="features (comma-separated) left out of the model")
+    ap.add_argument("--ablate", action="store_true", help="feature-group ablations (pair level, training seeds)")
+    ap.add_argument("--ablate-each", default="", help="with --ablate: drop each feature of these groups instead")
+    ap.add_argument("--threshold", default="", help="fixed threshold instead of the training-seed choice")
+    args = ap.parse_args()
+    for g in list(GROUPS):
+        args.drop = args.drop.replace(f"group:{g}", ",".join(GROUPS[g]))
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    config = DedupConfig()
+    if args.what == "extract":
+        extract(cache, _ints(args.seeds), config)
+    else:
+        study(args, config)
+
+
+if __name__ == "__main__":
+    main()
