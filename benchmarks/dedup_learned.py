@@ -32,6 +32,7 @@ Needs scikit-learn (not a project dependency) and ../shared/corpus (via ``dedup_
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -39,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from benchmarks.dedup_quality import build, build_noisy, scores, template_merges
+from benchmarks.dedup_quality import CORPUS, build, build_noisy, scores, template_merges
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate
 from pipeline.dedup import cluster as C
 from pipeline.dedup.figures import NOVEL, _distinct, _Figures, _stop_words, same_numbers, template_conflicts
@@ -365,14 +366,19 @@ def run(df: pl.DataFrame, sig: pl.DataFrame, config: DedupConfig, hook: Hook | N
 def load_set(cache: Path, name: str, seed: int) -> pl.DataFrame:
     p = cache / f"{name}_{seed}.parquet"
     if not p.exists():
-        df = build(2400, seed) if name == "clean" else build_noisy(1000, seed)
+        if name == "shift":
+            from benchmarks.dedup_shift import build_shift
+
+            df = build_shift(1000, seed)
+        else:
+            df = build(2400, seed) if name == "clean" else build_noisy(1000, seed)
         df.write_parquet(p)
     return pl.read_parquet(p)
 
 
-def extract(cache: Path, seeds: list[int], config: DedupConfig) -> None:
+def extract(cache: Path, seeds: list[int], config: DedupConfig, sets: tuple[str, ...] = SETS) -> None:
     for seed in seeds:
-        for name in SETS:
+        for name in sets:
             out = cache / f"pairs_{name}_{seed}.parquet"
             df = load_set(cache, name, seed)
             sig = compute_signatures(df, config=config)
@@ -465,6 +471,8 @@ def study(args: argparse.Namespace, config: DedupConfig) -> None:
     train, test = _ints(args.train), _ints(args.test)
     cols = [c for c in FEATURES if c not in args.drop.split(",")]
     tabs = {(n, s): pl.read_parquet(cache / f"pairs_{n}_{s}.parquet") for n in SETS for s in train + test}
+    # sets only tested on (the shift recipe): cluster level only, never in training or the threshold
+    unseen = tuple(n for n in args.test_only.split(",") if n.strip())
     print(f"{len(cols)} features; pairs per set (positive / template / other):")
     for (n, s), t in tabs.items():
         print(
@@ -485,7 +493,7 @@ def study(args: argparse.Namespace, config: DedupConfig) -> None:
             oof[(n, s)] = m.predict_proba(tabs[(n, s)].select(cols).to_numpy())[:, 1]
     keys_thr = keys_tr  # the threshold is chosen on the training sets only
     sigs, dfs, gids = {}, {}, {}
-    for k in keys_thr + [(n, s) for s in test for n in SETS]:
+    for k in keys_thr + [(n, s) for s in test for n in SETS + unseen]:
         dfs[k] = load_set(cache, *k)
         sigs[k] = compute_signatures(dfs[k], config=config)
         gids[k] = gid_table(sigs[k])
@@ -522,7 +530,7 @@ def study(args: argparse.Namespace, config: DedupConfig) -> None:
     # cluster level on the test seeds: rules (deduplicate as is) against the model's verdicts
     rows = defaultdict(list)
     for s in test:
-        for n in SETS:
+        for n in SETS + unseen:
             df, sig = dfs[(n, s)], sigs[(n, s)]
             gold = df["gold"].to_list()
             pr, sr = run(df, sig, config, None)
@@ -531,7 +539,7 @@ def study(args: argparse.Namespace, config: DedupConfig) -> None:
             for who, pred, secs in (("rules", pr, sr), ("model", pm, sm)):
                 m = scores(gold, pred)
                 rows[(n, who)].append((s, m["precision"], m["recall"], m["ari"], template_merges(df, pred), secs))
-    for n in SETS:
+    for n in SETS + unseen:
         print(f"\n[{n}] test seeds, cluster level (deduplicate; model: _confirm's verdict replaced, rarity rule off)")
         print(
             f"{'seed':>6} {'rules P':>8} {'R':>7} {'ARI':>7} {'tpl':>4}   {'model P':>8} {'R':>7} {'ARI':>7} {'tpl':>4}"
@@ -649,6 +657,10 @@ def main() -> None:
     ap.add_argument("what", choices=["extract", "study"])
     ap.add_argument("--cache", default="/tmp/learned19", help="sets and pair tables (never in the repository)")
     ap.add_argument("--seeds", default="7,11,13,17,19,23,29,31,37,41,43,47")
+    ap.add_argument("--sets", default="clean,noisy", help="extract: which sets (clean, noisy, shift)")
+    ap.add_argument(
+        "--test-only", default="", help="study: sets evaluated at cluster level only, never trained on (shift)"
+    )
     ap.add_argument("--train", default="7,11,13,17,19,23")
     ap.add_argument("--test", default="29,31,37,41,43,47")
     ap.add_argument("--model", default="gbt", choices=["gbt", "lr"])
@@ -660,11 +672,17 @@ def main() -> None:
     args = ap.parse_args()
     for g in list(GROUPS):
         args.drop = args.drop.replace(f"group:{g}", ",".join(GROUPS[g]))
+    if not (CORPUS / "reuters21578.jsonl").exists():
+        print(f"SKIPPED: corpus not found at {CORPUS} (../shared/corpus is absent); nothing measured.")
+        return
+    if args.what == "study" and importlib.util.find_spec("sklearn") is None:
+        print("SKIPPED: scikit-learn is not installed (pip install -c constraints.txt -e '.[bench]')")
+        return
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     config = DedupConfig()
     if args.what == "extract":
-        extract(cache, _ints(args.seeds), config)
+        extract(cache, _ints(args.seeds), config, tuple(args.sets.split(",")))
     else:
         study(args, config)
 

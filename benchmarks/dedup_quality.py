@@ -602,6 +602,19 @@ def evaluate(name: str, df: pl.DataFrame, cfg: DedupConfig, seed: int) -> dict[s
     return figures
 
 
+def build_set(name: str, args: argparse.Namespace, seed: int) -> pl.DataFrame:
+    """One development set by name: clean, noisy, or shift (``benchmarks/dedup_shift.py``: transfer only)."""
+    if name == "clean":
+        return build(args.originals, seed)
+    if name == "noisy":
+        return build_noisy(args.noisy_originals, seed)
+    if name == "shift":
+        from benchmarks.dedup_shift import build_shift
+
+        return build_shift(args.noisy_originals, seed)
+    raise SystemExit(f"unknown set {name!r}: clean, noisy or shift")
+
+
 def summarise(seeds: list[int], args: argparse.Namespace, cfg: DedupConfig) -> None:
     """Run every seed (both sets unless ``--sets``), then print one row per seed and set and, per set, the
     worst and the mean of each measure: a change must hold on every seed, not on the mean of two."""
@@ -609,7 +622,7 @@ def summarise(seeds: list[int], args: argparse.Namespace, cfg: DedupConfig) -> N
     rows: dict[str, list[tuple[int, dict[str, float]]]] = defaultdict(list)
     for seed in seeds:
         for name in sets:
-            df = build(args.originals, seed) if name == "clean" else build_noisy(args.noisy_originals, seed)
+            df = build_set(name, args, seed)
             rows[name].append((seed, evaluate(name, df, cfg, seed)))
     cols = [("newslake", m) for m in ("precision", "recall", "ari", "template_merges")] + [("datasketch", "ari")]
     head = " ".join(f"{f'{k[:2]}.{m[:4]}':>8}" for k, m in cols)
@@ -630,7 +643,9 @@ def summarise(seeds: list[int], args: argparse.Namespace, cfg: DedupConfig) -> N
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", default="clean,noisy", help="which sets: clean, noisy or both")
+    ap.add_argument(
+        "--sets", default="clean,noisy", help="which sets, comma-separated: clean, noisy, shift (transfer check)"
+    )
     ap.add_argument("--originals", type=int, default=2400, help="originals of the clean set")
     ap.add_argument("--noisy-originals", type=int, default=1000, help="originals of the noisy/partial set")
     ap.add_argument("--seed", type=int, default=7, help="seed of both sets (tuning: 7; reporting: 11)")
@@ -650,10 +665,8 @@ def main() -> None:
         return
     figures: dict[str, float] = {}
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    if "clean" in sets:
-        figures |= evaluate("clean", build(args.originals, args.seed), cfg, args.seed)
-    if "noisy" in sets:
-        figures |= evaluate("noisy", build_noisy(args.noisy_originals, args.seed), cfg, args.seed)
+    for name in sets:
+        figures |= evaluate(name, build_set(name, args, args.seed), cfg, args.seed)
     print("\nfigures (name value), for the quality gate:")
     for k, v in figures.items():
         print(f"  {k} {v:.4f}" if isinstance(v, float) else f"  {k} {v}")
