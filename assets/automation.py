@@ -89,7 +89,8 @@ def ingest_code_versions(instance: dg.DagsterInstance) -> dict[str, str]:
 def outdated(instance: dg.DagsterInstance) -> dict[str, dict[str, str]]:
     """Days some stage last wrote with other code than the current: ``{day: {stage: old version}}``."""
     current = {stage.name: stage.code_version for stage in DAILY}
-    return planning.outdated_keys(written_code_versions(instance), current)
+    keys = set(partitions.keys(instance))  # a day that no longer has a partition is nothing to redo
+    return {k: v for k, v in planning.outdated_keys(written_code_versions(instance), current).items() if k in keys}
 
 
 @dg.schedule(

@@ -250,10 +250,11 @@ def _outdated_text(outdated, files) -> str:
         note = f"; {gone} no longer in the inbox, kept as they are" if gone else ""
         lines.append(f"ingest: {group.height} file(s) parsed by {version}, now {INGEST.code_version}{note}")
     lines += describe_outdated(outdated, {s.name: s.code_version for s in DAILY})
+    redo = bool(outdated) or bool(files["in_inbox"].any())
     return (
         f"written by older code: {files.height} file(s), {len(outdated)} day(s), kept as they are until recomputed\n"
         + "".join(f"  {line}\n" for line in lines)
-        + "recompute them: newslake run --stale\n"
+        + ("recompute them: newslake run --stale\n" if redo else "")
     )
 
 

@@ -92,6 +92,7 @@ def test_files_and_days_written_by_older_code_are_listed_and_recomputed_on_reque
     assert "2 file(s) to parse again" in stale.stderr and f"{n} day(s) processed" in stale.stdout, stale.stderr
     # Only what cannot be redone is left: the gone file, parsed by the old code.
     assert "written by older code: 1 file(s), 0 day(s)" in stale.stdout, stale.stdout
+    assert "newslake run --stale" not in stale.stdout  # nothing left that a run could redo
     assert "dedup:" not in stale.stdout.split("written by older code")[1]
     files = storage.read(Lake(str(s["lake"])), FILES).sort("path")
     assert files["reason"].null_count() == files.height and set(files["status"]) == {"ok"}
