@@ -21,6 +21,8 @@ import random
 import re
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -182,6 +184,25 @@ def render(title: str, dateline: str, paras: list[str], byline: str = "") -> tup
 def build(n_originals: int, seed: int) -> pl.DataFrame:
     """The clean set (recipe: module docstring and README-dedup.md)."""
     rng = random.Random(seed)
+    pool, extra, fam, families = pick_originals(n_originals, rng)
+    sibs = [t for t in (template_sibling(o, rng) for o in rng.sample(pool, len(pool) // 8)) if t]
+    # a copy trimmed until it lost every figure would copy both template stories: no trimmed copies there
+    no_trim = {t["key"] for t in sibs} | {t["key"][: -len("-tpl")] for t in sibs} | {d["key"] for d in families}
+    pool = pool + sibs
+    vocab = sorted({w for d in rng.sample(pool, 200) for p in d["paras"] for w in p.split() if w.isalpha()})
+    return dated_rows(
+        pool,
+        rng,
+        fam,
+        lambda o: [
+            make_copy(o, rng, extra, vocab, o["key"] not in no_trim) for _ in range(rng.choice([0, 0, 1, 1, 2, 3]))
+        ],
+    )
+
+
+def pick_originals(n_originals: int, rng: random.Random) -> tuple[list[dict], list[dict], Counter, list[dict]]:
+    """(originals with the corpus's re-sent stories removed, the rest of the corpus shuffled, headline family
+    sizes, the natural template-family stories): 1/6 of the originals from families of >= 3 stories."""
     corpus = load_corpus()
     fam = Counter(d["family"] for d in corpus if d["family"])
     families = [d for d in corpus if d["family"] and fam[d["family"]] >= 3]
@@ -194,20 +215,17 @@ def build(n_originals: int, seed: int) -> pl.DataFrame:
     chosen = {d["key"] for d in picked}
     extra = [d for d in corpus if d["key"] not in chosen]
     rng.shuffle(extra)
-    pool = clean_pool(picked)
-    sibs = [t for t in (template_sibling(o, rng) for o in rng.sample(pool, len(pool) // 8)) if t]
-    # a copy trimmed until it lost every figure would copy both template stories: no trimmed copies there
-    no_trim = {t["key"] for t in sibs} | {t["key"][: -len("-tpl")] for t in sibs} | {d["key"] for d in families}
-    pool = pool + sibs
-    vocab = sorted({w for d in rng.sample(pool, 200) for p in d["paras"] for w in p.split() if w.isalpha()})
+    return clean_pool(picked), extra, fam, families
+
+
+def dated_rows(pool: list[dict], rng: random.Random, fam: Counter, copies) -> pl.DataFrame:
+    """Each story and ``copies(story)`` as documents: the story on one of 60 days, its copies 0-4 days later."""
     rows, start = [], date(2024, 1, 1)
     for o in pool:
         day = start + timedelta(days=rng.randrange(60))
         t0 = datetime(day.year, day.month, day.day, rng.randrange(24), rng.randrange(60), tzinfo=UTC)
         versions = [dict(title=o["title"], dateline=o["dateline"], paras=o["paras"], byline="", edits="")]
-        versions += [
-            make_copy(o, rng, extra, vocab, o["key"] not in no_trim) for _ in range(rng.choice([0, 0, 1, 1, 2, 3]))
-        ]
+        versions += copies(o)
         for v_i, v in enumerate(versions):
             text, bs, be = render(v["title"], v["dateline"], v["paras"], v["byline"])
             ts = t0 + timedelta(minutes=rng.randrange(1, 4 * 24 * 60)) if v_i else t0
@@ -246,11 +264,15 @@ LOOKALIKE = {
 }  # fmt: skip
 
 
-def ocr_letters(text: str, rng: random.Random, rate: float) -> str:
+def ocr_letters(text: str, rng: random.Random, rate: float, digits: dict[str, str] | None = None) -> str:
     """Corrupt each letter with probability ``rate``: look-alike 50 %, random letter 25 %, dropped 15 %,
-    split (a space or mark inserted after it) 10 %. Digits and punctuation are left alone."""
+    split (a space or mark inserted after it) 10 %. Punctuation is left alone, and so are digits unless
+    ``digits`` (look-alikes) is given: then each digit becomes its look-alike with probability ``rate / 3``."""
     out = []
     for ch in text:
+        if digits is not None and ch.isdigit():
+            out.append(digits[ch] if rng.random() < rate / 3 else ch)
+            continue
         if not ch.isalpha() or rng.random() >= rate:
             out.append(ch)
             continue
@@ -282,17 +304,23 @@ def swap_words(paras: list[str], rng: random.Random, rate: float, vocab: list[st
     return out
 
 
-def prefix_copy(paras: list[str], rng: random.Random, extra: list[dict]) -> list[str]:
-    """The first 30-60 % of the story's words (cut anywhere, even mid-sentence), then 1-3 paragraphs of a
-    story outside the set (an outlet's own brief; each such story is used once)."""
+def first_words(paras: list[str], share: float) -> list[str]:
+    """The paragraphs holding the first ``share`` of the story's words (at least one), cut anywhere."""
     n = sum(len(p.split(" ")) for p in paras)
-    keep, kept = max(1, int(n * rng.uniform(0.3, 0.6))), []
+    keep, kept = max(1, int(n * share)), []
     for p in paras:
         w = p.split(" ")
         kept.append(" ".join(w[:keep]))
         keep -= len(w)
         if keep <= 0:
             break
+    return kept
+
+
+def prefix_copy(paras: list[str], rng: random.Random, extra: list[dict]) -> list[str]:
+    """The first 30-60 % of the story's words (cut anywhere, even mid-sentence), then 1-3 paragraphs of a
+    story outside the set (an outlet's own brief; each such story is used once)."""
+    kept = first_words(paras, rng.uniform(0.3, 0.6))
     other = extra.pop()["paras"]
     return kept + other[: rng.randint(1, 3)]
 
@@ -320,51 +348,80 @@ def figure_sibling(o: dict, rng: random.Random, j: int) -> dict | None:
 HEAVY = ("ocr", "prefix", "swaps")
 
 
-def noisy_copy(o: dict, rng: random.Random, extra: list[dict], vocab: list[str], prefix_ok: bool) -> dict:
-    """A messy copy: 1-3 heavy edits (OCR noise 2-5 % of letters, a 30-60 % prefix + unrelated text, word
-    swaps 5-12 %) on top of light syndication edits (new headline, dateline/byline, a moved paragraph)."""
+@dataclass(frozen=True)
+class Messy:
+    """How a recipe makes a messy copy: its heavy edits, headline prefixes, swap and OCR rates, and how it
+    scans (``scan(text, rng, rate)``) and cuts (``cut(paras, rng)``: a prefix and other text)."""
+
+    kinds: tuple[str, ...]
+    titles: tuple[str, ...]
+    swaps: tuple[float, float]
+    ocr: tuple[float, float]
+    scan: Callable[[str, random.Random, float], str]
+    cut: Callable[[list[str], random.Random], list[str]]
+    condense: Callable[[list[str], random.Random], list[str]] | None = None
+
+
+def messy_copy(o: dict, rng: random.Random, vocab: list[str], prefix_ok: bool, how: Messy) -> dict:
+    """A messy copy: 1-3 heavy edits on top of light syndication edits (new headline, dateline/byline, a
+    moved paragraph). Without ``prefix_ok`` nothing is cut (a cut may lose every figure siblings differ in)."""
     title, dateline, paras, byline = o["title"], o["dateline"], list(o["paras"]), ""
-    kinds = HEAVY if prefix_ok else ("ocr", "swaps")
+    kinds = how.kinds if prefix_ok else ("ocr", "swaps")
     heavy = rng.sample(kinds, min(len(kinds), rng.choice([1, 1, 1, 2, 2, 3])))
     if rng.random() < 0.8:
-        title = rng.choice(["UPDATE 1-", "CORRECTED-", "", "WRAPUP-"]) + " ".join(
-            rng.sample(title.split() or ["news"], max(1, len(title.split()) - 1))
-        )
+        title = rng.choice(how.titles) + " ".join(rng.sample(title.split() or ["news"], max(1, len(title.split()) - 1)))
     if rng.random() < 0.3:
         dateline = "" if dateline else f"{rng.choice(CITIES)} (Reuters) -"
     if rng.random() < 0.3:
         byline = f"By {rng.choice(NAMES)}"
+    if "condense" in heavy and how.condense is not None:
+        paras = how.condense(paras, rng)
     if "prefix" in heavy:
-        paras = prefix_copy(paras, rng, extra)
+        paras = how.cut(paras, rng)
     elif rng.random() < 0.15 and len(paras) >= 3:
         i, j = rng.sample(range(len(paras)), 2)
         paras.insert(j, paras.pop(i))
     if "swaps" in heavy:
-        paras = swap_words(paras, rng, rng.uniform(0.05, 0.12), vocab)
+        paras = swap_words(paras, rng, rng.uniform(*how.swaps), vocab)
     if "ocr" in heavy:
-        rate = rng.uniform(0.02, 0.05)
-        paras = [ocr_letters(p, rng, rate) for p in paras]
-        title = ocr_letters(title, rng, rate)
+        rate = rng.uniform(*how.ocr)
+        paras = [how.scan(p, rng, rate) for p in paras]
+        title = how.scan(title, rng, rate)
     return dict(title=title, dateline=dateline, paras=paras, byline=byline, edits=",".join(sorted(heavy)))
+
+
+def noisy_copy(o: dict, rng: random.Random, extra: list[dict], vocab: list[str], prefix_ok: bool) -> dict:
+    """The noisy set's copy: OCR noise 2-5 % of letters, a 30-60 % prefix + unrelated text, word swaps 5-12 %."""
+    how = Messy(
+        kinds=HEAVY,
+        titles=("UPDATE 1-", "CORRECTED-", "", "WRAPUP-"),
+        swaps=(0.05, 0.12),
+        ocr=(0.02, 0.05),
+        scan=ocr_letters,
+        cut=lambda paras, r: prefix_copy(paras, r, extra),
+    )
+    return messy_copy(o, rng, vocab, prefix_ok, how)
 
 
 def build_noisy(n_originals: int, seed: int) -> pl.DataFrame:
     """The noisy/partial set (recipe: README-dedup.md): originals picked as in ``build`` (1/6 from natural
     Reuters template families), synthetic figure siblings of 1/6 of the pool, 0-3 messy copies each."""
     rng = random.Random(seed)
-    corpus = load_corpus()
-    fam = Counter(d["family"] for d in corpus if d["family"])
-    families = [d for d in corpus if d["family"] and fam[d["family"]] >= 3]
-    rng.shuffle(families)
-    others = [d for d in corpus if not (d["family"] and fam[d["family"]] >= 3)]
-    rng.shuffle(others)
-    n_fam = n_originals // 6
-    picked = families[:n_fam] + others[: n_originals - n_fam]
-    picked.sort(key=lambda d: d["key"])
-    chosen = {d["key"] for d in picked}
-    extra = [d for d in corpus if d["key"] not in chosen]
-    rng.shuffle(extra)
-    pool = clean_pool(picked)
+    pool, extra, fam, families = pick_originals(n_originals, rng)
+    pool, no_prefix, vocab = with_siblings(pool, rng, families)
+    return dated_rows(
+        pool,
+        rng,
+        fam,
+        lambda o: [
+            noisy_copy(o, rng, extra, vocab, o["key"] not in no_prefix) for _ in range(rng.choice([0, 1, 1, 2, 3]))
+        ],
+    )
+
+
+def with_siblings(pool: list[dict], rng: random.Random, families: list[dict]) -> tuple[list[dict], set[str], list[str]]:
+    """The pool with 1-2 figure siblings of 1/6 of its stories, the keys that must not get a cut copy, and
+    a vocabulary for word swaps."""
     sibs = []
     for o in rng.sample(pool, len(pool) // 6):
         sibs += [s for s in (figure_sibling(o, rng, j) for j in range(rng.randint(1, 2))) if s]
@@ -372,32 +429,7 @@ def build_noisy(n_originals: int, seed: int) -> pl.DataFrame:
     no_prefix = {s["key"] for s in sibs} | {s["key"].split("-tpl")[0] for s in sibs} | {d["key"] for d in families}
     pool = pool + sibs
     vocab = sorted({w for d in rng.sample(pool, 200) for p in d["paras"] for w in p.split() if w.isalpha()})
-    rows, start = [], date(2024, 1, 1)
-    for o in pool:
-        day = start + timedelta(days=rng.randrange(60))
-        t0 = datetime(day.year, day.month, day.day, rng.randrange(24), rng.randrange(60), tzinfo=UTC)
-        versions = [dict(title=o["title"], dateline=o["dateline"], paras=o["paras"], byline="", edits="")]
-        versions += [
-            noisy_copy(o, rng, extra, vocab, o["key"] not in no_prefix) for _ in range(rng.choice([0, 1, 1, 2, 3]))
-        ]
-        for v_i, v in enumerate(versions):
-            text, bs, be = render(v["title"], v["dateline"], v["paras"], v["byline"])
-            ts = t0 + timedelta(minutes=rng.randrange(1, 4 * 24 * 60)) if v_i else t0
-            rows.append(
-                dict(
-                    doc_id=f"{o['key']}#{v_i}",
-                    gold=o["key"],
-                    pub_date=ts.date(),
-                    pub_datetime=ts,
-                    text=text,
-                    body_start=bs,
-                    body_end=be,
-                    edits=v["edits"],
-                    family=family_tags(o, fam),
-                )
-            )
-    df = pl.DataFrame(rows).with_columns(pl.col("pub_datetime").dt.cast_time_unit("us"))
-    return df.with_columns(pl.col("body_start", "body_end").cast(pl.Int32))
+    return pool, no_prefix, vocab
 
 
 # ---------------------------------------------------------------- metrics ----
