@@ -7,7 +7,9 @@ table can be traced back to the code that wrote it.
 from importlib import metadata
 
 INGEST = "ingest-5"  # 5: clear English/German named by function words (py3langid for the rest)
-DEDUP = "dedup-8"  # 8: a lone digit facing another digit is a number conflict; 7: rare word keys relax the verifier
+# dedup 9: same numbers also below the MinHash threshold; 8: a lone digit facing another digit is a number
+# conflict; 7: rare word keys relax the verifier
+DEDUP = "dedup-9"
 SEGMENT = "segment-2"
 ENTITIES = "entities-1"
 

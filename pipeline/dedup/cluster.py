@@ -252,6 +252,7 @@ def _confirm(
                     a, la, b, lb, band=config.verify_band, ratio=config.verify_ratio, digits=config.digit_conflicts
                 )
                 ok[part[(chk >= config.verify_numbers) & (bad >= config.veto_conflicts * chk)]] = False
+    verified_sim = np.zeros(n)  # the verifier's matched share, for the pairs it looked at
     if config.same_numbers:
         # MinHash-similar pairs with the same multi-digit numbers, wherever they stand (a moved paragraph
         # reorders the lead's numbers; noise garbles the slot words), are duplicates
@@ -380,6 +381,19 @@ def _confirm(
             v_ok[rest] = ~_guard(pairs, idx[rest], sub, as_lead, config, novel)[idx[rest]]
         ok[idx[v_ok]] = True
         sim[idx[v_ok]] = np.maximum(sim[idx[v_ok]], v_sim[v_ok])
+        verified_sim[idx] = v_sim
+    if config.same_numbers and config.same_evidence < 1.0:
+        # what is still rejected with some MinHash evidence but the same multi-digit numbers (a cut,
+        # garbled or extended copy under the threshold keeps its figures; a template sibling does not)
+        late = np.flatnonzero(~ok & ~mh_ok & (np.maximum(jw, jl) >= config.same_evidence))
+        if late.size:
+            same = late[
+                same_numbers(
+                    pairs[late], sub.select("gid", "figures"), least=config.same_numbers, share=SAME_SHARE
+                ).to_numpy()
+            ]
+            ok[same] = True
+            sim[same] = np.maximum(sim[same], verified_sim[same])
     # rejected pairs the word-key rarity rule may still link (per view: see deduplicate, _rare_pairs)
     retry = np.zeros(n, dtype=bool)
     if _rare_on(config) and "nw" in pairs.columns:

@@ -112,6 +112,10 @@ class DedupConfig:
         veto rejects is a duplicate when each text has at least this many multi-digit numbers and 90 %
         of each text's are the other's (as multisets, wherever they stand: moved paragraphs reorder the
         lead's numbers, noise garbles slot words). 0 disables.
+    same_evidence : float
+        (dedup-9) ``same_numbers`` also judges the pairs the rules reject whose whole-text or lead Jaccard
+        estimate reaches this (a trimmed, garbled or extended copy under the MinHash threshold keeps its
+        figures; a template sibling does not). 1.0 keeps dedup-8's MinHash-similar pairs only.
     dense_tail : float
         (dedup-6) A verified pair with a long enough matched prefix that the rules above reject is a
         prefix copy when its *dense* match (see ``tokens.dense_prefix``) ends after at least
@@ -196,6 +200,7 @@ class DedupConfig:
     verify_evidence: float = 0.15
     verify_full: bool = True
     same_numbers: int = 3
+    same_evidence: float = 0.15
     dense_tail: float = 0.2
     tail_vocabulary: float = 0.1
     dense_words_unchecked: int = 25

@@ -878,3 +878,31 @@ def test_sibling_differing_in_lone_digits_stays_apart():
     assert out["sibling"]["canonical_doc_id"] == "sibling" and out["scan"]["canonical_doc_id"] == "notice"
     off = dedup_all(rows, DedupConfig(digit_conflicts=False))
     assert off["sibling"]["canonical_doc_id"] == "notice"
+
+
+def _report(sales: str, prior: str, profit: str, cts: str, before: str, outlook: str) -> list[str]:
+    return [
+        f"The company said third quarter sales rose to {sales} mln dlrs from {prior} mln a year earlier. "
+        + paragraph(1, 20),
+        paragraph(2, 30) + f" Net profit was {profit} mln dlrs, or {cts} cts a share, against {before} mln dlrs.",
+        paragraph(3, 30) + f" It expects 1987 sales of about {outlook} mln dlrs.",
+        paragraph(4, 30),
+    ]
+
+
+def test_garbled_copy_under_the_threshold_is_linked_by_its_numbers():
+    """dedup-9: a scan too garbled for the MinHash threshold and the verifier, cut and extended, keeps every
+    figure of what it copies: ``same_numbers`` links it (``same_evidence``). The same scan of a sibling with
+    other figures stays apart."""
+    original = _report("4,512", "3,977", "318", "142", "266", "17,250")
+    sibling = _report("4,873", "3,102", "295", "131", "248", "16,900")
+
+    def scan(paras: list[str]) -> list[str]:
+        return [ocr(p, 0, 0.12) for p in paras[:3]] + [paragraph(9, 40)]
+
+    out = dedup_all([doc("orig", 0, original), doc("scan", 1, scan(original))])
+    assert out["scan"]["canonical_doc_id"] == "orig" and out["scan"]["similarity"] < DedupConfig().threshold
+    dedup8 = dedup_all([doc("orig", 0, original), doc("scan", 1, scan(original))], DedupConfig(same_evidence=1.0))
+    assert dedup8["scan"]["canonical_doc_id"] == "scan"
+    out = dedup_all([doc("orig", 0, original), doc("sib", 1, scan(sibling))])
+    assert out["sib"]["canonical_doc_id"] == "sib"
