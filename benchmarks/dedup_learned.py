@@ -43,7 +43,7 @@ import polars as pl
 from benchmarks.dedup_quality import CORPUS, build, build_noisy, scores, template_merges
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate
 from pipeline.dedup import cluster as C
-from pipeline.dedup.figures import NOVEL, _distinct, _Figures, _stop_words, same_numbers, template_conflicts
+from pipeline.dedup.figures import NOVEL, _Figures, _stop_words, same_numbers, slot_conflicts, template_conflicts
 from pipeline.dedup.tokens import PAD_A, PAD_B, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
 
 SETS = ("clean", "noisy")
@@ -96,25 +96,9 @@ def _figure_parts(pairs: pl.DataFrame, figs: pl.DataFrame) -> dict[str, np.ndarr
     ia, ib = fg.find(ga), fg.find(gb)
     out = {}
     for suffix, lead in (("", np.zeros(n, bool)), ("_j", np.ones(n, bool))):
-        pa_, sa, fa = fg.rows(ia, lead)
-        pb_, sb, fb = fg.rows(ib, lead)
-        s1 = int(max(sa.max(initial=0), sb.max(initial=0))) + 1
-        ka, ca = _distinct(pa_ * s1 + sa, counts=True)
-        kb, cb = _distinct(pb_ * s1 + sb, counts=True)
-        shared, i_a, i_b = np.intersect1d(ka, kb, assume_unique=True, return_indices=True)
-        f1 = fg.f1
-
-        def in_shared(k: np.ndarray, f: np.ndarray, shared: np.ndarray = shared, f1: int = f1) -> np.ndarray:
-            j = np.minimum(np.searchsorted(shared, k), max(shared.size - 1, 0))
-            ok = shared[j] == k if shared.size else np.zeros(k.size, bool)
-            return np.sort(j[ok] * f1 + f[ok])
-
-        common = np.intersect1d(in_shared(pa_ * s1 + sa, fa), in_shared(pb_ * s1 + sb, fb), assume_unique=True)
-        cc = np.bincount(common // f1, minlength=shared.size)
-        conflict = (cc < ca[i_a]) & (cc < cb[i_b])
-        pid = shared // s1
-        out["slots" + suffix] = np.bincount(pid, minlength=n).astype(float)
-        out["slot_conf" + suffix] = np.bincount(pid, weights=conflict, minlength=n)
+        slots, conflicts = slot_conflicts(fg, ia, ib, lead)
+        out["slots" + suffix] = slots.astype(float)
+        out["slot_conf" + suffix] = conflicts
     out["slot_rate"] = out["slot_conf"] / np.maximum(out["slots"], 1)
     ma, mb = (p * fg.f1 + f for p, f in (fg.multi(ia), fg.multi(ib)))
     na, nb = np.bincount(ma // fg.f1, minlength=n), np.bincount(mb // fg.f1, minlength=n)

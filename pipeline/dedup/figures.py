@@ -68,6 +68,35 @@ def template_conflicts(
     fg = _Figures(figures.filter(pl.col("gid").is_in(need.implode())))
     ia, ib = fg.find(ga), fg.find(gb)
 
+    n_shared, conflicts = slot_conflicts(fg, ia, ib, lead)
+    slot_bad = (n_shared > 0) & (conflicts > n_shared * tolerance)
+
+    # no slot in common (reworded or garbled context): figures on both sides, none of them shared
+    # (single digits are left out here: OCR turns letters into them and they carry little)
+    f1 = fg.f1
+    ma, mb = (p * f1 + f for p, f in (fg.multi(ia), fg.multi(ib)))  # sorted, distinct
+    na, nb = np.bincount(ma // f1, minlength=n), np.bincount(mb // f1, minlength=n)
+    nc = np.bincount(np.intersect1d(ma, mb, assume_unique=True) // f1, minlength=n)
+    value_bad = ~lead & (na > 0) & (nb > 0) & (n_shared == 0) & (nc == 0)
+
+    # lead-only pairs: the lead is the text they share, so its numbers must start alike (a prefix copy
+    # keeps the numbers of the prefix; a template story has other numbers from its first one)
+    la, lb = fg.lead_len[ia], fg.lead_len[ib]
+    m = np.minimum(la, lb)
+    differ = (fg.lead0[ia] != fg.lead0[ib]) | ((m > 1) & (fg.lead1[ia] != fg.lead1[ib]))
+    lead_bad = lead & numbers & (la >= 0) & (lb >= 0) & (m > 0) & differ
+
+    # most numbers new on both sides (each has at least two): other figures in the same words, whose
+    # slots noise has garbled (a copy keeps most of its numbers; extended copies add some)
+    # (also for the lead-only pairs marked ``lead_novel``)
+    novel_bad = (~lead | novel) & (na >= 2) & (nb >= 2) & ((na - nc) >= NOVEL * na) & ((nb - nc) >= NOVEL * nb)
+    return pl.Series("pid", slot_bad | value_bad | lead_bad | novel_bad)
+
+
+def slot_conflicts(fg: _Figures, ia: np.ndarray, ib: np.ndarray, lead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair (texts ``ia[i]``, ``ib[i]`` of ``fg``): its shared slots, and how many of them conflict
+    (neither text's numbers there a subset of the other's). ``lead`` picks the lead-only slot form."""
+    n = ia.size
     # a slot is the word before or the word after a number ("worth 129 mln" fills "worth ." and ". mln");
     # per slot, the numbers found there in each text (lead-only pairs: both words together, see above).
     # Rows (pair, slot, number) of each side, distinct; (pair, slot) keys; numbers per key on each side
@@ -90,29 +119,7 @@ def template_conflicts(
     cc = np.bincount(common // f1, minlength=shared.size)
     conflict = (cc < ca[i_a]) & (cc < cb[i_b])
     pid = shared // s1
-    n_shared = np.bincount(pid, minlength=n)
-    conflicts = np.bincount(pid, weights=conflict, minlength=n)
-    slot_bad = (n_shared > 0) & (conflicts > n_shared * tolerance)
-
-    # no slot in common (reworded or garbled context): figures on both sides, none of them shared
-    # (single digits are left out here: OCR turns letters into them and they carry little)
-    ma, mb = (p * f1 + f for p, f in (fg.multi(ia), fg.multi(ib)))  # sorted, distinct
-    na, nb = np.bincount(ma // f1, minlength=n), np.bincount(mb // f1, minlength=n)
-    nc = np.bincount(np.intersect1d(ma, mb, assume_unique=True) // f1, minlength=n)
-    value_bad = ~lead & (na > 0) & (nb > 0) & (n_shared == 0) & (nc == 0)
-
-    # lead-only pairs: the lead is the text they share, so its numbers must start alike (a prefix copy
-    # keeps the numbers of the prefix; a template story has other numbers from its first one)
-    la, lb = fg.lead_len[ia], fg.lead_len[ib]
-    m = np.minimum(la, lb)
-    differ = (fg.lead0[ia] != fg.lead0[ib]) | ((m > 1) & (fg.lead1[ia] != fg.lead1[ib]))
-    lead_bad = lead & numbers & (la >= 0) & (lb >= 0) & (m > 0) & differ
-
-    # most numbers new on both sides (each has at least two): other figures in the same words, whose
-    # slots noise has garbled (a copy keeps most of its numbers; extended copies add some)
-    # (also for the lead-only pairs marked ``lead_novel``)
-    novel_bad = (~lead | novel) & (na >= 2) & (nb >= 2) & ((na - nc) >= NOVEL * na) & ((nb - nc) >= NOVEL * nb)
-    return pl.Series("pid", slot_bad | value_bad | lead_bad | novel_bad)
+    return np.bincount(pid, minlength=n), np.bincount(pid, weights=conflict, minlength=n)
 
 
 class _Figures:
