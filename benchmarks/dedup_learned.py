@@ -23,7 +23,15 @@ the view of the later node's first day, ``[v - 30, v]`` (what the rarity rule's 
 earliest view holding both nodes). ``--model lr``: logistic regression; ``--train-sets clean`` or ``noisy``:
 transfer between the two recipes; ``--ablate``: feature-group ablations at pair level on the training seeds.
 
+Cheaper models (issue 19, cheap-model study): ``--keep`` (names, ``group:NAME``) restricts the features
+before ``--drop``; ``--prefilter E`` rejects pairs with ``max(jw, jl) < E`` unseen (not trained on either);
+``--max-iter``, ``--max-leaf-nodes``, ``--max-depth``, ``--learning-rate`` size the trees (the model's trees
+and nodes are printed); ``costs`` times each part of ``pair_features`` (CPU per 1000 candidate pairs, against
+``deduplicate``'s) and lists the features that change when a pair's (a, b) is swapped. ``figures_sym`` holds
+gid-order-free forms of na, nb, new_a, new_b (min / max of the two sides).
+
     python -m benchmarks.dedup_learned extract [--seeds 7,11,...] [--cache /tmp/learned19]
+    python -m benchmarks.dedup_learned costs --seeds 7 --sets clean,noisy
     python -m benchmarks.dedup_learned study [--train 7,11,13,17,19,23] [--test 29,31,37,41,43,47]
 
 Needs scikit-learn (not a project dependency) and ../shared/corpus (via ``dedup_quality``).
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -78,6 +87,8 @@ GROUPS = {
         "guard_lead_own",
         "same_nums",
     ],
+    # na, nb, new_a, new_b follow the gid order (arbitrary): the same counts as min / max of the two sides
+    "figures_sym": ["n_lo", "n_hi", "new_lo", "new_hi"],
     "keys": ["nw", "k_shared"],  # shared word keys (a property of the pair)
     "rarity_frame": ["k_rare", "k_min", "k_mean_log"],  # how many nodes of the whole frame hold them
     "rarity_view": ["k_rare_v", "k_min_v", "k_mean_log_v"],  # ... of the view of the later node's day
@@ -104,6 +115,12 @@ def _figure_parts(pairs: pl.DataFrame, figs: pl.DataFrame) -> dict[str, np.ndarr
     na, nb = np.bincount(ma // fg.f1, minlength=n), np.bincount(mb // fg.f1, minlength=n)
     nc = np.bincount(np.intersect1d(ma, mb, assume_unique=True) // fg.f1, minlength=n)
     out |= dict(na=na, nb=nb, nc=nc, new_a=(na - nc) / np.maximum(na, 1), new_b=(nb - nc) / np.maximum(nb, 1))
+    out |= dict(
+        n_lo=np.minimum(na, nb),
+        n_hi=np.maximum(na, nb),
+        new_lo=np.minimum(out["new_a"], out["new_b"]),
+        new_hi=np.maximum(out["new_a"], out["new_b"]),
+    )
     la, lb = fg.lead_len[ia], fg.lead_len[ib]
     m = np.minimum(la, lb)
     differ = (fg.lead0[ia] != fg.lead0[ib]) | ((m > 1) & (fg.lead1[ia] != fg.lead1[ib]))
@@ -278,13 +295,203 @@ def pair_features(
     return pl.DataFrame({name: np.asarray(f[name], dtype=np.float64) for name in FEATURES})
 
 
+# ------------------------------------------------------------- feature costs ----
+COST_PARTS = {  # timed part -> the feature groups it serves (a group needs every part naming it)
+    "setup": "all (node lookup)",
+    "minhash": "minhash, lengths (log_*)",
+    "unpack": "lengths (ls, lt), verifier, numcheck, dense, tailvocab, lm_numbers, new",
+    "verifier": "verifier (verify without the number check)",
+    "numcheck": "numcheck (verify's number check, on every pair)",
+    "dense": "dense",
+    "tailvocab": "tailvocab",
+    "word_share": "new: word_share (a second tail_vocabulary, from the start)",
+    "new": "new: the rest (the oriented masks)",
+    "lm_numbers": "lm_numbers",
+    "fig_build": "figures, figures_sym (_Figures of the pairs' nodes)",
+    "fig_slots": "figures: slots, slot_conf, slot_rate, slots_j, slot_conf_j",
+    "fig_multi": "figures: na, nb, nc, new_a, new_b; figures_sym",
+    "fig_lead": "figures: lead_m, lead_differ",
+    "guards": "figures: guard_whole, guard_lead, guard_lead_own (3 template_conflicts)",
+    "same_nums": "figures: same_nums",
+    "keys": "keys: k_shared (rarity too: polars joins); nw is free",
+}
+
+
+def part_costs(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: C._MinHashes, config: DedupConfig, keyinfo) -> dict:
+    """CPU seconds of each part of ``pair_features`` (the same calls, each timed on its own)."""
+    cost: dict[str, float] = defaultdict(float)
+    clock = [time.process_time()]
+
+    def tick(name: str) -> None:
+        now = time.process_time()
+        cost[name] += now - clock[0]
+        clock[0] = now
+
+    n = pairs.height
+    need = pl.concat([pairs["a"], pairs["b"]]).unique()
+    sub = groups.filter(pl.col("gid").is_in(need.implode())).sort("gid")
+    gids = sub["gid"].to_numpy()
+    rows = mhs.index(gids)
+    tl = sub["text_len"].to_numpy().astype(float)
+    at = np.zeros(int(gids.max()) + 1, dtype=np.int64)
+    at[gids] = np.arange(gids.size)
+    ia, ib = at[pairs["a"].to_numpy()], at[pairs["b"].to_numpy()]
+    tick("setup")
+    k = config.num_perm - config.lead_perm
+    jw, jl = np.empty(n), np.zeros(n)
+    for s in range(0, n, CHUNK):
+        ra, rb = rows[ia[s : s + CHUNK]], rows[ib[s : s + CHUNK]]
+        C._match_rates(np.take(mhs.rows, ra, axis=0) == np.take(mhs.rows, rb, axis=0), k, jw, jl, s)
+    whole, lead = C._scores(jw, jl, tl[ia], tl[ib], config)
+    C._combine(whole, lead, config)
+    lo, hi = np.maximum(np.minimum(tl[ia], tl[ib]), 1), np.maximum(tl[ia], tl[ib])
+    _ = np.log(lo), np.log(hi), hi / lo, np.minimum(1.0, jw * (1 + hi / lo) / (1 + jw))
+    tick("minhash")
+    w, band, stop = config.token_count, config.verify_band, _stop_words(config.seed)
+    words = np.minimum(mhs.words[rows], w)
+    for s in range(0, n, CHUNK):
+        sl = slice(s, min(s + CHUNK, n))
+        wc = max(int(np.maximum(words[ia[sl]], words[ib[sl]]).max()), 1)
+        a, la = mhs.unpack(rows[ia[sl]], wc, PAD_A)
+        b, lb = mhs.unpack(rows[ib[sl]], wc, PAD_B)
+        tick("unpack")
+        hits: list[np.ndarray] = []
+        before = cost["verifier"]
+        lm, *_ = verify(a, la, b, lb, band=band, ratio=config.verify_ratio, min_words=w + 1, hits=hits)
+        tick("verifier")
+        last_verifier = cost["verifier"] - before
+        verify(a, la, b, lb, band=band, ratio=config.verify_ratio, digits=config.digit_conflicts)
+        tick("numcheck")
+        cost["numcheck"] -= last_verifier  # (the full call less the one without the number check)
+        e, *_ = dense_prefix(a, la, b, lb, band=band, window=8, least=5, hit=hits[0], digits=config.digit_conflicts)
+        tick("dense")
+        tail_vocabulary(a, la, b, lb, e, stop)
+        tick("tailvocab")
+        tail_vocabulary(a, la, b, lb, np.zeros_like(e), stop)
+        tick("word_share")
+        st, tt, ls = _oriented(a, b, la, lb)
+        valid = np.arange(st.shape[1]) < ls[:, None]
+        kind = st & 3
+        _ = ((kind == 0) & valid).sum(1), ((kind == 3) & valid).sum(1), ((st == tt) & valid).sum(1)
+        tick("new")
+        shared_numbers(a, la, b, lb, lm, band)
+        tick("lm_numbers")
+    figs = sub.select("gid", "figures")
+    fg = _Figures(figs.filter(pl.col("gid").is_in(need.implode())))
+    fa, fb = fg.find(pairs["a"].to_numpy()), fg.find(pairs["b"].to_numpy())
+    tick("fig_build")
+    for lead_form in (np.zeros(n, bool), np.ones(n, bool)):
+        slot_conflicts(fg, fa, fb, lead_form)
+    tick("fig_slots")
+    ma, mb = (p * fg.f1 + f for p, f in (fg.multi(fa), fg.multi(fb)))
+    np.bincount(ma // fg.f1, minlength=n), np.bincount(mb // fg.f1, minlength=n)
+    np.bincount(np.intersect1d(ma, mb, assume_unique=True) // fg.f1, minlength=n)
+    tick("fig_multi")
+    la_, lb_ = fg.lead_len[fa], fg.lead_len[fb]
+    _ = (fg.lead0[fa] != fg.lead0[fb]) | ((np.minimum(la_, lb_) > 1) & (fg.lead1[fa] != fg.lead1[fb]))
+    tick("fig_lead")
+    tol = config.figure_tolerance
+    template_conflicts(pairs, figs, tolerance=tol, lead_only=np.zeros(n, bool))
+    template_conflicts(pairs, figs, tolerance=tol, lead_only=np.ones(n, bool))
+    template_conflicts(pairs, figs, tolerance=tol, lead_only=np.ones(n, bool), lead_numbers=np.zeros(n, bool))
+    tick("guards")
+    same_numbers(pairs, figs, least=config.same_numbers, share=C.SAME_SHARE)
+    tick("same_nums")
+    _key_parts(pairs, *keyinfo)
+    tick("keys")
+    return cost
+
+
+class Capture:
+    """Wraps ``cluster._confirm`` while active: the hop calls' arguments, and the rules' own CPU in it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.seconds = 0.0
+        self.orig = C._confirm
+
+    def __enter__(self) -> Capture:
+        C._confirm = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        C._confirm = self.orig
+
+    def __call__(self, pairs, groups, mhs, config, *, rare: bool = False):
+        t = time.process_time()
+        res = self.orig(pairs, groups, mhs, config, rare=rare)
+        self.seconds += time.process_time() - t
+        if pairs.height and "nw" in pairs.columns and not rare:
+            self.calls.append((pairs, groups, mhs))
+        return res
+
+
+def costs(cache: Path, seeds: list[int], config: DedupConfig, sets: tuple[str, ...], rounds: int = 2) -> None:
+    """Per set: deduplicate's CPU, _confirm's, and each feature part's per 1000 candidate pairs (best of
+    ``rounds``); also checks which features change when every pair's (a, b) is swapped."""
+    for seed in seeds:
+        for name in sets:
+            df = load_set(cache, name, seed)
+            sig = compute_signatures(df, config=config)
+            best = None
+            for _ in range(rounds):
+                cap = Capture()
+                t = time.process_time()
+                with cap:
+                    deduplicate(sig, sig, config=config)
+                secs = time.process_time() - t
+                best = min(best or (secs, cap), (secs, cap), key=lambda x: x[0])
+            secs, cap = best
+            npairs = sum(c[0].height for c in cap.calls)
+            hook = Hook(sig, config)
+            groups = cap.calls[0][1]
+            gk = groups.select("gid", "doc_id").join(hook.doc_keys, on="doc_id").select("gid", "key").unique()
+            keyinfo = (gk, gk.group_by("key").agg(pl.col("gid").n_unique().alias("cnt")), hook.presence, 30)
+            tot: dict[str, float] = defaultdict(lambda: 1e9)
+            for _ in range(rounds):
+                run_cost: dict[str, float] = defaultdict(float)
+                for pairs, groups, mhs in cap.calls:
+                    for k, v in part_costs(pairs, groups, mhs, config, keyinfo).items():
+                        run_cost[k] += v
+                for k, v in run_cost.items():
+                    tot[k] = min(tot[k], v)
+            per = 1000 / max(npairs, 1)
+            print(
+                f"\n{name} seed {seed}: {df.height} docs, {npairs} candidate pairs in {len(cap.calls)} hop calls; "
+                f"deduplicate {secs:.3f}s CPU ({secs * per * 1000:.1f} ms per 1000 pairs), of it _confirm "
+                f"{cap.seconds:.3f}s; features (sum of parts) {sum(tot.values()):.3f}s "
+                f"({sum(tot.values()) / secs:.2f}x deduplicate)"
+            )
+            print(f"  {'part':<11} {'ms/1000 pairs':>13} {'x dedup':>8}  serves")
+            for k in COST_PARTS:
+                print(f"  {k:<11} {tot[k] * per * 1000:13.2f} {tot[k] / secs:8.3f}  {COST_PARTS[k]}")
+            # symmetry: the features of (b, a) against those of (a, b)
+            pairs, groups, mhs = max(cap.calls, key=lambda c: c[0].height)
+            f1 = pair_features(pairs, groups, mhs, config, keyinfo)
+            sw = pairs.with_columns(pl.col("a").alias("b"), pl.col("b").alias("a"))
+            f2 = pair_features(sw, groups, mhs, config, keyinfo)
+            odd = [c for c in FEATURES if not np.allclose(f1[c].to_numpy(), f2[c].to_numpy(), equal_nan=True)]
+            share = {c: float(np.mean(~np.isclose(f1[c].to_numpy(), f2[c].to_numpy()))) for c in odd}
+            print("  not symmetric in (a, b) (share of pairs that change): ", end="")
+            print(", ".join(f"{c} {v:.3f}" for c, v in share.items()))
+
+
 # -------------------------------------------------------- hooked deduplicate ----
 class Hook:
     """Replaces ``cluster._confirm`` while active. ``model=None``: records features and the rules'
     verdicts (output unchanged); else the verdict of the hop candidates is ``model(features)``."""
 
-    def __init__(self, sig: pl.DataFrame, config: DedupConfig, model=None, threshold: float = 0.5, cols=None):
+    def __init__(
+        self,
+        sig: pl.DataFrame,
+        config: DedupConfig,
+        model=None,
+        threshold: float = 0.5,
+        cols=None,
+        prefilter: float = 0.0,
+    ):
         self.config, self.model, self.threshold, self.cols = config, model, threshold, cols or FEATURES
+        self.prefilter = prefilter
         self.doc_keys = sig.select("doc_id", pl.col("bands").list.slice(config.bands).alias("key")).explode("key")
         self.doc_keys = self.doc_keys.drop_nulls("key")
         # (the benchmark passes one frame as day and window: gids as ``gid_table`` numbers them)
@@ -294,6 +501,7 @@ class Hook:
         self.records: list[pl.DataFrame] = []
         self.rare_ok: list[pl.DataFrame] = []
         self.feature_seconds = 0.0
+        self.model_seconds, self.model_pairs = 0.0, 0
         self.orig = C._confirm
 
     def __enter__(self) -> Hook:
@@ -322,8 +530,11 @@ class Hook:
                 pl.concat([res.select("a", "b", pl.col("ok").alias("rules_ok")), feats], how="horizontal")
             )
             return res
+        t = time.process_time()
         p = self.model.predict_proba(feats.select(self.cols).to_numpy())[:, 1]
-        ok = p >= self.threshold
+        self.model_seconds += time.process_time() - t
+        self.model_pairs += feats.height
+        ok = (p >= self.threshold) & passes(feats, self.prefilter)
         return res.with_columns(pl.Series("ok", ok), pl.lit(False).alias("rare"))
 
 
@@ -345,6 +556,20 @@ def run(df: pl.DataFrame, sig: pl.DataFrame, config: DedupConfig, hook: Hook | N
     secs = time.process_time() - t
     pred = df.select("doc_id").join(dup.select("doc_id", "cluster_id"), on="doc_id", how="left")
     return pred["cluster_id"].to_list(), secs
+
+
+def rules_run(cache: Path, name: str, seed: int, df, sig, config, reuse: bool) -> tuple[tuple, float]:
+    """The rules' (deduplicate as is) precision, recall, ARI, template merges and CPU seconds on a set;
+    ``reuse``: from a previous study run's file under the cache (the same code and set)."""
+    p = cache / f"rules_{name}_{seed}.json"
+    if reuse and p.exists():
+        x = json.loads(p.read_text())
+        return tuple(x[:4]), x[4]
+    pred, secs = run(df, sig, config, None)
+    m = scores(df["gold"].to_list(), pred)
+    x = [m["precision"], m["recall"], m["ari"], template_merges(df, pred), secs]
+    p.write_text(json.dumps(x))
+    return tuple(x[:4]), x[4]
 
 
 def load_set(cache: Path, name: str, seed: int) -> pl.DataFrame:
@@ -419,14 +644,48 @@ def components_pred(sig_gids: pl.DataFrame, pairs: pl.DataFrame, accept: np.ndar
     return [str(x) for x in lab[g]]
 
 
-def make_model(kind: str):
+def passes(t: pl.DataFrame, e: float) -> np.ndarray:
+    """The pair prefilter: pairs with ``max(jw, jl) < e`` (a random band collision) are rejected unseen."""
+    return np.maximum(t["jw"].to_numpy(), t["jl"].to_numpy()) >= e
+
+
+def with_sym(t: pl.DataFrame) -> pl.DataFrame:
+    """The gid-order-free forms of na, nb, new_a, new_b (pair tables extracted before they existed)."""
+    if "n_lo" in t.columns:
+        return t
+    return t.with_columns(
+        pl.min_horizontal("na", "nb").alias("n_lo"),
+        pl.max_horizontal("na", "nb").alias("n_hi"),
+        pl.min_horizontal("new_a", "new_b").alias("new_lo"),
+        pl.max_horizontal("new_a", "new_b").alias("new_hi"),
+    )
+
+
+def model_size(model) -> str:
+    """Trees and nodes of a fitted HistGradientBoostingClassifier (what a numpy evaluator would hold)."""
+    if not hasattr(model, "_predictors"):
+        return "(not a tree ensemble)"
+    trees = [t for it in model._predictors for t in it]
+    nodes = sum(t.nodes.size for t in trees)
+    leaves = sum(int(t.nodes["is_leaf"].sum()) for t in trees)
+    depth = max(int(t.nodes["depth"].max()) for t in trees)
+    return f"{len(trees)} trees, {nodes} nodes ({leaves} leaves), max depth {depth}"
+
+
+def make_model(kind: str, args: argparse.Namespace | None = None):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     if kind == "gbt":
-        return HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31, random_state=0)
+        return HistGradientBoostingClassifier(
+            max_iter=args.max_iter if args else 300,
+            learning_rate=args.learning_rate if args else 0.08,
+            max_leaf_nodes=args.max_leaf_nodes if args else 31,
+            max_depth=args.max_depth if args and args.max_depth else None,
+            random_state=0,
+        )
     return make_pipeline(
         FunctionTransformer(lambda x: np.sign(x) * np.log1p(np.abs(x))),
         StandardScaler(),
@@ -453,28 +712,33 @@ def pair_frontier(y: np.ndarray, tpl: np.ndarray, p: np.ndarray) -> tuple[float,
 def study(args: argparse.Namespace, config: DedupConfig) -> None:
     cache = Path(args.cache)
     train, test = _ints(args.train), _ints(args.test)
-    cols = [c for c in FEATURES if c not in args.drop.split(",")]
-    tabs = {(n, s): pl.read_parquet(cache / f"pairs_{n}_{s}.parquet") for n in SETS for s in train + test}
+    cols = feature_list(args)
+    tabs = {(n, s): with_sym(pl.read_parquet(cache / f"pairs_{n}_{s}.parquet")) for n in SETS for s in train + test}
+    pre = args.prefilter
     # sets only tested on (the shift recipe): cluster level only, never in training or the threshold
     unseen = tuple(n for n in args.test_only.split(",") if n.strip())
-    print(f"{len(cols)} features; pairs per set (positive / template / other):")
+    print(f"{len(cols)} features: {','.join(cols)}")
+    print(f"pairs per set (positive / template / other); prefilter max(jw, jl) >= {pre}: share kept, positives lost")
     for (n, s), t in tabs.items():
+        ok = passes(t, pre)
         print(
             f"  {n} {s}: {t.height} ({int(t['pos'].sum())} / {int(t['tpl'].sum())} / "
-            f"{int((~t['pos'] & ~t['tpl']).sum())})"
+            f"{int((~t['pos'] & ~t['tpl']).sum())}); kept {ok.mean():.3f}, positives lost "
+            f"{int((t['pos'].to_numpy() & ~ok).sum())}"
         )
 
     def xy(keys):
         t = pl.concat([tabs[k] for k in keys])
+        t = t.filter(pl.Series(passes(t, pre)))  # the model never sees the prefiltered pairs
         return t.select(cols).to_numpy(), t["pos"].to_numpy()
 
     keys_tr = [(n, s) for s in train for n in SETS if n in args.train_sets.split(",")]
     # out-of-fold scores on the training seeds (leave one seed out) for the threshold
     oof = {}
     for s in train:
-        m = make_model(args.model).fit(*xy([k for k in keys_tr if k[1] != s]))
+        m = make_model(args.model, args).fit(*xy([k for k in keys_tr if k[1] != s]))
         for n in SETS:
-            oof[(n, s)] = m.predict_proba(tabs[(n, s)].select(cols).to_numpy())[:, 1]
+            oof[(n, s)] = m.predict_proba(tabs[(n, s)].select(cols).to_numpy())[:, 1] * passes(tabs[(n, s)], pre)
     keys_thr = keys_tr  # the threshold is chosen on the training sets only
     sigs, dfs, gids = {}, {}, {}
     for k in keys_thr + [(n, s) for s in test for n in SETS + unseen]:
@@ -510,19 +774,22 @@ def study(args: argparse.Namespace, config: DedupConfig) -> None:
     thr = float(args.threshold) if args.threshold else float(best[1])
     print(f"chosen threshold {thr:.2f} (max of the training sets' summed mean ARI, training seeds)")
 
-    model = make_model(args.model).fit(*xy(keys_tr))
+    model = make_model(args.model, args).fit(*xy(keys_tr))
+    print(f"model: {model_size(model)}")
     # cluster level on the test seeds: rules (deduplicate as is) against the model's verdicts
     rows = defaultdict(list)
+    predict = defaultdict(list)  # the model's predict_proba CPU, ms per 1000 pairs
     for s in test:
         for n in SETS + unseen:
             df, sig = dfs[(n, s)], sigs[(n, s)]
             gold = df["gold"].to_list()
-            pr, sr = run(df, sig, config, None)
-            hook = Hook(sig, config, model, thr, cols)
+            pr, sr = rules_run(cache, n, s, df, sig, config, args.reuse_rules)
+            hook = Hook(sig, config, model, thr, cols, prefilter=pre)
             pm, sm = run(df, sig, config, hook)
-            for who, pred, secs in (("rules", pr, sr), ("model", pm, sm)):
-                m = scores(gold, pred)
-                rows[(n, who)].append((s, m["precision"], m["recall"], m["ari"], template_merges(df, pred), secs))
+            predict[n].append(hook.model_seconds * 1e6 / max(hook.model_pairs, 1))
+            m = scores(gold, pm)
+            rows[(n, "model")].append((s, m["precision"], m["recall"], m["ari"], template_merges(df, pm), sm))
+            rows[(n, "rules")].append((s, *pr, sr))
     for n in SETS + unseen:
         print(f"\n[{n}] test seeds, cluster level (deduplicate; model: _confirm's verdict replaced, rarity rule off)")
         print(
@@ -545,7 +812,7 @@ def study(args: argparse.Namespace, config: DedupConfig) -> None:
             )
         print(
             f"  CPU s per set (deduplicate; model run includes features + model): rules {a[:, 5].mean():.2f}, "
-            f"model {b[:, 5].mean():.2f}"
+            f"model {b[:, 5].mean():.2f}; predict_proba {np.mean(predict[n]):.2f} ms per 1000 pairs"
         )
     # pair level on the test seeds' candidate pairs (rules' candidates)
     print("\npair level, test seeds' candidate pairs (pooled per set): rules' point; model at the chosen threshold;")
@@ -556,7 +823,7 @@ def study(args: argparse.Namespace, config: DedupConfig) -> None:
     for n in SETS:
         t = pl.concat([tabs[(n, s)] for s in test])
         y, tpl = t["pos"].to_numpy(), t["tpl"].to_numpy()
-        p = model.predict_proba(t.select(cols).to_numpy())[:, 1]
+        p = model.predict_proba(t.select(cols).to_numpy())[:, 1] * passes(t, pre)
         for who, acc in (("rules", t["rules_any"].to_numpy()), ("model", p >= thr)):
             tp = int((acc & y).sum())
             print(
@@ -602,7 +869,7 @@ def explain(model, cols, args, tabs, keys_tr, train, thr) -> None:
         for i, fold in enumerate(folds):
             fit_keys = [k for k in keys_tr if k[1] in folds[1 - i]]
             t = pl.concat([tabs[k] for k in fit_keys])
-            m = make_model(args.model).fit(t.select(use).to_numpy(), t["pos"].to_numpy())
+            m = make_model(args.model, args).fit(t.select(use).to_numpy(), t["pos"].to_numpy())
             for n in SETS:
                 t = pl.concat([tabs[(n, s)] for s in fold])
                 y.append(t["pos"].to_numpy())
@@ -632,13 +899,32 @@ def _fmt(mean: dict, n: str) -> str:
     return " ".join(f"{v:7.4f}" if i < 3 else f"{v:6.1f}" for i, v in enumerate(x))
 
 
+def _expand(s: str) -> list[str]:
+    """Comma-separated feature names and ``group:NAME`` (all of a group's features)."""
+    out = []
+    for x in s.split(","):
+        x = x.strip()
+        if x.startswith("group:"):
+            out += GROUPS[x[6:]]
+        elif x and x != "none":
+            out.append(x)
+    return out
+
+
+def feature_list(args: argparse.Namespace) -> list[str]:
+    keep, drop = _expand(args.keep) or FEATURES, set(_expand(args.drop))
+    unknown = (set(keep) | drop) - set(FEATURES)
+    assert not unknown, f"unknown features {sorted(unknown)}"
+    return [c for c in FEATURES if c in keep and c not in drop]
+
+
 def _ints(s: str) -> list[int]:
     return [int(x) for x in s.split(",") if x.strip()]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["extract", "study"])
+    ap.add_argument("what", choices=["extract", "study", "costs"])
     ap.add_argument("--cache", default="/tmp/learned19", help="sets and pair tables (never in the repository)")
     ap.add_argument("--seeds", default="7,11,13,17,19,23,29,31,37,41,43,47")
     ap.add_argument("--sets", default="clean,noisy", help="extract: which sets (clean, noisy, shift)")
@@ -650,12 +936,19 @@ def main() -> None:
     ap.add_argument("--model", default="gbt", choices=["gbt", "lr"])
     ap.add_argument("--train-sets", default="clean,noisy", help="which sets' pairs train the model (transfer)")
     ap.add_argument("--drop", default="group:rarity_frame", help="features (comma-separated) left out of the model")
+    ap.add_argument(
+        "--keep", default="", help="features (names, group:NAME) the model may use (default all), before --drop"
+    )
+    ap.add_argument("--prefilter", type=float, default=0.0, help="reject pairs with max(jw, jl) below this unseen")
+    ap.add_argument("--max-iter", type=int, default=300, help="gbt: boosting iterations")
+    ap.add_argument("--max-leaf-nodes", type=int, default=31, help="gbt: leaves per tree")
+    ap.add_argument("--max-depth", type=int, default=0, help="gbt: tree depth (0: unbounded)")
+    ap.add_argument("--learning-rate", type=float, default=0.08, help="gbt: learning rate")
+    ap.add_argument("--reuse-rules", action="store_true", help="study: the rules' test figures from the cache")
     ap.add_argument("--ablate", action="store_true", help="feature-group ablations (pair level, training seeds)")
     ap.add_argument("--ablate-each", default="", help="with --ablate: drop each feature of these groups instead")
     ap.add_argument("--threshold", default="", help="fixed threshold instead of the training-seed choice")
     args = ap.parse_args()
-    for g in list(GROUPS):
-        args.drop = args.drop.replace(f"group:{g}", ",".join(GROUPS[g]))
     if not (CORPUS / "reuters21578.jsonl").exists():
         print(f"SKIPPED: corpus not found at {CORPUS} (../shared/corpus is absent); nothing measured.")
         return
@@ -667,6 +960,8 @@ def main() -> None:
     config = DedupConfig()
     if args.what == "extract":
         extract(cache, _ints(args.seeds), config, tuple(args.sets.split(",")))
+    elif args.what == "costs":
+        costs(cache, _ints(args.seeds), config, tuple(args.sets.split(",")))
     else:
         study(args, config)
 
