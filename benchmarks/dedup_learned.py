@@ -957,7 +957,7 @@ def main() -> None:
         return
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    config = DedupConfig()
+    config = DedupConfig(verdict="rules")  # the study records and replaces the rules' verdict
     if args.what == "extract":
         extract(cache, _ints(args.seeds), config, tuple(args.sets.split(",")))
     elif args.what == "costs":

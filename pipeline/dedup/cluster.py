@@ -31,9 +31,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from pipeline.dedup import figures
+from pipeline.dedup import figures, verdict
 from pipeline.dedup.config import DedupConfig
-from pipeline.dedup.figures import _stop_words, same_numbers, template_conflicts
+from pipeline.dedup.figures import SAME_SHARE, _stop_words, same_numbers, template_conflicts
+from pipeline.dedup.pairs import PairTexts
+from pipeline.dedup.pairs import features as pair_features
 from pipeline.dedup.tokens import (
     PAD_A,
     PAD_B,
@@ -51,7 +53,6 @@ _EPOCH = date(1970, 1, 1)
 START_MATCHES = 4  # tail_vocabulary: matched words among the first 8 (the copy starts where its original does)
 DENSE_REST = 5  # dense_tail: words of a full sketch after the dense end (a tail, not the end of the sketch)
 TAIL_WORDS = 5  # tail_vocabulary: distinct words of the shorter text's tail needed
-SAME_SHARE = 0.9  # same_numbers: share of each text's multi-digit numbers found in the other
 _VERIFY_CHUNK = 8_192  # pairs per verifier batch (bounds its (pairs, words) matrices; 20k was slower: cache)
 _KEY_CHUNK = 400_000  # frontier (node, band hash) rows per pair-building join: bounds hot buckets
 _SCORE_CHUNK = 4_096  # pairs per slot comparison (its (pairs, slots) temporaries stay in cache: ~1.6x faster than 50k)
@@ -231,6 +232,8 @@ def _confirm(
         _match_rates(np.take(mhs.rows, ra, axis=0) == np.take(mhs.rows, rb, axis=0), k, jw, jl, s)
     whole, lead = _scores(jw, jl, tl[ia], tl[ib], config)
     sim = _combine(whole, lead, config)
+    if config.verdict == "learned":
+        return _learned(pairs, sub, mhs, config, rows[ia], rows[ib], tl[ia], tl[ib], jw, lead, sim)
     mh_ok = sim >= config.threshold
     n = pairs.height
     guard = np.zeros(n, dtype=bool)
@@ -401,8 +404,54 @@ def _confirm(
     return pairs.select("a", "b").with_columns(pl.Series("sim", sim), pl.Series("ok", ok), pl.Series("rare", retry))
 
 
+def _learned(
+    pairs: pl.DataFrame,
+    sub: pl.DataFrame,
+    mhs: _MinHashes,
+    config: DedupConfig,
+    row_a: np.ndarray,
+    row_b: np.ndarray,
+    len_a: np.ndarray,
+    len_b: np.ndarray,
+    jw: np.ndarray,
+    lead: np.ndarray,
+    sim: np.ndarray,
+) -> pl.DataFrame:
+    """``_confirm`` with the learned verdict (``pipeline.dedup.verdict``): pairs with some MinHash evidence
+    pass the screen's cheap look, then the model's; an accepted pair's similarity is at least the share
+    of the shorter text the verifier matched."""
+    v = verdict.load()
+    ok = np.zeros(pairs.height, dtype=bool)
+    nw = pairs["nw"].to_numpy() if "nw" in pairs.columns else np.zeros(pairs.height, dtype=np.int64)
+    look = np.flatnonzero(v.looks_at(evidence=np.maximum(jw, lead), keys=nw, similar=sim >= config.threshold))
+
+    def texts(at: np.ndarray) -> PairTexts:
+        return PairTexts(
+            pairs=pairs[at],
+            figures=sub.select("gid", "figures"),
+            row_a=row_a[at],
+            row_b=row_b[at],
+            len_a=len_a[at],
+            len_b=len_b[at],
+            jw=jw[at],
+            lead=lead[at],
+            sim=sim[at],
+        )
+
+    if look.size:
+        cheap = pair_features(texts(look), mhs, config, v.screen.features)
+        look = look[v.screen.score(cheap) >= v.screen_cut]
+    if look.size:
+        x = pair_features(texts(look), mhs, config, v.model.features)
+        ok[look] = v.model.score(x) >= v.cut
+        if "matched_share" in v.model.features:
+            share = x[:, v.model.features.index("matched_share")]
+            sim[look] = np.where(ok[look], np.maximum(sim[look], share), sim[look])
+    return pairs.select("a", "b").with_columns(pl.Series("sim", sim), pl.Series("ok", ok), pl.lit(False).alias("rare"))
+
+
 def _rare_on(config: DedupConfig) -> bool:
-    return bool(config.rare_keys and config.token_count and config.key_ngram)
+    return config.verdict == "rules" and bool(config.rare_keys and config.token_count and config.key_ngram)
 
 
 def _relaxed(config: DedupConfig) -> DedupConfig:

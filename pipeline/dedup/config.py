@@ -158,6 +158,12 @@ class DedupConfig:
         some equal figures), and a dense part without checked numbers (``tail_vocabulary``) also needs
         the shorter sketch's match rate after its dense end to be at most ``rare_tail`` (another version
         of a formulaic notice keeps matching a little after its opening). Every other rule is unchanged.
+    verdict : str
+        Who decides a candidate pair: ``"rules"`` (everything above; the default) or ``"learned"``:
+        gradient-boosted trees over the same measures as numbers (``pipeline.dedup.pairs``, walked by
+        ``pipeline.dedup.verdict`` from ``verdict.json``; trained by ``benchmarks/dedup_verdict.py``). It
+        replaces every rule's yes / no (the rarity rule included); candidate search, views, hops and
+        clusters are the same. Held out, it is better on every seed but one (benchmarks/README-dedup.md).
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -211,6 +217,7 @@ class DedupConfig:
     rare_dense_unchecked: int = 20
     rare_evidence: float = 0.1
     rare_tail: float = 0.1
+    verdict: str = "rules"
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1
@@ -225,6 +232,8 @@ class DedupConfig:
         self.shingle_kind  # noqa: B018 - validates the shingle spec
         if self.window_days is not None and self.window_days < 0:
             raise ValueError("window_days must be >= 0 or None")
+        if self.verdict not in ("rules", "learned"):
+            raise ValueError(f"verdict must be 'rules' or 'learned', not {self.verdict!r}")
         if self.max_hops < 1:
             raise ValueError("max_hops must be >= 1")
 

@@ -20,6 +20,7 @@ from pipeline.dedup.tokens import _distinct, token_sketch
 
 NOVEL = 0.6  # whole-text pairs: a template pair when this share of each text's numbers is new to the other
 LEAD_NUMBERS = 2  # lead-only pairs: how many of the leads' first numbers must agree
+SAME_SHARE = 0.9  # same_numbers: share of each text's multi-digit numbers found in the other
 
 
 def template_conflicts(

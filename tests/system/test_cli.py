@@ -94,3 +94,33 @@ def test_far_apart_days_are_processed_in_one_run(tmp_path, env):
         SELECT pub_date, count(DISTINCT s.doc_id), count(DISTINCT e.doc_id)
         FROM sentences s JOIN entities e USING (doc_id, pub_date) GROUP BY 1 ORDER BY 1""", env=env)
     assert csv_rows(per_day.stdout) == [["2026-01-05", "1", "1"], ["2026-06-20", "1", "1"], ["2026-11-02", "1", "1"]]
+
+
+@pytest.mark.slow
+def test_learned_dedup_verdict_from_the_settings_file(sample_inbox, env, tmp_path):
+    """``[dedup] verdict = "learned"`` reaches the stage through the real command; back on the rules, ``--all``
+    recomputes every day with them (a settings change alone does not mark days to do: see the README)."""
+    settings = tmp_path / "newslake.toml"
+    settings.write_text('[dedup]\nverdict = "learned"\n')
+    learned_env = {**env, "NEWSLAKE_CONFIG": str(settings)}
+    first = newslake("run", "--inbox", str(sample_inbox), env=learned_env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    query = "SELECT doc_id, canonical_doc_id FROM duplicates WHERE NOT is_canonical ORDER BY 1"
+    learned = csv_rows(newslake("sql", "--format", "csv", query, env=learned_env).stdout)
+    assert len(learned) == 1  # the sample's wire copy, found by the trees as by the rules
+    again = newslake("run", "--inbox", str(sample_inbox), env=learned_env)
+    assert again.returncode == 0 and "0 day(s) processed" in again.stdout
+
+    settings.write_text('[dedup]\nverdict = "rules"\n')
+    rules = newslake("run", "--inbox", str(sample_inbox), "--all", env=learned_env)
+    assert rules.returncode == 0, rules.stderr[-3000:]
+    assert "4 day(s) processed" in rules.stdout
+    assert csv_rows(newslake("sql", "--format", "csv", query, env=learned_env).stdout) == learned
+    # each version of the table records the settings that wrote it: two verdicts, two digests
+    history = newslake("history", "duplicates", "--format", "csv", env=learned_env).stdout
+    digests = {part for line in history.splitlines() for part in line.split() if part.startswith("settings_digest=")}
+    assert len(digests) == 2, history
+
+    settings.write_text('[dedup]\nverdict = "trees"\n')  # a typo is refused with its name, nothing is written
+    bad = newslake("run", "--inbox", str(sample_inbox), env=learned_env)
+    assert bad.returncode != 0 and "verdict" in (bad.stdout + bad.stderr)

@@ -53,9 +53,36 @@ def frame(rows: list[dict]) -> pl.DataFrame:
     )
 
 
-def dedup_all(rows: list[dict], config: DedupConfig = DedupConfig()) -> dict[str, dict]:  # noqa: B008
-    sig = compute_signatures(frame(rows), config=config)
-    out = deduplicate(sig, sig, config=config)
+VERDICT = "learned"  # set per test by the ``verdict`` fixture
+
+
+@pytest.fixture(autouse=True, params=["learned", "rules"])
+def verdict(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every behaviour test runs under both verdicts (the learned one is the default); a test of one of
+    the rules (``@rules_only``) under the rules only."""
+    if request.param == "learned" and request.node.get_closest_marker("rules_only"):
+        pytest.skip("a test of one of the rules")
+    monkeypatch.setattr(f"{__name__}.VERDICT", request.param)
+    return request.param
+
+
+rules_only = pytest.mark.rules_only
+
+
+def config(**overrides: object) -> DedupConfig:
+    """The configuration under test: the verdict of this run, with ``overrides``."""
+    return DedupConfig(**{"verdict": VERDICT, **overrides})  # type: ignore[arg-type]
+
+
+def rules(**overrides: object) -> DedupConfig:
+    """The rules verdict with ``overrides`` (a rule switched off: the test has teeth)."""
+    return DedupConfig(**{"verdict": "rules", **overrides})  # type: ignore[arg-type]
+
+
+def dedup_all(rows: list[dict], cfg: DedupConfig | None = None) -> dict[str, dict]:
+    cfg = cfg or config()
+    sig = compute_signatures(frame(rows), config=cfg)
+    out = deduplicate(sig, sig, config=cfg)
     return {r["doc_id"]: r for r in out.iter_rows(named=True)}
 
 
@@ -150,37 +177,40 @@ def test_canonical_is_earliest_then_longest_then_doc_id():
 def test_output_is_independent_of_input_row_order():
     rows = [doc(f"d{i}", i % 3, STORY if i % 2 else [paragraph(i), paragraph(i + 100)]) for i in range(12)]
     sig = compute_signatures(frame(rows))
-    ref = deduplicate(sig, sig)
+    ref = deduplicate(sig, sig, config=config())
     shuffled = sig.sample(fraction=1.0, shuffle=True, seed=3)
-    assert deduplicate(shuffled, shuffled.sample(fraction=1.0, shuffle=True, seed=4)).equals(ref)
+    assert deduplicate(shuffled, shuffled.sample(fraction=1.0, shuffle=True, seed=4), config=config()).equals(ref)
     assert ref.schema == DUPLICATES.schema
 
 
 def test_window_limits_reach():
     rows = [doc("old", 0, STORY), doc("new", 10, STORY)]
-    assert dedup_all(rows, DedupConfig(window_days=5))["new"]["canonical_doc_id"] == "new"
-    assert dedup_all(rows, DedupConfig(window_days=10))["new"]["canonical_doc_id"] == "old"
-    assert dedup_all(rows, DedupConfig(window_days=None))["new"]["canonical_doc_id"] == "old"
+    assert dedup_all(rows, config(window_days=5))["new"]["canonical_doc_id"] == "new"
+    assert dedup_all(rows, config(window_days=10))["new"]["canonical_doc_id"] == "old"
+    assert dedup_all(rows, config(window_days=None))["new"]["canonical_doc_id"] == "old"
 
 
 def test_day_rows_only_and_later_days_not_seen():
     sig = compute_signatures(frame([doc("x", 0, STORY), doc("y", 1, STORY)]))
-    out = deduplicate(sig.filter(pl.col("doc_id") == "x"), sig)
+    out = deduplicate(sig.filter(pl.col("doc_id") == "x"), sig, config=config())
     assert out["doc_id"].to_list() == ["x"]
     assert out["is_canonical"][0]  # y is later: it does not affect day 0
 
 
+@rules_only  # (the hops are one code for both verdicts; the learned one does not link this chain's pairs)
 def test_second_hop_gives_the_older_cluster():
-    """e (day 2) resembles y (day 1) which resembles z (day 0); e alone does not match z."""
+    """e (day 2) resembles y (day 1) which resembles z (day 0); e alone does not match z. (Each link is
+    5 of 11 paragraphs of random words shared: a partial overlap, not a copy, which the learned verdict
+    does not call a duplicate.)"""
     p = [paragraph(200 + i) for i in range(14)]
     z, y, e = p[0:8], p[3:11], p[6:14]  # Jaccard z-y and y-e 5/11, z-e 2/14
     sig = compute_signatures(frame([doc("z", 0, z), doc("y", 1, y), doc("e", 2, e)]))
     day2 = sig.filter(pl.col("doc_id") == "e")
-    one_hop = deduplicate(day2, sig, config=DedupConfig(max_hops=1)).row(0, named=True)
-    two_hops = deduplicate(day2, sig).row(0, named=True)
+    one_hop = deduplicate(day2, sig, config=config(max_hops=1)).row(0, named=True)
+    two_hops = deduplicate(day2, sig, config=config()).row(0, named=True)
     assert one_hop["canonical_doc_id"] == "y"
     assert two_hops["canonical_doc_id"] == "z"
-    assert deduplicate(sig.filter(pl.col("doc_id") == "y"), sig)["canonical_doc_id"][0] == "z"
+    assert deduplicate(sig.filter(pl.col("doc_id") == "y"), sig, config=config())["canonical_doc_id"][0] == "z"
 
 
 # ---------------------------------------------------------------- templates ----
@@ -207,7 +237,7 @@ def test_template_stories_with_other_figures_are_not_duplicates():
     assert out["t2"]["canonical_doc_id"] == "t2"
     assert out["f2"]["canonical_doc_id"] == "f2"
     # without the guard they would be merged: the test has teeth
-    loose = dedup_all(rows, DedupConfig(template_guard=False))
+    loose = dedup_all(rows, rules(template_guard=False))
     assert loose["t2"]["canonical_doc_id"] == "t1" and loose["f2"]["canonical_doc_id"] == "f1"
 
 
@@ -271,7 +301,7 @@ def _process(order: list[date], docs: dict[date, pl.DataFrame], config: DedupCon
 @pytest.mark.parametrize("window_days", [3, None])
 def test_order_invariance(window_days):
     docs = _corpus()
-    cfg = DedupConfig(window_days=window_days)
+    cfg = config(window_days=window_days)
     days = sorted(docs)
     in_order = _process(days, docs, cfg)
     assert _process(days[::-1], docs, cfg).equals(in_order)
@@ -322,12 +352,12 @@ def test_prefix_copy_with_unrelated_text_points_at_the_fuller_story():
     out = dedup_all(rows)
     assert out["partial"]["canonical_doc_id"] == "full" and out["partial"]["method"] == "near"
     # the whole texts alone do not say so: the lead does (the test has teeth)
-    whole_only = DedupConfig(num_perm=126, bands=42, lead_perm=0, key_ngram=0)
+    whole_only = config(num_perm=126, bands=42, lead_perm=0, key_ngram=0)
     assert dedup_all(rows, whole_only)["partial"]["canonical_doc_id"] == "partial"
     # ... and so do the word keys of the token sketch, without the lead (dedup-5)
-    keys_only = DedupConfig(num_perm=126, bands=42, lead_perm=0)
+    keys_only = config(num_perm=126, bands=42, lead_perm=0)
     assert dedup_all(rows, keys_only)["partial"]["canonical_doc_id"] == "full"
-    too_few = DedupConfig(num_perm=126, bands=42, lead_perm=0, key_min=1000)  # shared keys are counted
+    too_few = config(num_perm=126, bands=42, lead_perm=0, key_min=1000)  # shared keys are counted
     assert dedup_all(rows, too_few)["partial"]["canonical_doc_id"] == "partial"
 
 
@@ -341,7 +371,7 @@ def test_prefix_copy_of_a_template_story_keeps_its_own_figures():
     out = dedup_all(rows)
     assert out["t2"]["canonical_doc_id"] == "t2"
     assert out["t1_part"]["canonical_doc_id"] == "t1"
-    loose = dedup_all(rows, DedupConfig(template_guard=False))
+    loose = dedup_all(rows, rules(template_guard=False))
     assert loose["t2"]["canonical_doc_id"] == "t1"
 
 
@@ -352,7 +382,7 @@ def test_order_invariance_with_noisy_and_partial_copies():
             doc("d", 3, [ocr(p, 30 + i) for i, p in enumerate(part)]), doc("u", 2, [paragraph(990, 120)])]  # fmt: skip
     df = frame(rows)
     docs = {d: df.filter(pl.col("pub_date") == d) for d in sorted(df["pub_date"].unique())}
-    cfg = DedupConfig(window_days=2)
+    cfg = config(window_days=2)
     days = sorted(docs)
     ref = _process(days, docs, cfg)
     assert _process(days[::-1], docs, cfg).equals(ref)
@@ -398,7 +428,7 @@ def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
     assert out["s2"]["canonical_doc_id"] == "s2"
     # the figure slots alone do not tell them apart (the test has teeth)
     monkeypatch.setattr("pipeline.dedup.figures.LEAD_NUMBERS", 0)
-    assert dedup_all(rows)["s2"]["canonical_doc_id"] == "s1"
+    assert dedup_all(rows, rules())["s2"]["canonical_doc_id"] == "s1"
 
 
 def test_template_sibling_with_garbled_slot_words_stays_apart(monkeypatch):
@@ -413,7 +443,7 @@ def test_template_sibling_with_garbled_slot_words_stays_apart(monkeypatch):
     assert out["two"]["canonical_doc_id"] == "two"
     assert out["copy"]["canonical_doc_id"] == "one"  # noise alone does not make numbers new
     monkeypatch.setattr("pipeline.dedup.figures.NOVEL", 1.01)  # the rule off: merged (teeth)
-    assert dedup_all(rows)["two"]["canonical_doc_id"] == "one"
+    assert dedup_all(rows, rules())["two"]["canonical_doc_id"] == "one"
 
 
 # ---------------------------------------------------------------- token sketch and verifier (dedup-4) ----
@@ -490,6 +520,7 @@ def test_verifier_matched_prefix_and_number_conflicts():
     assert checked >= 6 and conflicts == 0  # noise garbles letters, not figures
 
 
+@rules_only
 def test_noisy_prefix_copy_is_confirmed_by_the_verifier():
     """A third of a story, OCR-garbled, then an outlet's own text: a candidate through the lead bands,
     confirmed by the token sketch (the copied words in order) when the lead's Jaccard estimate does not
@@ -498,10 +529,10 @@ def test_noisy_prefix_copy_is_confirmed_by_the_verifier():
     words = " ".join(story).split(" ")
     part = [ocr(" ".join(words[:60]), 11, 0.05) + ".", paragraph(1750, 40)]
     rows = [doc("full", 0, story), doc("part", 1, part), doc("other", 1, [paragraph(1760, 120)])]
-    out = dedup_all(rows, DedupConfig(lead_threshold=0.99))
+    out = dedup_all(rows, rules(lead_threshold=0.99))
     assert out["part"]["canonical_doc_id"] == "full" and out["part"]["method"] == "near"
     assert out["other"]["canonical_doc_id"] == "other"
-    off = DedupConfig(lead_threshold=0.99, token_count=0)
+    off = rules(lead_threshold=0.99, token_count=0)
     assert dedup_all(rows, off)["part"]["canonical_doc_id"] == "part"  # teeth
 
 
@@ -515,7 +546,7 @@ def test_prefix_copy_with_other_figures_is_not_verified():
     rows = [doc("t1", 0, t1), doc("t2_part", 1, part)]
     out = dedup_all(rows)
     assert out["t2_part"]["canonical_doc_id"] == "t2_part"
-    loose = DedupConfig(template_guard=False, verify_conflicts=1.0)
+    loose = rules(template_guard=False, verify_conflicts=1.0)
     assert dedup_all(rows, loose)["t2_part"]["canonical_doc_id"] == "t1"  # teeth
 
 
@@ -526,6 +557,7 @@ def pseudo_words(seed: int, n: int) -> str:
     return " ".join("".join(rng.choice(letters) for _ in range(rng.randint(2, 8))) for _ in range(n)) + "."
 
 
+@rules_only
 def test_lead_confirmed_template_story_is_vetoed_by_its_numbers():
     """Two reports sharing a formulaic opening with other figures, then unrelated text: their leads
     confirm the pair; the verifier's number check vetoes it (dedup-5), also without the figures guard."""
@@ -534,14 +566,15 @@ def test_lead_confirmed_template_story_is_vetoed_by_its_numbers():
     t1 = TRADE.format(a="1.2", m="March", b="300", c="4.5", d="12.3", e="2.1", f="11.1").split("\n\n") + fill
     t2 = TRADE.format(a="0.8", m="March", b="150", c="3.9", d="12.9", e="1.7", f="12.1").split("\n\n") + other
     rows = [doc("t1", 0, t1), doc("t2", 1, t2)]
-    assert dedup_all(rows, DedupConfig(template_guard=False))["t2"]["canonical_doc_id"] == "t2"
-    no_veto = DedupConfig(template_guard=False, veto_conflicts=0)
+    assert dedup_all(rows, rules(template_guard=False))["t2"]["canonical_doc_id"] == "t2"
+    no_veto = rules(template_guard=False, veto_conflicts=0)
     assert dedup_all(rows, no_veto)["t2"]["canonical_doc_id"] == "t1"  # teeth
     # the same opening with the same figures is a prefix copy: not vetoed
     t1_copy = t1[:2] + other
     assert dedup_all([doc("t1", 0, t1), doc("c", 1, t1_copy)])["c"]["canonical_doc_id"] == "t1"
 
 
+@rules_only
 def test_verifier_only_sees_pairs_sharing_word_keys():
     """The verifier's gate: the noisy prefix copy of a story shares word keys of its first words; with
     more shared keys required than it has, it is not verified (and not found)."""
@@ -549,8 +582,8 @@ def test_verifier_only_sees_pairs_sharing_word_keys():
     words = " ".join(story).split(" ")
     part = [ocr(" ".join(words[:60]), 11, 0.05) + ".", paragraph(1750, 40)]
     rows = [doc("full", 0, story), doc("part", 1, part)]
-    assert dedup_all(rows, DedupConfig(lead_threshold=0.99))["part"]["canonical_doc_id"] == "full"
-    gated = DedupConfig(lead_threshold=0.99, verify_keys=1000)
+    assert dedup_all(rows, rules(lead_threshold=0.99))["part"]["canonical_doc_id"] == "full"
+    gated = rules(lead_threshold=0.99, verify_keys=1000)
     assert dedup_all(rows, gated)["part"]["canonical_doc_id"] == "part"
 
 
@@ -567,7 +600,7 @@ def test_sibling_whose_figures_carry_units_is_not_verified():
     t2 = [text.format(a="002", b="6652", c="529"), *fill]
     rows = [doc("t1", 0, t1), doc("t2", 1, t2)]
     assert dedup_all(rows)["t2"]["canonical_doc_id"] == "t2"
-    assert dedup_all(rows, DedupConfig(template_guard=False))["t2"]["canonical_doc_id"] == "t1"  # teeth
+    assert dedup_all(rows, rules(template_guard=False))["t2"]["canonical_doc_id"] == "t1"  # teeth
 
 
 def test_prefix_copy_is_judged_by_its_shared_part_not_by_the_appended_numbers():
@@ -583,7 +616,7 @@ def test_prefix_copy_is_judged_by_its_shared_part_not_by_the_appended_numbers():
     copy = [story[0], story[1], pseudo_words(2310, 30) + " Output fell 41 pct to 566 tonnes in 1985, from 902 tonnes."]
     rows = [doc("full", 0, story), doc("copy", 1, copy)]
     assert dedup_all(rows)["copy"]["canonical_doc_id"] == "full"
-    assert dedup_all(rows, DedupConfig(token_count=0))["copy"]["canonical_doc_id"] == "copy"  # teeth
+    assert dedup_all(rows, rules(token_count=0))["copy"]["canonical_doc_id"] == "copy"  # teeth
 
 
 def test_a_day_of_documents_too_short_for_any_band_is_unique():
@@ -683,6 +716,7 @@ def test_tail_vocabulary_tells_an_unrelated_brief_from_a_continuation():
         assert nv[0] >= 5 and (shared[0] <= 0.1 * nv[0]) == low
 
 
+@rules_only
 def test_short_prefix_copy_without_numbers_is_linked_by_its_unrelated_tail():
     """26 words of a short story without figures (too few words for ``verify_words_unchecked``), then an
     outlet's own brief: linked because the copy starts with the story, matches it densely and then goes
@@ -692,9 +726,9 @@ def test_short_prefix_copy_without_numbers_is_linked_by_its_unrelated_tail():
     words = " ".join(story).replace(".", "").split(" ")
     copy = [" ".join(words[:26]) + ".", pseudo_words(2710, 40)]
     rows = [doc("full", 0, story), doc("copy", 1, copy)]
-    loose_lead = DedupConfig(lead_threshold=0.99)  # the lead alone must not decide
+    loose_lead = rules(lead_threshold=0.99)  # the lead alone must not decide
     assert dedup_all(rows, loose_lead)["copy"]["canonical_doc_id"] == "full"
-    off = DedupConfig(lead_threshold=0.99, tail_vocabulary=0, rare_keys=0)  # (rarity would link it too)
+    off = rules(lead_threshold=0.99, tail_vocabulary=0, rare_keys=0)  # (rarity would link it too)
     assert dedup_all(rows, off)["copy"]["canonical_doc_id"] == "copy"
 
 
@@ -715,6 +749,7 @@ def test_dense_prefix_counts_the_matches_of_the_first_words():
         assert 28 <= e[0] <= 32 and (start[0] >= START_MATCHES) == starts
 
 
+@rules_only
 def test_prefix_copy_cut_inside_the_lead_is_judged_by_its_own_numbers():
     """The copy keeps 28 words (with the story's first number) and its brief brings a number of its own
     into the first 250 characters: the leads' second numbers differ. The dense match ends at the cut, so
@@ -724,9 +759,9 @@ def test_prefix_copy_cut_inside_the_lead_is_judged_by_its_own_numbers():
     story = [" ".join(words[:45]) + ".", " ".join(words[45:]) + "."]
     copy = [" ".join(words[:28]) + ".", pseudo_words(2910, 3).rstrip(".") + " 77 " + pseudo_words(2911, 40)]
     rows = [doc("full", 0, story), doc("copy", 1, copy)]
-    loose_lead = DedupConfig(lead_threshold=0.99)
+    loose_lead = rules(lead_threshold=0.99)
     assert dedup_all(rows, loose_lead)["copy"]["canonical_doc_id"] == "full"
-    strict = DedupConfig(lead_threshold=0.99, dense_own_numbers=False)
+    strict = rules(lead_threshold=0.99, dense_own_numbers=False)
     assert dedup_all(rows, strict)["copy"]["canonical_doc_id"] == "copy"
 
 
@@ -792,6 +827,7 @@ def test_lead_novel_applies_the_new_numbers_rule_to_a_lead_only_pair():
 
 
 # ---------------------------------------------------------------- word-key rarity (issue 19) ----
+@rules_only
 def test_rare_word_keys_link_a_short_prefix_copy_per_view():
     """A copy keeping only the first 22 words of a story (then an unrelated brief) is linked in a view
     where the story's word keys are rare, not in a view where other documents share them."""
@@ -807,7 +843,7 @@ def test_rare_word_keys_link_a_short_prefix_copy_per_view():
         doc(f"f{i}", 2, [pseudo_words(1200 + i, 25).rstrip(".") + " " + head + " " + pseudo_words(1300 + i, 25)])
         for i in range(5)
     ]
-    cfg = DedupConfig(window_days=5, rare_keys=2)
+    cfg = rules(window_days=5, rare_keys=2)
     out = dedup_all(rows + fillers, cfg)
     assert out["copy"]["canonical_doc_id"] == "story" and out["copy"]["method"] == "near"
     assert out["copy_again"]["canonical_doc_id"] == "copy"  # day 3: the keys are common, the copy stands alone
@@ -815,12 +851,10 @@ def test_rare_word_keys_link_a_short_prefix_copy_per_view():
     # without the fillers day 3 links it too; without the rule neither day does
     assert dedup_all(rows, cfg)["copy_again"]["canonical_doc_id"] == "story"
     assert (
-        dedup_all(rows + fillers, DedupConfig(window_days=5, rare_keys=2, rare_nodes=7))["copy_again"][
-            "canonical_doc_id"
-        ]
+        dedup_all(rows + fillers, rules(window_days=5, rare_keys=2, rare_nodes=7))["copy_again"]["canonical_doc_id"]
         == "story"
     )
-    off = dedup_all(rows + fillers, DedupConfig(window_days=5, rare_keys=0))
+    off = dedup_all(rows + fillers, rules(window_days=5, rare_keys=0))
     assert off["copy"]["canonical_doc_id"] == "copy"
     # one day at a time (each day's window only): the same verdicts
     df = frame(rows + fillers)
@@ -876,7 +910,7 @@ def test_sibling_differing_in_lone_digits_stays_apart():
     rows = [doc("notice", 0, notice), doc("sibling", 1, sibling), doc("scan", 2, scan)]
     out = dedup_all(rows)
     assert out["sibling"]["canonical_doc_id"] == "sibling" and out["scan"]["canonical_doc_id"] == "notice"
-    off = dedup_all(rows, DedupConfig(digit_conflicts=False))
+    off = dedup_all(rows, rules(digit_conflicts=False))
     assert off["sibling"]["canonical_doc_id"] == "notice"
 
 
@@ -902,7 +936,7 @@ def test_garbled_copy_under_the_threshold_is_linked_by_its_numbers():
 
     out = dedup_all([doc("orig", 0, original), doc("scan", 1, scan(original))])
     assert out["scan"]["canonical_doc_id"] == "orig" and out["scan"]["similarity"] < DedupConfig().threshold
-    dedup8 = dedup_all([doc("orig", 0, original), doc("scan", 1, scan(original))], DedupConfig(same_evidence=1.0))
+    dedup8 = dedup_all([doc("orig", 0, original), doc("scan", 1, scan(original))], rules(same_evidence=1.0))
     assert dedup8["scan"]["canonical_doc_id"] == "scan"
     out = dedup_all([doc("orig", 0, original), doc("sib", 1, scan(sibling))])
     assert out["sib"]["canonical_doc_id"] == "sib"

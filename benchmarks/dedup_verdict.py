@@ -1,0 +1,213 @@
+"""Train the learned dedup verdict (``pipeline/dedup/verdict.json``) from ``dedup_learned``'s pair tables.
+
+The pair tables (``python -m benchmarks.dedup_learned extract``, under ``--cache``, never in the
+repository) hold, per candidate node pair of the development sets, the measures the rules compute and the
+label (same original or not). This fits two scikit-learn ``HistGradientBoostingClassifier`` forests on the
+training seeds' clean and noisy pairs and writes their trees as numbers (``pipeline.dedup.verdict``
+evaluates them in numpy; scikit-learn is not needed at run time):
+
+* the *screen*, on the features every candidate pair has for free (MinHash estimates, lengths, shared word
+  keys); its cut keeps all but ``--screen-loss`` of the pairs the model accepts rightly;
+* the *model*, on ``--features`` (``MODEL_FEATURES``: chosen in session 11 by cost and by held-out quality,
+  see README-dedup); its cut maximises the summed mean ARI of the clean and noisy training sets.
+
+Both cuts are chosen on leave-one-seed-out predictions over the training seeds, at cluster level (connected
+components of the accepted candidate pairs). The other seeds and the shift recipe are never read here: they
+are the test (``dedup_quality --seeds``, ``dedup_learned study``).
+
+    python -m benchmarks.dedup_learned extract --sets clean,noisy --seeds 7,11,13,17,19,23
+    python -m benchmarks.dedup_verdict [--cache /tmp/learned19] [--seeds 7,11,13,17,19,23] [--out F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from benchmarks.dedup_learned import components_pred, gid_table, load_set
+from benchmarks.dedup_quality import scores
+from pipeline.dedup import DedupConfig, compute_signatures, verdict
+from pipeline.dedup import pairs as P
+
+SCREEN_FEATURES = P.MINHASH + ("nw",)
+# the cheap group of helper-21's study (session 11: no number check, dense part or tail vocabulary), with
+# the figures guard's three verdicts (free here: derived from the same counts)
+MODEL_FEATURES = (
+    *P.MINHASH, *P.VERIFIER, *P.PREFIX_NUMBERS, "slots", "slot_conf", "slot_rate", "slots_j", "slot_conf_j",
+    "nc", "lead_m", "lead_differ", "n_lo", "n_hi", "new_lo", "new_hi", "guard_whole", "guard_lead",
+    "guard_lead_own", "nw", *P.MATCHES, *P.NUMBER_CHECK,
+)  # fmt: skip
+CUTS = np.r_[np.round(np.arange(0.5, 0.96, 0.05), 2), 0.97, 0.98, 0.99]
+
+# the study's older pair tables name the figures counts by gid order (a / b); the product's are symmetric
+_SYMMETRIC = {
+    "n_lo": pl.min_horizontal("na", "nb"),
+    "n_hi": pl.max_horizontal("na", "nb"),
+    "new_lo": (pl.min_horizontal("na", "nb") - pl.col("nc")) / pl.max_horizontal(pl.min_horizontal("na", "nb"), 1),
+    "new_hi": (pl.max_horizontal("na", "nb") - pl.col("nc")) / pl.max_horizontal(pl.max_horizontal("na", "nb"), 1),
+}
+
+
+def pair_table(cache: Path, name: str, seed: int, *, evidence: float, keys: int) -> pl.DataFrame:
+    """One set's candidate pairs with the product's feature names and ``seen``: the verdict judges it."""
+    t = pl.read_parquet(cache / f"pairs_{name}_{seed}.parquet").with_columns(**_SYMMETRIC)
+    # the product checks numbers only from a matched prefix of NUMBERS_FROM words (the tables: every pair)
+    checked = pl.col("lm") >= P.NUMBERS_FROM
+    t = t.with_columns(pl.when(checked).then(pl.col(c)).otherwise(0.0).alias(c) for c in ("chk", "bad", "bad_rate"))
+    seen = (pl.col("mh_ok") > 0) | ((pl.max_horizontal("jw", "jl") >= evidence) & (pl.col("nw") >= keys))
+    return t.with_columns(seen.alias("seen"), pl.lit(seed).alias("seed"), pl.lit(name).alias("set"))
+
+
+def export(model, names: tuple[str, ...]) -> dict:
+    """A fitted forest in the JSON form ``verdict.from_dict`` reads (children -1 at leaves)."""
+    trees = [
+        [
+            [
+                int(n["feature_idx"]),
+                float(n["num_threshold"]),
+                bool(n["missing_go_to_left"]),
+                -1 if n["is_leaf"] else int(n["left"]),
+                -1 if n["is_leaf"] else int(n["right"]),
+                float(n["value"]),
+            ]
+            for n in pred.nodes
+        ]
+        for (pred,) in model._predictors
+    ]
+    return dict(features=list(names), base=float(np.ravel(model._baseline_prediction)[0]), trees=trees)
+
+
+def main() -> None:
+    from sklearn import __version__ as sk_version
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache", default="/tmp/learned19")
+    ap.add_argument("--seeds", default="7,11,13,17,19,23")
+    ap.add_argument("--sets", default="clean,noisy")
+    ap.add_argument("--features", default=",".join(MODEL_FEATURES))
+    ap.add_argument("--evidence", type=float, default=0.05)
+    ap.add_argument("--keys", type=int, default=0, help="shared word keys a pair under the threshold needs")
+    ap.add_argument("--max-iter", type=int, default=300)
+    ap.add_argument("--leaves", type=int, default=31)
+    ap.add_argument("--rate", type=float, default=0.08)
+    ap.add_argument("--screen-trees", type=int, default=30)
+    ap.add_argument("--screen-leaves", type=int, default=15)
+    ap.add_argument("--screen-loss", type=float, default=0.001)
+    ap.add_argument("--exit-trees", type=int, default=40, help="the model's early exit: after this many trees")
+    ap.add_argument("--exit-loss", type=float, default=0.0005, help="share of the accepted pairs it may stop")
+    ap.add_argument("--version", default="learned-1")
+    ap.add_argument("--out", default=str(verdict.MODEL))
+    args = ap.parse_args()
+    cache, seeds, sets = Path(args.cache), [int(x) for x in args.seeds.split(",")], args.sets.split(",")
+    names = tuple(x for x in args.features.split(",") if x)
+    tabs = {(n, s): pair_table(cache, n, s, evidence=args.evidence, keys=args.keys) for s in seeds for n in sets}
+    seen = pl.concat([t.filter("seen") for t in tabs.values()], how="diagonal")
+    y = seen["pos"].to_numpy()
+
+    def model(x: np.ndarray, yy: np.ndarray):
+        return HistGradientBoostingClassifier(
+            max_iter=args.max_iter, learning_rate=args.rate, max_leaf_nodes=args.leaves, random_state=0
+        ).fit(x, yy)
+
+    def screen(x: np.ndarray, yy: np.ndarray):
+        return HistGradientBoostingClassifier(
+            max_iter=args.screen_trees, max_leaf_nodes=args.screen_leaves, early_stopping=False, random_state=0
+        ).fit(x, yy)
+
+    # leave-one-seed-out scores of both forests on the training pairs
+    x_m, x_s = seen.select(names).to_numpy(), seen.select(SCREEN_FEATURES).to_numpy()
+    seed_of = seen["seed"].to_numpy()
+    p_m, p_s, early = np.zeros(seen.height), np.zeros(seen.height), np.zeros(seen.height)
+    for s in seeds:
+        out, inn = seed_of == s, seed_of != s
+        fold = model(x_m[inn], y[inn])
+        p_m[out] = fold.predict_proba(x_m[out])[:, 1]
+        # the sum of the first exit_trees trees (scikit-learn's raw score, the baseline included)
+        staged = fold.staged_decision_function(x_m[out])
+        early[out] = np.ravel(next(itertools.islice(staged, args.exit_trees - 1, None)))
+        p_s[out] = screen(x_s[inn], y[inn]).predict_proba(x_s[out])[:, 1]
+        print(f"  out-of-fold scores for seed {s}", flush=True)
+    seen = seen.with_columns(pl.Series("p_m", p_m), pl.Series("p_s", p_s), pl.Series("early", early))
+    config = DedupConfig()
+    sets_ = {k: load_set(cache, *k) for k in tabs}
+    gids = {k: gid_table(compute_signatures(df, config=config)) for k, df in sets_.items()}
+
+    def accepted(k: tuple[str, int], cut: float, screen_cut: float, exit_raw: float) -> np.ndarray:
+        cols = ("a", "b", "seed", "set", "p_m", "p_s", "early")
+        t = tabs[k].join(seen.select(cols), on=["a", "b", "seed", "set"], how="left")
+        ok = (t["p_m"].fill_null(0) >= cut) & (t["p_s"].fill_null(0) >= screen_cut)
+        return (ok & (t["early"].fill_null(-np.inf) >= exit_raw)).to_numpy()
+
+    def measure(cut: float, screen_cut: float = 0.0, exit_raw: float = -np.inf) -> dict[str, np.ndarray]:
+        got: dict[str, list] = {n: [] for n in sets}
+        for k in tabs:
+            pred = components_pred(gids[k], tabs[k], accepted(k, cut, screen_cut, exit_raw), sets_[k])
+            m = scores(sets_[k]["gold"].to_list(), pred)
+            got[k[0]].append((m["precision"], m["recall"], m["ari"]))
+        return {n: np.array(v).mean(0) for n, v in got.items()}
+
+    print(f"{'cut':>5} " + " ".join(f"{n + ' P / R / ARI':>26}" for n in sets))
+    best = None
+    for cut in CUTS:
+        m = measure(float(cut))
+        print(f"{cut:5.2f} " + " ".join(f"{v[0]:8.4f} {v[1]:8.4f} {v[2]:8.4f}" for v in m.values()))
+        total = sum(v[2] for v in m.values())
+        if best is None or total > best[0]:
+            best = (total, float(cut))
+    assert best is not None
+    cut = best[1]
+    rightly = (seen["p_m"] >= cut).to_numpy() & y
+    screen_cut = float(np.quantile(p_s[rightly], args.screen_loss))
+    kept = float((p_s >= screen_cut).mean())
+    exit_raw = float(np.quantile(early[p_m >= cut], args.exit_loss))
+    beyond = float((early[p_s >= screen_cut] >= exit_raw).mean())
+    m = measure(cut, screen_cut, exit_raw)
+    print(
+        f"cut {cut:.2f}; screen cut {screen_cut:.4g} (keeps {kept:.3f} of the training pairs seen); early exit "
+        f"after {args.exit_trees} trees under {exit_raw:.3f} (goes on for {beyond:.3f} of those kept); with both: "
+        + ", ".join(f"{n} P {v[0]:.4f} R {v[1]:.4f} ARI {v[2]:.4f}" for n, v in m.items())
+    )
+
+    m_fit, s_fit = model(x_m, y), screen(x_s, y)
+    trained = dict(
+        seeds=seeds, sets=sets, pairs=int(seen.height), positives=int(y.sum()), sklearn=sk_version,
+        max_iter=args.max_iter, max_leaf_nodes=args.leaves, learning_rate=args.rate, screen_trees=args.screen_trees,
+        screen_leaves=args.screen_leaves, screen_loss=args.screen_loss,
+        command="python -m benchmarks.dedup_verdict " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("cache", "out")
+        ),
+    )  # fmt: skip
+    d = dict(
+        version=args.version,
+        cut=cut,
+        screen_cut=screen_cut,
+        evidence=args.evidence,
+        keys=args.keys,
+        trained=trained,
+        screen=export(s_fit, SCREEN_FEATURES),
+        model=export(m_fit, names) | dict(exit_trees=args.exit_trees, exit_raw=exit_raw),
+    )
+    v = verdict.verdict_from_dict(d)
+    whole = verdict.from_dict(export(m_fit, names))  # (without the early exit: every tree for every row)
+    for forest, fitted, x in ((whole, m_fit, x_m), (v.screen, s_fit, x_s)):
+        gap = float(np.abs(forest.score(x) - fitted.predict_proba(x)[:, 1]).max())
+        assert gap < 1e-9, f"the exported trees score differently from scikit-learn's ({gap})"
+    stopped = v.model.score(x_m) != whole.score(x_m)
+    print(f"early exit on the training pairs: {stopped.mean():.3f} stop early; accepted by every tree but stopped: "
+          f"{int((stopped & (whole.score(x_m) >= cut)).sum())}")  # fmt: skip
+    Path(args.out).write_text(json.dumps(d, separators=(",", ":")) + "\n")
+    nodes = sum(len(tr) for tr in d["model"]["trees"])
+    print(
+        f"{seen.height} training pairs ({int(y.sum())} positive); model {len(d['model']['trees'])} trees, {nodes} "
+        f"nodes; screen {len(d['screen']['trees'])} trees; written to {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The learned verdict's trees, evaluated in numpy: the walk, the shipped model, the features it names."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import pytest
+
+from pipeline import versions
+from pipeline.dedup import pairs, verdict
+
+# two trees of different depths; node = [feature, threshold, missing_left, left, right, value]
+FOREST = {
+    "features": ["x", "y"],
+    "base": -0.5,
+    "trees": [
+        [[0, 1.0, True, 1, 2, 0.0], [0, 0, False, -1, -1, -1.0], [0, 0, False, -1, -1, 2.0]],
+        [
+            [1, 0.0, False, 1, 2, 0.0],
+            [0, 0, False, -1, -1, 0.25],
+            [0, 3.0, True, 3, 4, 0.0],
+            [0, 0, False, -1, -1, -0.75],
+            [1, 5.0, False, 5, 6, 0.0],
+            [0, 0, False, -1, -1, 1.5],
+            [0, 0, False, -1, -1, -2.0],
+        ],
+    ],
+}
+
+
+def walk(tree: list, row: list[float]) -> float:
+    """One tree, one row, node by node: the reference the vectorised walk must match."""
+    i = 0
+    while tree[i][3] >= 0:
+        f, t, missing_left, left, right, _ = tree[i]
+        v = row[f]
+        i = (left if missing_left else right) if math.isnan(v) else (left if v <= t else right)
+    return tree[i][5]
+
+
+def test_vectorised_walk_matches_node_by_node_evaluation():
+    f = verdict.from_dict(FOREST)
+    ((roots, active, depth),) = f.segments
+    assert depth == 3 and active.tolist() == [2, 1, 1]  # the deeper tree first, walked alone below level 1
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 7, size=(500, 2))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x[:5] = [[1.0, 0.0], [1.0, 5.0], [0.5, 4.9], [np.nan, 6.0], [3.0, np.nan]]  # on the thresholds, missing
+    raw = [FOREST["base"] + sum(walk(t, list(r)) for t in FOREST["trees"]) for r in x]
+    expect = 1 / (1 + np.exp(-np.array(raw)))
+    np.testing.assert_allclose(f.score(x), expect, rtol=0, atol=1e-12)
+    # without missing values the fast path gives the same
+    clean = np.nan_to_num(x, nan=2.0)
+    raw = [FOREST["base"] + sum(walk(t, list(r)) for t in FOREST["trees"]) for r in clean]
+    np.testing.assert_allclose(f.score(clean), 1 / (1 + np.exp(-np.array(raw))), rtol=0, atol=1e-12)
+
+
+def test_scores_are_the_same_in_chunks(monkeypatch: pytest.MonkeyPatch):
+    f = verdict.from_dict(FOREST)
+    x = np.random.default_rng(1).uniform(-2, 7, size=(1000, 2))
+    whole = f.score(x)
+    monkeypatch.setattr(verdict, "_CHUNK", 7)
+    np.testing.assert_array_equal(f.score(x), whole)
+
+
+def test_early_exit_stops_only_rows_under_its_floor():
+    """After the first tree, rows whose sum is under ``exit_raw`` keep it; the others get every tree."""
+    early = verdict.from_dict(FOREST | {"exit_trees": 1, "exit_raw": 0.0})
+    assert len(early.segments) == 2
+    x = np.random.default_rng(2).uniform(-2, 7, size=(400, 2))
+    first = np.array([FOREST["base"] + walk(FOREST["trees"][0], list(r)) for r in x])
+    whole = np.array([FOREST["base"] + sum(walk(t, list(r)) for t in FOREST["trees"]) for r in x])
+    expect = np.where(first >= 0.0, whole, first)
+    assert (first < 0).any() and (first >= 0).any()  # both kinds of rows are there
+    np.testing.assert_allclose(early.score(x), 1 / (1 + np.exp(-expect)), rtol=0, atol=1e-12)
+    # no floor: the same as no exit at all
+    no_floor = verdict.from_dict(FOREST | {"exit_trees": 1, "exit_raw": -np.inf})
+    np.testing.assert_array_equal(no_floor.score(x), verdict.from_dict(FOREST).score(x))
+
+
+def test_shipped_verdict_names_known_features():
+    v = verdict.load()
+    assert 0 < v.cut < 1 and 0 < v.screen_cut < 1 and 0 <= v.evidence < 1
+    assert set(v.screen.features) <= set(pairs.MINHASH + ("nw",))  # the screen's features cost nothing
+    assert set(v.model.features) <= set(pairs.ALL)
+    for f in (v.screen, v.model):
+        assert int(f.feature.max()) < len(f.features)
+        # every node's children are nodes of its own tree (a leaf's are itself)
+        starts = np.sort(np.concatenate([roots for roots, _, _ in f.segments]))
+        tree = np.searchsorted(starts, np.arange(f.feature.size), side="right")
+        assert (tree[f.child[:, 0]] == tree).all() and (tree[f.child[:, 1]] == tree).all()
+
+
+def test_a_new_model_is_a_new_code_version():
+    """The trees decide what is a duplicate: shipping others must change ``versions.DEDUP`` (stale days are
+    then listed and recomputed on request), so the model's hash is pinned next to it."""
+    digest = hashlib.sha256(verdict.MODEL.read_bytes()).hexdigest()
+    assert digest == versions.DEDUP_MODEL_SHA256, "verdict.json changed: bump versions.DEDUP and DEDUP_MODEL_SHA256"
