@@ -235,6 +235,7 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=300_000)
     ap.add_argument("--no-reference", action="store_true", help="skip the dedup-1 reference (git archive)")
     ap.add_argument("--rounds", type=int, default=3, help="alternated rounds of the day measurements (medians)")
+    ap.add_argument("--config", default="{}", help='DedupConfig overrides measured, e.g. {"verdict": "learned"}')
     ap.add_argument("--_size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_daywin", help=argparse.SUPPRESS)
     ap.add_argument("--_store", help=argparse.SUPPRESS)
@@ -255,8 +256,9 @@ def main() -> None:
     if not (CORPUS / "reuters21578.jsonl").exists():
         print(f"SKIPPED: corpus not found at {CORPUS} (../shared/corpus is absent); no figures measured.")
         return
-    print(f"config: {cfg.shingle}, {cfg.scheme}, {cfg.bands}x{cfg.rows}, window {cfg.window_days} days, "
-          f"{PER_DAY} docs/day")  # fmt: skip
+    cfg = DedupConfig(**json.loads(a.config))
+    print(f"config: {cfg.shingle}, {cfg.scheme}, {cfg.bands}x{cfg.rows}, verdict {cfg.verdict}, "
+          f"window {cfg.window_days} days, {PER_DAY} docs/day")  # fmt: skip
     print(f"{'docs':>8} {'words':>11} {'signatures s':>12} {'dedup s':>8} {'docs/s':>8} {'CPU ms/doc':>10} "
           f"{'dup rate':>8} {'peak RSS MB':>11}")  # fmt: skip
     for n in [int(x) for x in a.sizes.split(",") if x]:
@@ -272,9 +274,11 @@ def main() -> None:
             # references in the same run: the code issue 19 was filed against (dedup-1), and this code
             # with the second-stage verifier off (token_count=0: dedup-3's work)
             runs: list[tuple[str, list[str], Path | None]] = [
-                ("", [], None),
+                ("", ["--_cfg", a.config], None),
                 (" [verifier off]", ["--_cfg", '{"token_count": 0}'], None),
             ]
+            if cfg.verdict != "rules":  # the rules, in the same run
+                runs.append((" [rules]", ["--_cfg", '{"verdict": "rules"}'], None))
             if ref_tree is not None:
                 runs.append((f" [reference {REFERENCE_COMMIT[:7]}]", [], ref_tree))
             got: dict[str, list[dict]] = {label: [] for label, _, _ in runs}
