@@ -52,7 +52,8 @@ import polars as pl
 from benchmarks.dedup_quality import CORPUS, build, build_noisy, scores, template_merges
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate
 from pipeline.dedup import cluster as C
-from pipeline.dedup.figures import NOVEL, _Figures, _stop_words, same_numbers, slot_conflicts, template_conflicts
+from pipeline.dedup import pairs as P
+from pipeline.dedup.figures import _Figures, _stop_words, same_numbers, slot_conflicts, template_conflicts
 from pipeline.dedup.tokens import PAD_A, PAD_B, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
 
 SETS = ("clean", "noisy")
@@ -99,34 +100,17 @@ FEATURES = [f for g in GROUPS.values() for f in g]
 
 # ------------------------------------------------------------------ features ----
 def _figure_parts(pairs: pl.DataFrame, figs: pl.DataFrame) -> dict[str, np.ndarray]:
-    """The figures guard's intermediate counts (see ``figures.template_conflicts``), both slot forms."""
+    """Each side's count of distinct multi-digit numbers by gid order (``na``, ``nb``) and the share of
+    them new to the other (the product's ``pairs`` has them as fewer / more: ``n_lo``, ``n_hi``, ...)."""
     n = pairs.height
     ga, gb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     need = pl.Series(np.r_[ga, gb]).unique()
     fg = _Figures(figs.filter(pl.col("gid").is_in(need.implode())))
     ia, ib = fg.find(ga), fg.find(gb)
-    out = {}
-    for suffix, lead in (("", np.zeros(n, bool)), ("_j", np.ones(n, bool))):
-        slots, conflicts = slot_conflicts(fg, ia, ib, lead)
-        out["slots" + suffix] = slots.astype(float)
-        out["slot_conf" + suffix] = conflicts
-    out["slot_rate"] = out["slot_conf"] / np.maximum(out["slots"], 1)
     ma, mb = (p * fg.f1 + f for p, f in (fg.multi(ia), fg.multi(ib)))
     na, nb = np.bincount(ma // fg.f1, minlength=n), np.bincount(mb // fg.f1, minlength=n)
     nc = np.bincount(np.intersect1d(ma, mb, assume_unique=True) // fg.f1, minlength=n)
-    out |= dict(na=na, nb=nb, nc=nc, new_a=(na - nc) / np.maximum(na, 1), new_b=(nb - nc) / np.maximum(nb, 1))
-    out |= dict(
-        n_lo=np.minimum(na, nb),
-        n_hi=np.maximum(na, nb),
-        new_lo=np.minimum(out["new_a"], out["new_b"]),
-        new_hi=np.maximum(out["new_a"], out["new_b"]),
-    )
-    la, lb = fg.lead_len[ia], fg.lead_len[ib]
-    m = np.minimum(la, lb)
-    differ = (fg.lead0[ia] != fg.lead0[ib]) | ((m > 1) & (fg.lead1[ia] != fg.lead1[ib]))
-    out["lead_m"] = m
-    out["lead_differ"] = ((la >= 0) & (lb >= 0) & (m > 0) & differ).astype(float)
-    return out
+    return dict(na=na, nb=nb, new_a=(na - nc) / np.maximum(na, 1), new_b=(nb - nc) / np.maximum(nb, 1))
 
 
 def _key_parts(
@@ -169,11 +153,9 @@ def _key_parts(
     return {k: f[k].fill_null(v).to_numpy().astype(float) for k, v in fill.items()}
 
 
-def pair_features(
-    pairs: pl.DataFrame, groups: pl.DataFrame, mhs: C._MinHashes, config: DedupConfig, keyinfo: tuple
-) -> pl.DataFrame:
-    """One row of features per row of ``pairs`` (columns a, b, nw): what the rules compute, and more."""
-    n = pairs.height
+def _pair_nodes(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: C._MinHashes) -> tuple:
+    """The pairs' nodes (``groups`` rows, by gid), their MinHash cache rows and text lengths, and each
+    pair's two node indices into them."""
     need = pl.concat([pairs["a"], pairs["b"]]).unique()
     sub = groups.filter(pl.col("gid").is_in(need.implode())).sort("gid")
     gids = sub["gid"].to_numpy()
@@ -182,115 +164,57 @@ def pair_features(
     at = np.zeros(int(gids.max()) + 1, dtype=np.int64)
     at[gids] = np.arange(gids.size)
     ia, ib = at[pairs["a"].to_numpy()], at[pairs["b"].to_numpy()]
+    return sub, rows, tl, ia, ib
+
+
+def _estimates(mhs: C._MinHashes, rows, tl, ia, ib, config: DedupConfig) -> tuple:
+    """Per pair: the whole-text slot match rate, the lead estimate and the rules' combined similarity."""
+    n = ia.size
     k = config.num_perm - config.lead_perm
     jw, jl = np.empty(n), np.zeros(n)
     for s in range(0, n, CHUNK):
         ra, rb = rows[ia[s : s + CHUNK]], rows[ib[s : s + CHUNK]]
         C._match_rates(np.take(mhs.rows, ra, axis=0) == np.take(mhs.rows, rb, axis=0), k, jw, jl, s)
     whole, lead = C._scores(jw, jl, tl[ia], tl[ib], config)
-    sim = C._combine(whole, lead, config)
-    lo, hi = np.maximum(np.minimum(tl[ia], tl[ib]), 1), np.maximum(tl[ia], tl[ib])
-    f: dict[str, np.ndarray] = dict(
+    return jw, lead, C._combine(whole, lead, config)
+
+
+def pair_features(
+    pairs: pl.DataFrame, groups: pl.DataFrame, mhs: C._MinHashes, config: DedupConfig, keyinfo: tuple
+) -> pl.DataFrame:
+    """One row of features per row of ``pairs`` (columns a, b, nw): what the rules compute, and more."""
+    n = pairs.height
+    sub, rows, tl, ia, ib = _pair_nodes(pairs, groups, mhs)
+    jw, lead, sim = _estimates(mhs, rows, tl, ia, ib, config)
+    # what the product computes (``pipeline.dedup.pairs``: the number check from NUMBERS_FROM matched words
+    # on; tables extracted before session 11 checked every pair's numbers), then the study's own features
+    texts = P.PairTexts(
+        pairs=pairs,
+        figures=sub.select("gid", "figures"),
+        row_a=rows[ia],
+        row_b=rows[ib],
+        len_a=tl[ia],
+        len_b=tl[ib],
         jw=jw,
-        jl=lead,
-        cont=np.minimum(1.0, jw * (1 + hi / lo) / (1 + jw)),
+        lead=lead,
         sim=sim,
-        mh_ok=(sim >= config.threshold).astype(float),
-        log_short=np.log(lo),
-        log_long=np.log(hi),
-        len_ratio=hi / lo,
     )
-    names = [
-        "ls", "lt", "lm", "lm_share", "matched", "matched_share", "vtail", "prefix_shaped", "chk", "bad",
-        "bad_rate", "e", "e_share", "trate", "chk_e", "bad_e", "bad_e_rate", "start8", "dense_novel", "nv",
-        "nsh", "nsh_share", "ns_l", "nt_l", "nc_l", "full_novel", "first_hit", "word_share", "word_hit",
-        "num_hit", "n_num_s", "pos_eq", "pos_eq_num", "digit_only",
-    ]  # fmt: skip
-    for name in names:
-        f[name] = np.zeros(n)
-    w = config.token_count
+    shared = tuple(x for x in FEATURES if x in P.ALL)
+    x = P.features(texts, mhs, config, shared)
+    f: dict[str, np.ndarray] = {name: x[:, j] for j, name in enumerate(shared)}
+    # word_share: the tail vocabulary measured from the start (a second pass); na / nb: by gid order
+    f["word_share"] = np.zeros(n)
     stop = _stop_words(config.seed)
-    words = np.minimum(mhs.words[rows], w)
+    words = np.minimum(mhs.words[rows], config.token_count)
     for s in range(0, n, CHUNK):
         sl = slice(s, min(s + CHUNK, n))
         wc = max(int(np.maximum(words[ia[sl]], words[ib[sl]]).max()), 1)
         a, la = mhs.unpack(rows[ia[sl]], wc, PAD_A)
         b, lb = mhs.unpack(rows[ib[sl]], wc, PAD_B)
-        hits: list[np.ndarray] = []
-        band = config.verify_band
-        lm, matched, chk, bad, vtail = verify(
-            a, la, b, lb, band=band, ratio=config.verify_ratio, hits=hits, digits=config.digit_conflicts
-        )
-        hit = hits[0]
-        ls, lt = np.minimum(la, lb), np.maximum(la, lb)
-        e, trate, chk_e, bad_e, ns, nt, nc, start = dense_prefix(
-            a, la, b, lb, band=band, window=8, least=5, hit=hit, digits=config.digit_conflicts
-        )
-        nv, nsh = tail_vocabulary(a, la, b, lb, e, stop)
-        nv0, nsh0 = tail_vocabulary(a, la, b, lb, np.zeros_like(e), stop)
-        ns_l, nt_l, nc_l = shared_numbers(a, la, b, lb, lm, band)
-        st, tt, _ = _oriented(a, b, la, lb)
-        cols = np.arange(st.shape[1])
-        valid = cols < ls[:, None]
-        kind = st & 3
-        wmask, nmask = (kind == 0) & valid, (kind == 3) & valid
-        anyhit = hit & valid
-        eqpos = (st == tt) & valid
-        word_hit = (hit & wmask).sum(1) / np.maximum(wmask.sum(1), 1)
-        num_hit = (hit & nmask).sum(1) / np.maximum(nmask.sum(1), 1)
-        pos_eq_num = (eqpos & nmask).sum(1) / np.maximum(nmask.sum(1), 1)
-        pos_eq = eqpos.sum(1) / np.maximum(ls, 1)
-        vals = dict(
-            ls=ls,
-            lt=lt,
-            lm=lm,
-            lm_share=lm / np.maximum(ls, 1),
-            matched=matched,
-            matched_share=matched / np.maximum(ls, 1),
-            vtail=vtail,
-            prefix_shaped=((lm < ls) | (ls < w)).astype(float),
-            chk=chk,
-            bad=bad,
-            bad_rate=bad / np.maximum(chk, 1),
-            e=e,
-            e_share=e / np.maximum(ls, 1),
-            trate=trate,
-            chk_e=chk_e,
-            bad_e=bad_e,
-            bad_e_rate=bad_e / np.maximum(chk_e, 1),
-            start8=start,
-            dense_novel=((ns >= 2) & (nt >= 2) & (ns - nc >= NOVEL * ns) & (nt - nc >= NOVEL * nt)).astype(float),
-            nv=nv,
-            nsh=nsh,
-            nsh_share=nsh / np.maximum(nv, 1),
-            ns_l=ns_l,
-            nt_l=nt_l,
-            nc_l=nc_l,
-            full_novel=(
-                (ns_l >= 2) & (nt_l >= 2) & (ns_l - nc_l >= NOVEL * ns_l) & (nt_l - nc_l >= NOVEL * nt_l)
-            ).astype(float),
-            first_hit=np.where(anyhit.any(1), np.argmax(anyhit, 1), ls),
-            word_share=nsh0 / np.maximum(nv0, 1),
-            word_hit=word_hit,
-            num_hit=num_hit,
-            n_num_s=nmask.sum(1),
-            pos_eq=pos_eq,
-            pos_eq_num=pos_eq_num,
-            # the words agree (>= 90 % of the shorter's words found) but its multi-digit numbers do not
-            digit_only=((word_hit >= 0.9) & (nmask.sum(1) >= 2) & (num_hit <= 0.5)).astype(float),
-        )
-        for name, v in vals.items():
-            f[name][sl] = v
-    figs = sub.select("gid", "figures")
-    f |= _figure_parts(pairs, figs)
-    tol = config.figure_tolerance
-    f["guard_whole"] = template_conflicts(pairs, figs, tolerance=tol, lead_only=np.zeros(n, bool)).to_numpy()
-    f["guard_lead"] = template_conflicts(pairs, figs, tolerance=tol, lead_only=np.ones(n, bool)).to_numpy()
-    f["guard_lead_own"] = template_conflicts(
-        pairs, figs, tolerance=tol, lead_only=np.ones(n, bool), lead_numbers=np.zeros(n, bool)
-    ).to_numpy()
-    f["same_nums"] = same_numbers(pairs, figs, least=config.same_numbers, share=C.SAME_SHARE).to_numpy()
-    f["nw"] = pairs["nw"].to_numpy() if "nw" in pairs.columns else np.zeros(n)
+        nv0, nsh0 = tail_vocabulary(a, la, b, lb, np.zeros(a.shape[0], dtype=np.int64), stop)
+        f["word_share"][sl] = nsh0 / np.maximum(nv0, 1)
+    parts = _figure_parts(pairs, sub.select("gid", "figures"))
+    f |= {k: parts[k] for k in ("na", "nb", "new_a", "new_b")}
     f |= _key_parts(pairs, *keyinfo)
     return pl.DataFrame({name: np.asarray(f[name], dtype=np.float64) for name in FEATURES})
 
@@ -328,22 +252,9 @@ def part_costs(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: C._MinHashes, con
         clock[0] = now
 
     n = pairs.height
-    need = pl.concat([pairs["a"], pairs["b"]]).unique()
-    sub = groups.filter(pl.col("gid").is_in(need.implode())).sort("gid")
-    gids = sub["gid"].to_numpy()
-    rows = mhs.index(gids)
-    tl = sub["text_len"].to_numpy().astype(float)
-    at = np.zeros(int(gids.max()) + 1, dtype=np.int64)
-    at[gids] = np.arange(gids.size)
-    ia, ib = at[pairs["a"].to_numpy()], at[pairs["b"].to_numpy()]
+    sub, rows, tl, ia, ib = _pair_nodes(pairs, groups, mhs)
     tick("setup")
-    k = config.num_perm - config.lead_perm
-    jw, jl = np.empty(n), np.zeros(n)
-    for s in range(0, n, CHUNK):
-        ra, rb = rows[ia[s : s + CHUNK]], rows[ib[s : s + CHUNK]]
-        C._match_rates(np.take(mhs.rows, ra, axis=0) == np.take(mhs.rows, rb, axis=0), k, jw, jl, s)
-    whole, lead = C._scores(jw, jl, tl[ia], tl[ib], config)
-    C._combine(whole, lead, config)
+    jw, lead, _ = _estimates(mhs, rows, tl, ia, ib, config)
     lo, hi = np.maximum(np.minimum(tl[ia], tl[ib]), 1), np.maximum(tl[ia], tl[ib])
     _ = np.log(lo), np.log(hi), hi / lo, np.minimum(1.0, jw * (1 + hi / lo) / (1 + jw))
     tick("minhash")
@@ -377,7 +288,7 @@ def part_costs(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: C._MinHashes, con
         shared_numbers(a, la, b, lb, lm, band)
         tick("lm_numbers")
     figs = sub.select("gid", "figures")
-    fg = _Figures(figs.filter(pl.col("gid").is_in(need.implode())))
+    fg = _Figures(figs)  # (sub: the pairs' nodes only)
     fa, fb = fg.find(pairs["a"].to_numpy()), fg.find(pairs["b"].to_numpy())
     tick("fig_build")
     for lead_form in (np.zeros(n, bool), np.ones(n, bool)):
@@ -402,20 +313,27 @@ def part_costs(pairs: pl.DataFrame, groups: pl.DataFrame, mhs: C._MinHashes, con
     return cost
 
 
-class Capture:
-    """Wraps ``cluster._confirm`` while active: the hop calls' arguments, and the rules' own CPU in it."""
+class _Wrap:
+    """Stands in for ``cluster._confirm`` while active (``with``); ``orig`` is the real one."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple] = []
-        self.seconds = 0.0
         self.orig = C._confirm
 
-    def __enter__(self) -> Capture:
+    def __enter__(self):
         C._confirm = self
         return self
 
     def __exit__(self, *exc) -> None:
         C._confirm = self.orig
+
+
+class Capture(_Wrap):
+    """Wraps ``cluster._confirm`` while active: the hop calls' arguments, and the rules' own CPU in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+        self.seconds = 0.0
 
     def __call__(self, pairs, groups, mhs, config, *, rare: bool = False):
         t = time.process_time()
@@ -477,7 +395,7 @@ def costs(cache: Path, seeds: list[int], config: DedupConfig, sets: tuple[str, .
 
 
 # -------------------------------------------------------- hooked deduplicate ----
-class Hook:
+class Hook(_Wrap):
     """Replaces ``cluster._confirm`` while active. ``model=None``: records features and the rules'
     verdicts (output unchanged); else the verdict of the hop candidates is ``model(features)``."""
 
@@ -490,6 +408,7 @@ class Hook:
         cols=None,
         prefilter: float = 0.0,
     ):
+        super().__init__()
         self.config, self.model, self.threshold, self.cols = config, model, threshold, cols or FEATURES
         self.prefilter = prefilter
         self.doc_keys = sig.select("doc_id", pl.col("bands").list.slice(config.bands).alias("key")).explode("key")
@@ -502,14 +421,6 @@ class Hook:
         self.rare_ok: list[pl.DataFrame] = []
         self.feature_seconds = 0.0
         self.model_seconds, self.model_pairs = 0.0, 0
-        self.orig = C._confirm
-
-    def __enter__(self) -> Hook:
-        C._confirm = self
-        return self
-
-    def __exit__(self, *exc) -> None:
-        C._confirm = self.orig
 
     def __call__(self, pairs, groups, mhs, config, *, rare: bool = False):
         res = self.orig(pairs, groups, mhs, config, rare=rare)
