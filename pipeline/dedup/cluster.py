@@ -419,15 +419,24 @@ def _learned(
 ) -> pl.DataFrame:
     """``_confirm`` with the learned verdict (``pipeline.dedup.verdict``): pairs with some MinHash evidence
     pass the screen's cheap look, then the model's; an accepted pair's similarity is at least the share
-    of the shorter text the verifier matched."""
+    of the shorter text the verifier matched. The closing call of ``deduplicate`` (pairs without ``nw``:
+    a document and its canonical one, judged already) asks for that similarity only."""
     v = verdict.load()
     ok = np.zeros(pairs.height, dtype=bool)
-    nw = pairs["nw"].to_numpy() if "nw" in pairs.columns else np.zeros(pairs.height, dtype=np.int64)
-    look = np.flatnonzero(v.looks_at(evidence=np.maximum(jw, lead), keys=nw, similar=sim >= config.threshold))
+    # each pair's texts in (smaller, larger) node order, as the hops give them: the features that orient a
+    # pair by sketch length fall back on this order when the lengths tie
+    ga, gb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    swap = ga > gb
+    row_a, row_b = np.where(swap, row_b, row_a), np.where(swap, row_a, row_b)
+    len_a, len_b = np.where(swap, len_b, len_a), np.where(swap, len_a, len_b)
+    ordered = pairs.with_columns(
+        pl.Series("a", np.where(swap, gb, ga), dtype=pairs["a"].dtype),
+        pl.Series("b", np.where(swap, ga, gb), dtype=pairs["b"].dtype),
+    )
 
     def texts(at: np.ndarray) -> PairTexts:
         return PairTexts(
-            pairs=pairs[at],
+            pairs=ordered[at],
             figures=sub.select("gid", "figures"),
             row_a=row_a[at],
             row_b=row_b[at],
@@ -437,6 +446,14 @@ def _learned(
             lead=lead[at],
             sim=sim[at],
         )
+
+    if "nw" not in pairs.columns:
+        share = pair_features(texts(np.arange(pairs.height)), mhs, config, ("matched_share",))[:, 0]
+        return pairs.select("a", "b").with_columns(
+            pl.Series("sim", np.maximum(sim, share)), pl.Series("ok", ok), pl.lit(False).alias("rare")
+        )
+    nw = pairs["nw"].to_numpy()
+    look = np.flatnonzero(v.looks_at(evidence=np.maximum(jw, lead), keys=nw, similar=sim >= config.threshold))
 
     if look.size:
         cheap = pair_features(texts(look), mhs, config, v.screen.features)

@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+# settings the learned verdict's features depend on (signatures, MinHash scores, verifier, figures, keys)
+_LEARNED_FIXED = frozenset(
+    [
+        "num_perm",
+        "bands",
+        "rows",
+        "shingle",
+        "scheme",
+        "lead_perm",
+        "lead_chars",
+        "lead_shingle",
+        "threshold",
+        "containment",
+        "min_jaccard",
+        "min_chars",
+        "lead_threshold",
+        "figure_tolerance",
+        "token_count",
+        "key_ngram",
+        "key_words",
+        "key_sample",
+        "verify_band",
+        "verify_ratio",
+        "digit_conflicts",
+        "same_numbers",
+        "seed",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -234,6 +263,12 @@ class DedupConfig:
             raise ValueError("window_days must be >= 0 or None")
         if self.verdict not in ("rules", "learned"):
             raise ValueError(f"verdict must be 'rules' or 'learned', not {self.verdict!r}")
+        if self.verdict == "learned":
+            # the trees were trained on features measured with these settings: other values would feed
+            # them numbers they never saw
+            changed = [f.name for f in fields(self) if f.name in _LEARNED_FIXED and getattr(self, f.name) != f.default]
+            if changed:
+                raise ValueError(f"verdict 'learned' needs the default {', '.join(changed)} (it was trained with them)")
         if self.max_hops < 1:
             raise ValueError("max_hops must be >= 1")
 

@@ -3,8 +3,10 @@
 Every feature is what the rules of ``cluster._confirm`` measure, as a number instead of a yes / no: the
 MinHash estimates, the lengths, the verifier's matched prefix and number check, where its dense match
 ends, the tail vocabulary and the figures (shared slots, conflicts, multi-digit numbers, the leads' first
-numbers). Each is a function of the two texts only, symmetric in the pair (the shorter / longer text, the
-one with fewer / more numbers), so a pair gets one verdict in every view and in any input order.
+numbers). Each is a function of the two texts only, taken in (smaller, larger) node order: node numbers
+follow ``exact_hash``, so two texts have the same order in every view and for any input order, and a pair
+gets one verdict everywhere. (Counts by side are by the shorter / longer text or by fewer / more numbers;
+the verifier's features orient a pair by sketch length and fall back on the node order when lengths tie.)
 
 Only the features a model names are computed (``features``), each group of them in one pass.
 """

@@ -1,7 +1,7 @@
 """A learned verdict for candidate pairs: gradient-boosted trees evaluated in numpy.
 
-The trees are trained outside the product (``benchmarks/dedup_learned.py train``, on pairs of the
-development sets, never the held-out ones) and shipped as a JSON file of numbers: per node its feature,
+The trees are trained outside the product (``benchmarks/dedup_verdict.py``, on pairs of the development
+sets, never the held-out seeds) and shipped as a JSON file of numbers: per node its feature,
 threshold and children, per leaf its value. Nothing here needs scikit-learn: evaluating a tree is a walk
 from its root, a comparison per level, done for every pair and every tree at once.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 MODEL = Path(__file__).with_name("verdict.json")
-_CHUNK = 8192  # pairs per evaluation step: (pairs x trees) int32 node indices stay a few MB
+_CHUNK = 8192  # pairs per evaluation step: (pairs x trees) node indices and a level's temporaries, ~100 MB
 
 
 @dataclass(frozen=True, eq=False)

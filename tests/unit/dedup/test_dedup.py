@@ -352,12 +352,12 @@ def test_prefix_copy_with_unrelated_text_points_at_the_fuller_story():
     out = dedup_all(rows)
     assert out["partial"]["canonical_doc_id"] == "full" and out["partial"]["method"] == "near"
     # the whole texts alone do not say so: the lead does (the test has teeth)
-    whole_only = config(num_perm=126, bands=42, lead_perm=0, key_ngram=0)
+    whole_only = rules(num_perm=126, bands=42, lead_perm=0, key_ngram=0)
     assert dedup_all(rows, whole_only)["partial"]["canonical_doc_id"] == "partial"
     # ... and so do the word keys of the token sketch, without the lead (dedup-5)
-    keys_only = config(num_perm=126, bands=42, lead_perm=0)
+    keys_only = rules(num_perm=126, bands=42, lead_perm=0)
     assert dedup_all(rows, keys_only)["partial"]["canonical_doc_id"] == "full"
-    too_few = config(num_perm=126, bands=42, lead_perm=0, key_min=1000)  # shared keys are counted
+    too_few = rules(num_perm=126, bands=42, lead_perm=0, key_min=1000)  # shared keys are counted
     assert dedup_all(rows, too_few)["partial"]["canonical_doc_id"] == "partial"
 
 
@@ -940,3 +940,43 @@ def test_garbled_copy_under_the_threshold_is_linked_by_its_numbers():
     assert dedup8["scan"]["canonical_doc_id"] == "scan"
     out = dedup_all([doc("orig", 0, original), doc("sib", 1, scan(sibling))])
     assert out["sib"]["canonical_doc_id"] == "sib"
+
+
+def test_learned_similarity_is_the_same_in_every_call(monkeypatch: pytest.MonkeyPatch):
+    """Under the learned verdict a pair's reported similarity is one function of the pair: the closing call
+    that reports a document against its canonical one (without shared-key counts, in the document's order)
+    does not judge the pair again (no forest runs there), and gives the value of the hop that linked it."""
+    from pipeline.dedup import cluster, verdict
+
+    calls: list[tuple[bool, pl.DataFrame]] = []
+    scored_in_closing: list[int] = []
+    real, score = cluster._learned, verdict.Forest.score
+
+    def spy(pairs: pl.DataFrame, *args: object) -> pl.DataFrame:
+        calls.append(("nw" in pairs.columns, pairs))
+        out = real(pairs, *args)  # type: ignore[arg-type]
+        calls[-1] = (calls[-1][0], out)
+        return out
+
+    def counted(self: verdict.Forest, x):  # type: ignore[no-untyped-def]
+        if not calls[-1][0]:
+            scored_in_closing.append(len(x))
+        return score(self, x)
+
+    monkeypatch.setattr(cluster, "_learned", spy)
+    monkeypatch.setattr(verdict.Forest, "score", counted)
+    noisy = [ocr(p, 40 + i) for i, p in enumerate(LONG)]
+    words = " ".join(LONG).split(" ")
+    part = [" ".join(words[: int(0.4 * len(words))]), paragraph(1210, 60)]
+    out = dedup_all([doc("orig", 0, LONG), doc("scan", 1, noisy), doc("part", 2, part)], rules(verdict="learned"))
+    assert out["scan"]["canonical_doc_id"] == "orig" and out["part"]["canonical_doc_id"] == "orig"
+    assert scored_in_closing == []
+
+    def unordered(df: pl.DataFrame) -> pl.DataFrame:
+        return df.select(pl.min_horizontal("a", "b").alias("x"), pl.max_horizontal("a", "b").alias("y"), "sim", "ok")
+
+    hops = pl.concat([unordered(o) for has_nw, o in calls if has_nw]).filter("ok")
+    closing = pl.concat([unordered(o) for has_nw, o in calls if not has_nw])
+    both = hops.join(closing, on=["x", "y"], suffix="_closing")
+    assert both.height == 2  # the scan and the partial copy are linked to the original directly
+    assert both["sim"].to_list() == both["sim_closing"].to_list()

@@ -98,3 +98,16 @@ def test_a_new_model_is_a_new_code_version():
     then listed and recomputed on request), so the model's hash is pinned next to it."""
     digest = hashlib.sha256(verdict.MODEL.read_bytes()).hexdigest()
     assert digest == versions.DEDUP_MODEL_SHA256, "verdict.json changed: bump versions.DEDUP and DEDUP_MODEL_SHA256"
+
+
+def test_learned_verdict_refuses_settings_it_was_not_trained_with():
+    """Its features are measured with the default signatures and verifier: other values are refused, by name;
+    settings outside the features (the window) are free."""
+    from pipeline.dedup import DedupConfig
+
+    assert DedupConfig(verdict="learned", window_days=5, max_hops=3).window_days == 5
+    with pytest.raises(ValueError, match="token_count"):
+        DedupConfig(verdict="learned", token_count=0)
+    with pytest.raises(ValueError, match="bands, rows"):
+        DedupConfig(verdict="learned", num_perm=168, bands=84, rows=2)
+    assert DedupConfig(token_count=0).verdict == "rules"  # the rules take any of them
