@@ -98,7 +98,7 @@ def _token_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, want: se
     w = config.token_count
     band = config.verify_band
     dense_on = bool(want & set(DENSE + TAIL))
-    out = {x: np.zeros(n) for x in VERIFIER + NUMBER_CHECK + MATCHES + DENSE + TAIL + PREFIX_NUMBERS}
+    out = {x: np.zeros(n) for x in VERIFIER + NUMBER_CHECK + MATCHES + DENSE + TAIL + PREFIX_NUMBERS if x in want}
     # (a matched prefix longer than any sketch: no pair's numbers are checked)
     numbers_from = NUMBERS_FROM if want & set(NUMBER_CHECK) else w + 1
     words = np.minimum(mhs.words, w)
@@ -157,8 +157,8 @@ def _token_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, want: se
         if want & set(PREFIX_NUMBERS):
             ns_l, nt_l, nc_l = shared_numbers(a, la, b, lb, lm, band)
             vals |= dict(ns_l=ns_l, nt_l=nt_l, nc_l=nc_l, full_novel=_novel(ns_l, nt_l, nc_l))
-        for name, v in vals.items():
-            out[name][at] = v
+        for name in out:
+            out[name][at] = vals[name]
     return out
 
 
