@@ -45,21 +45,10 @@ MODEL_FEATURES = (
 TRAIN_SEEDS = "7,11,13,17,19,23,53,59,61,67,71,73"  # (29-47: the held-out test seeds, never read here)
 CUTS = np.r_[np.round(np.arange(0.5, 0.96, 0.05), 2), 0.97, 0.98, 0.99]
 
-# the study's older pair tables name the figures counts by gid order (a / b); the product's are symmetric
-_SYMMETRIC = {
-    "n_lo": pl.min_horizontal("na", "nb"),
-    "n_hi": pl.max_horizontal("na", "nb"),
-    "new_lo": (pl.min_horizontal("na", "nb") - pl.col("nc")) / pl.max_horizontal(pl.min_horizontal("na", "nb"), 1),
-    "new_hi": (pl.max_horizontal("na", "nb") - pl.col("nc")) / pl.max_horizontal(pl.max_horizontal("na", "nb"), 1),
-}
-
 
 def pair_table(cache: Path, name: str, seed: int, *, evidence: float, keys: int) -> pl.DataFrame:
     """One set's candidate pairs with the product's feature names and ``seen``: the verdict judges it."""
-    t = pl.read_parquet(cache / f"pairs_{name}_{seed}.parquet").with_columns(**_SYMMETRIC)
-    # the product checks numbers only from a matched prefix of NUMBERS_FROM words (the tables: every pair)
-    checked = pl.col("lm") >= P.NUMBERS_FROM
-    t = t.with_columns(pl.when(checked).then(pl.col(c)).otherwise(0.0).alias(c) for c in ("chk", "bad", "bad_rate"))
+    t = pl.read_parquet(cache / f"pairs_{name}_{seed}.parquet")
     seen = (pl.col("mh_ok") > 0) | ((pl.max_horizontal("jw", "jl") >= evidence) & (pl.col("nw") >= keys))
     return t.with_columns(seen.alias("seen"), pl.lit(seed).alias("seed"), pl.lit(name).alias("set"))
 
@@ -108,7 +97,9 @@ def main() -> None:
     cache, seeds, sets = Path(args.cache), [int(x) for x in args.seeds.split(",")], args.sets.split(",")
     names = tuple(x for x in args.features.split(",") if x)
     tabs = {(n, s): pair_table(cache, n, s, evidence=args.evidence, keys=args.keys) for s in seeds for n in sets}
-    seen = pl.concat([t.filter("seen") for t in tabs.values()], how="diagonal")
+    # (in a fixed row order: the extract writes pairs in no particular order, and the fit's binning
+    # subsample and early-stopping split depend on it)
+    seen = pl.concat([t.filter("seen") for t in tabs.values()], how="diagonal").sort("set", "seed", "a", "b")
     y = seen["pos"].to_numpy()
 
     def model(x: np.ndarray, yy: np.ndarray):
