@@ -7,8 +7,8 @@
   their duplicates were computed while a window day's signatures were missing (another run was writing them).
   It launches nothing while a daily run is queued or in progress, and a tick never repeats a run for the
   same inputs (the run key holds the newest input's storage id).
-  Days a stage last wrote with older code are named in its skip reason, not launched (see ``newslake run
-  --stale``).
+  Days a stage last wrote with older code or other settings are named in its skip reason, not launched (see
+  ``newslake run --stale``).
 * ``weekly_maintenance`` compacts and vacuums on Sundays.
 """
 
@@ -18,6 +18,7 @@ from assets import jobs, partitions
 from assets.dedup import window_reads
 from assets.resources import SettingsResource
 from pipeline import planning
+from pipeline.config import Settings
 from pipeline.ingest.inbox import inbox_fingerprint
 from pipeline.stage import DAILY, LAST_TABLE
 
@@ -48,15 +49,16 @@ def pending(instance: dg.DagsterInstance, *, window_days: int | None) -> tuple[l
     return keys, todo, max(inputs.values(), default=0)
 
 
-def written_code_versions(instance: dg.DagsterInstance) -> dict[str, dict[str, str | None]]:
-    """Per daily stage, the code version recorded with the last materialization of its last table per day."""
+def written(instance: dg.DagsterInstance) -> dict[str, dict[str, planning.Written]]:
+    """Per daily stage and day, the code version and settings digest recorded with its last table's last
+    materialization (the settings digest is missing on days written before it was recorded)."""
     event = dg.DagsterEventType.ASSET_MATERIALIZATION
-    out: dict[str, dict[str, str | None]] = {}
+    out: dict[str, dict[str, planning.Written]] = {}
     for stage in DAILY:
         key = dg.AssetKey(stage.tables[-1])
         latest = instance.get_latest_storage_id_by_partition(key, event)
         ids = sorted(latest.values())
-        versions: dict[str, str | None] = {}
+        found: dict[str, planning.Written] = {}
         for i in range(0, len(ids), 500):  # bounded queries on long histories
             chunk = ids[i : i + 500]
             records = instance.fetch_materializations(
@@ -65,32 +67,41 @@ def written_code_versions(instance: dg.DagsterInstance) -> dict[str, dict[str, s
             for rec in records:
                 mat = rec.event_log_entry.asset_materialization
                 if mat is not None and mat.partition is not None:
-                    versions[mat.partition] = (mat.tags or {}).get(CODE_VERSION_TAG)
-        out[stage.name] = versions
+                    digest = getattr(mat.metadata.get("settings_digest"), "value", None)
+                    found[mat.partition] = planning.Written((mat.tags or {}).get(CODE_VERSION_TAG), digest)
+        out[stage.name] = found
     return out
 
 
-def ingest_code_versions(instance: dg.DagsterInstance) -> dict[str, str]:
-    """The ingest code version of every ingestion run the instance recorded, by run id (from ``files``)."""
+def ingest_code_versions(instance: dg.DagsterInstance, settings: Settings) -> dict[str, str]:
+    """What parsed each ingestion run's files, by run id (from ``files``): its ingest code version, followed by
+    "with other [ingest] settings" when the run recorded an ``[ingest]`` digest other than ``settings``'."""
     out: dict[str, str] = {}
+    now = settings.digest("ingest")
     cursor = None
     while True:
         page = instance.fetch_materializations(dg.AssetKey("files"), limit=1000, cursor=cursor)
         for rec in page.records:
             mat = rec.event_log_entry.asset_materialization
             version = (mat.tags or {}).get(CODE_VERSION_TAG) if mat is not None else None
-            if version:
-                out[rec.run_id] = version
+            if mat is not None and version:
+                digest = getattr(mat.metadata.get("settings_digest"), "value", None)
+                out[rec.run_id] = version if digest in (None, now) else f"{version} with other [ingest] settings"
         if not page.has_more:
             return out
         cursor = page.cursor
 
 
-def outdated(instance: dg.DagsterInstance) -> dict[str, dict[str, str]]:
-    """Days some stage last wrote with other code than the current: ``{day: {stage: old version}}``."""
-    current = {stage.name: stage.code_version for stage in DAILY}
+def current(settings: Settings) -> dict[str, planning.Written]:
+    """What would write each daily stage's tables now: its code version and the digest of its settings."""
+    return {stage.name: planning.Written(stage.code_version, settings.digest(stage.name)) for stage in DAILY}
+
+
+def outdated(instance: dg.DagsterInstance, settings: Settings) -> dict[str, dict[str, planning.Written]]:
+    """Days some stage last wrote with other code or settings than now: ``{day: {stage: what wrote it}}``."""
     keys = set(partitions.keys(instance))  # a day that no longer has a partition is nothing to redo
-    return {k: v for k, v in planning.outdated_keys(written_code_versions(instance), current).items() if k in keys}
+    stale = planning.outdated_keys(written(instance), current(settings))
+    return {k: v for k, v in stale.items() if k in keys}
 
 
 @dg.schedule(
@@ -134,9 +145,10 @@ def partitions_sensor(context: dg.SensorEvaluationContext, settings: SettingsRes
         return dg.SkipReason("a daily run is queued or in progress")
     keys, todo, newest = pending(instance, window_days=settings.get_settings().dedup.window_days)
     if not todo:
-        if stale := outdated(instance):  # reported, not launched: the user decides when history is recomputed
+        # reported, not launched: the user decides when history is recomputed
+        if stale := outdated(instance, settings.get_settings()):
             return dg.SkipReason(
-                f"every day is done; {len(stale)} day(s) were written by older code "
+                f"every day is done; {len(stale)} day(s) were written by older code or other settings "
                 "(newslake run --stale, or a backfill of those days, recomputes them)"
             )
         return dg.SkipReason("every day is done")

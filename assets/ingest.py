@@ -46,12 +46,11 @@ documents = dg.AssetSpec(
 )
 def ingest(context: dg.AssetExecutionContext, settings: SettingsResource):
     """Parse new or changed inbox files (by content) into documents; record every file and every reject."""
-    t0 = time.perf_counter()
-    lake = settings.get_lake()
+    t0, lake, config = time.perf_counter(), settings.get_lake(), settings.get_settings()
     with transient_io_retry():
         report, result = run_stage(
             lake,
-            settings=settings.get_settings(),
+            settings=config,
             run_id=context.run_id,
             on_progress=ProgressLog(context.log, "files parsed"),
         )
@@ -60,7 +59,10 @@ def ingest(context: dg.AssetExecutionContext, settings: SettingsResource):
         context.instance, [t.partition for t in result.tables if t.table == "documents" and t.partition is not None]
     )
     context.log.info(f"ingested {report.documents} documents from {report.files_new} files; new partitions: {added}")
-    yield from emit(context, INGEST, result, lake_uri=lake.uri, seconds=time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    yield from emit(
+        context, INGEST, result, lake_uri=lake.uri, seconds=seconds, settings_digest=config.digest("ingest")
+    )
 
 
 @dg.asset_check(

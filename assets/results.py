@@ -68,13 +68,15 @@ def metadata_value(name: str, value: Any):
     return value
 
 
-def _partition_metadata(outcome, uri: str) -> dict:
+def _partition_metadata(outcome, uri: str, settings_digest: str) -> dict:
     md = {
         "dagster/row_count": outcome.rows,
         "dagster/column_schema": column_schema(outcome.table),
         "dagster/uri": uri,
         "delta_version": outcome.version if outcome.version is not None else -1,
         "preview": preview(outcome.preview),
+        # the stage's settings that wrote this partition: a day written with other ones is listed as stale
+        "settings_digest": settings_digest,
     }
     md.update({k: metadata_value(k, v) for k, v in outcome.figures.items()})
     return md
@@ -88,7 +90,13 @@ def _run_partitions(context: dg.AssetExecutionContext) -> set[str]:
 
 
 def emit(
-    context: dg.AssetExecutionContext, stage: Stage, result: StageResult, *, lake_uri, seconds: float
+    context: dg.AssetExecutionContext,
+    stage: Stage,
+    result: StageResult,
+    *,
+    lake_uri,
+    seconds: float,
+    settings_digest: str,
 ) -> Iterator[dg.MaterializeResult]:
     """Yield what lets the run go on, with the per-partition truth; then log checks and fail on a failed one.
 
@@ -103,7 +111,7 @@ def emit(
     in_run = _run_partitions(context)
     logged = []
     for outcome in result.tables:
-        metadata = _partition_metadata(outcome, lake_uri(outcome.table))
+        metadata = _partition_metadata(outcome, lake_uri(outcome.table), settings_digest)
         if outcome.table in selected and (outcome.partition is None or outcome.partition in in_run):
             context.add_asset_metadata(metadata, asset_key=outcome.table, partition_key=outcome.partition)
         else:
@@ -231,13 +239,16 @@ def run_daily_step(context: dg.AssetExecutionContext, settings, stage: Stage, ru
         from pipeline.entities.runner import warm
 
         warm(settings=settings.get_settings())
-    t0, lake = time.perf_counter(), settings.get_lake()
+    t0, lake, config = time.perf_counter(), settings.get_lake(), settings.get_settings()
     with transient_io_retry():
         result = run(
             lake,
             [parse_key(k) for k in context.partition_keys],
-            settings=settings.get_settings(),
+            settings=config,
             run_id=context.run_id,
             on_progress=ProgressLog(context.log, what),
         )
-    yield from emit(context, stage, result, lake_uri=lake.uri, seconds=time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    yield from emit(
+        context, stage, result, lake_uri=lake.uri, seconds=seconds, settings_digest=config.digest(stage.name)
+    )

@@ -178,7 +178,7 @@ def _run(args, home: Path) -> int:
     partitions.add_keys(inst, _lake_keys(lake))
     keys, todo, _ = automation.pending(inst, window_days=settings.dedup.window_days)
     if args.stale:
-        todo = sorted(set(todo) | set(automation.outdated(inst)))
+        todo = sorted(set(todo) | set(automation.outdated(inst, settings)))
     selected = _selected_keys(args, keys, todo)
     if selected is None:
         return 2
@@ -195,7 +195,10 @@ def _run(args, home: Path) -> int:
     # Fingerprint first, then check that nothing is left to do, then the summary: whatever changes after the
     # fingerprint was taken makes the next run's fingerprint differ, so a recorded state is never stale.
     fingerprint = control.noop_fingerprint(dict(os.environ), PROJECT) if _plain_run(args) else None
-    body = _summary_text(lake) + _outdated_text(automation.outdated(inst), _outdated_files(inst, lake, settings))
+    stale = automation.outdated(inst, settings)
+    body = _summary_text(lake) + _outdated_text(
+        stale, automation.current(settings), _outdated_files(inst, lake, settings)
+    )
     print(f"\nnewslake run finished in {time.monotonic() - t0:.1f}s; {len(selected)} day(s) processed by this run")
     sys.stdout.write(body)
     window = settings.dedup.window_days
@@ -205,7 +208,8 @@ def _run(args, home: Path) -> int:
 
 
 def _outdated_files(inst, lake, settings):
-    """``files`` rows last parsed by older ingest code, with ``in_inbox``: whether the path is still there."""
+    """``files`` rows last parsed by older ingest code or other ``[ingest]`` settings, with ``in_inbox``:
+    whether the path is still there."""
     import polars as pl
 
     from assets.automation import ingest_code_versions
@@ -215,7 +219,7 @@ def _outdated_files(inst, lake, settings):
     from pipeline.stage import INGEST
 
     rows = parsed_by_other_code(
-        storage.read(lake, FILES), versions=ingest_code_versions(inst), current=INGEST.code_version
+        storage.read(lake, FILES), versions=ingest_code_versions(inst, settings), current=INGEST.code_version
     )
     inbox = Path(settings.inbox)
     present = [(inbox / p).is_file() for p in rows["path"].to_list()]
@@ -223,7 +227,7 @@ def _outdated_files(inst, lake, settings):
 
 
 def _request_reparse(inst, lake, settings) -> None:
-    """Mark the inbox files older ingest code parsed, so this run's ingestion parses them again."""
+    """Mark the inbox files older ingest code or other settings parsed, so this run's ingestion parses them again."""
     import polars as pl
 
     from pipeline import storage
@@ -234,25 +238,28 @@ def _request_reparse(inst, lake, settings) -> None:
     if rows.height:
         marked = rows.select(FILES.column_names).with_columns(pl.lit(CODE_CHANGED).alias("reason"))
         storage.upsert(lake, FILES, marked, code_version="stale-request")
-        print(f"{rows.height} file(s) to parse again (older ingest code parsed them)", file=sys.stderr)
+        print(
+            f"{rows.height} file(s) to parse again (older ingest code or other settings parsed them)", file=sys.stderr
+        )
 
 
-def _outdated_text(outdated, files) -> str:
-    """What the summary says about days and files written by older code (nothing when there are none)."""
+def _outdated_text(outdated, current, files) -> str:
+    """What the summary says about days and files written by older code or settings (nothing when none)."""
     if not outdated and not files.height:
         return ""
     from pipeline.planning import describe_outdated
-    from pipeline.stage import DAILY, INGEST
+    from pipeline.stage import INGEST
 
     lines = []
     for (version,), group in files.group_by("code_version", maintain_order=True):
         gone = group.height - int(group["in_inbox"].sum())
         note = f"; {gone} no longer in the inbox, kept as they are" if gone else ""
         lines.append(f"ingest: {group.height} file(s) parsed by {version}, now {INGEST.code_version}{note}")
-    lines += describe_outdated(outdated, {s.name: s.code_version for s in DAILY})
+    lines += describe_outdated(outdated, current)
     redo = bool(outdated) or bool(files["in_inbox"].any())
     return (
-        f"written by older code: {files.height} file(s), {len(outdated)} day(s), kept as they are until recomputed\n"
+        f"written by older code or other settings: {files.height} file(s), {len(outdated)} day(s), "
+        "kept as they are until recomputed\n"
         + "".join(f"  {line}\n" for line in lines)
         + ("recompute them: newslake run --stale\n" if redo else "")
     )
@@ -614,7 +621,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--stale",
         action="store_true",
-        help="also parse the files and redo the days that older code parsed or wrote (listed by every run)",
+        help="also parse the files and redo the days that older code or other settings parsed or wrote "
+        "(listed by every run)",
     )
     r.add_argument("--skip-ingest", action="store_true", help="do not read the inbox, only process days")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -144,17 +144,26 @@ class Settings:
         """Plain data (JSON-able): what a run used, for provenance."""
         return json.loads(json.dumps(dataclasses.asdict(self), default=_plain))
 
-    def digest(self) -> str:
-        """Short stable hash of the settings that change outputs (paths and the file name excluded)."""
+    def digest(self, stage: str | None = None) -> str:
+        """Short stable hash of the settings that change outputs: of one stage's section (``"dedup"``,
+        ``"sentences"``...), which is what that stage's tables record, or of every section (paths, file name
+        and speed-only options excluded)."""
         data = self.as_dict()
         for key in ("inbox", "lake", "source"):
             data.pop(key, None)
-        # Worker counts change speed, not output.
-        data["ingest"].pop("workers", None)
-        for key in ("n_process", "start", "matmul"):  # (matmul: the same entities, see TaggerConfig)
-            data["entities"].pop(key, None)
+        for section, keys in _SPEED_ONLY.items():
+            for key in keys:
+                data[section].pop(key, None)
+        if stage is not None:
+            if stage not in _SECTIONS:
+                raise ConfigError(f"no settings section {stage!r}; sections: {', '.join(_SECTIONS)}")
+            data = data[stage]
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# Options that change how fast a stage runs, never what it writes. (matmul: the same entities, see TaggerConfig)
+_SPEED_ONLY = {"ingest": ("workers",), "entities": ("n_process", "start", "matmul")}
 
 
 def _plain(value: Any) -> Any:

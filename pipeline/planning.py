@@ -123,32 +123,53 @@ def keys_between(keys: Iterable[str], start: str, end: str) -> list[str]:
     return ordered[ordered.index(start) : ordered.index(end) + 1]
 
 
-def outdated_keys(
-    written: Mapping[str, Mapping[str, str | None]], current: Mapping[str, str]
-) -> dict[str, dict[str, str]]:
-    """Keys whose last write of some stage was made by other code than the current, with what wrote them.
+@dataclass(frozen=True)
+class Written:
+    """What wrote a stage's table for a day: its code version and the digest of the stage's settings
+    (``Settings.digest(stage)``); either is None where the instance recorded none."""
 
-    ``written`` maps a stage to the code version recorded with its last write of each key (None: no version
-    recorded), ``current`` a stage to its code version now. A key a stage never wrote is not outdated but not
-    done (:func:`keys_to_process` finds it). Such keys are reported, never processed on their own: after an
-    upgrade, recomputing the whole history may take hours, so the user asks for it (``newslake run --stale``).
+    code: str | None
+    settings: str | None = None
+
+
+def outdated_keys(
+    written: Mapping[str, Mapping[str, Written]], current: Mapping[str, Written]
+) -> dict[str, dict[str, Written]]:
+    """Keys whose last write of some stage was made by other code or other settings than now, with what wrote them.
+
+    ``written`` maps a stage to what made its last write of each key, ``current`` a stage to what would write
+    it now. Settings are compared only where both digests are known: a day written before digests were
+    recorded is judged by its code alone. A key a stage never wrote is not outdated but not done
+    (:func:`keys_to_process` finds it). Such keys are reported, never processed on their own: after an
+    upgrade or a settings change, recomputing the whole history may take hours, so the user asks for it
+    (``newslake run --stale``).
     """
-    out: dict[str, dict[str, str]] = {}
+    out: dict[str, dict[str, Written]] = {}
     for stage, now in current.items():
-        for key, version in written.get(stage, {}).items():
-            if version != now:
-                out.setdefault(key, {})[stage] = version or "unrecorded"
+        for key, then in written.get(stage, {}).items():
+            other_settings = None not in (then.settings, now.settings) and then.settings != now.settings
+            if then.code != now.code or other_settings:
+                out.setdefault(key, {})[stage] = then
     return {k: out[k] for k in sort_keys(out)}
 
 
-def describe_outdated(outdated: Mapping[str, Mapping[str, str]], current: Mapping[str, str]) -> list[str]:
-    """One line per (stage, old version): how many days, from which to which, and what replaces it."""
-    groups: dict[tuple[str, str], list[str]] = {}
+def describe_outdated(outdated: Mapping[str, Mapping[str, Written]], current: Mapping[str, Written]) -> list[str]:
+    """One line per (stage, what wrote it): how many days, from which to which, and what replaces it."""
+    groups: dict[tuple[str, Written], list[str]] = {}
     for key, stages in outdated.items():
-        for stage, version in stages.items():
-            groups.setdefault((stage, version), []).append(key)
+        for stage, then in stages.items():
+            groups.setdefault((stage, then), []).append(key)
     lines = []
-    for (stage, version), keys in sorted(groups.items()):
+    for (stage, then), keys in sorted(groups.items(), key=lambda g: (g[0][0], _label(g[0][1]))):
         span = keys[0] if len(keys) == 1 else f"{keys[0]} .. {keys[-1]}"
-        lines.append(f"{stage}: {len(keys)} day(s) written by {version}, now {current[stage]} ({span})")
+        now = current[stage]
+        if then.code != now.code:
+            what = f"written by {then.code or 'unrecorded'}, now {now.code}"
+        else:
+            what = f"written with other [{stage}] settings ({then.settings}, now {now.settings})"
+        lines.append(f"{stage}: {len(keys)} day(s) {what} ({span})")
     return lines
+
+
+def _label(written: Written) -> str:
+    return f"{written.code or 'unrecorded'} {written.settings or ''}"

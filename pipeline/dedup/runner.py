@@ -72,7 +72,7 @@ def run_signatures(lake: Lake, days: list[Day], *, settings: Settings, run_id: s
         include_undated=undated,
         run_id=run_id,
         code_version=versions.DEDUP,
-        extra_metadata={"settings_digest": settings.digest()},
+        extra_metadata={"settings_digest": settings.digest("dedup")},
     )
     return per_partition(
         "signatures",
@@ -109,7 +109,7 @@ def run_duplicates(lake: Lake, days: list[Day], *, settings: Settings, run_id: s
         include_undated=undated,
         run_id=run_id,
         code_version=versions.DEDUP,
-        extra_metadata={"settings_digest": settings.digest()},
+        extra_metadata={"settings_digest": settings.digest("dedup")},
     )
     window_ids = window.select("doc_id").collect()["doc_id"]
 

@@ -93,7 +93,7 @@ def run(
     mentions = pl.concat(parts) if parts else ENTITIES.empty()
     mid = ",".join(models) or model_id(cfg)
     sents = sents_all.join(docs.filter(lang.is_in(list(by_lang))).select("doc_id"), on="doc_id", how="semi")
-    provenance = {"settings_digest": settings.digest(), "model": mid}
+    provenance = {"settings_digest": settings.digest("entities"), "model": mid}
     version = storage.write_partitions(
         lake,
         ENTITIES,

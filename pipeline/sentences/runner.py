@@ -47,7 +47,7 @@ def run(
         include_undated=undated,
         run_id=run_id,
         code_version=versions.SEGMENT,
-        extra_metadata={"settings_digest": settings.digest()},
+        extra_metadata={"settings_digest": settings.digest("sentences")},
     )
     docs_per_day = count_by_day(docs, days)
 

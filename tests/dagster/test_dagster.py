@@ -127,6 +127,14 @@ def test_partitions_sensor_requests_undone_days_once_and_nothing_after_they_ran(
         again = sensor.evaluate_tick(ctx)
     assert again.run_requests == [], "the sensor repeated work whose inputs did not change"
     assert "older code" not in (again.skip_message or "")
+    # Other settings for a stage (here the sentence splitter's) make every day it wrote outdated: reported only.
+    other = dagster_env["lake"].parent / "other.toml"
+    other.write_text("[sentences]\nmax_chars = 4000\n")
+    changed = {"settings": SettingsResource(lake=str(dagster_env["lake"]), config_file=str(other))}
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources=changed) as ctx:
+        resettled = sensor.evaluate_tick(ctx)
+    assert resettled.run_requests == []
+    assert "4 day(s) were written by older code or other settings" in (resettled.skip_message or "")
     # A day whose last tagging was recorded by older code (an upgrade since) is reported, not launched.
     old = dg.AssetMaterialization("entity_daily", partition="2026-11-25", tags={"dagster/code_version": "entities-0"})
     instance.report_runless_asset_event(old)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,8 +99,8 @@ def test_far_apart_days_are_processed_in_one_run(tmp_path, env):
 
 @pytest.mark.slow
 def test_learned_dedup_verdict_from_the_settings_file(sample_inbox, env, tmp_path):
-    """``[dedup] verdict = "learned"`` reaches the stage through the real command; back on the rules, ``--all``
-    recomputes every day with them (a settings change alone does not mark days to do: see the README)."""
+    """``[dedup] verdict = "learned"`` reaches the stage through the real command. Back on the rules, a plain
+    run lists the days the other settings wrote and redoes none; ``--stale`` redoes exactly those."""
     settings = tmp_path / "newslake.toml"
     settings.write_text('[dedup]\nverdict = "learned"\n')
     learned_env = {**env, "NEWSLAKE_CONFIG": str(settings)}
@@ -110,11 +111,21 @@ def test_learned_dedup_verdict_from_the_settings_file(sample_inbox, env, tmp_pat
     assert len(learned) == 1  # the sample's wire copy, found by the trees as by the rules
     again = newslake("run", "--inbox", str(sample_inbox), env=learned_env)
     assert again.returncode == 0 and "0 day(s) processed" in again.stdout
+    assert "other settings" not in again.stdout
 
-    settings.write_text('[dedup]\nverdict = "rules"\n')
-    rules = newslake("run", "--inbox", str(sample_inbox), "--all", env=learned_env)
+    # an [ingest] option that may change what a file gives (a parse's time limit) lists the files it parsed
+    settings.write_text('[dedup]\nverdict = "rules"\n[ingest]\ntimeout_s = 30.0\n')
+    listed = newslake("run", "--inbox", str(sample_inbox), env=learned_env)
+    assert listed.returncode == 0 and "0 day(s) processed" in listed.stdout, listed.stderr[-3000:]
+    assert "dedup: 4 day(s) written with other [dedup] settings" in listed.stdout, listed.stdout
+    assert "sentences:" not in listed.stdout.split("other settings")[1]  # only the stage whose settings changed
+    parsed = re.search(r"ingest: (\d+) file\(s\) parsed by \S+ with other \[ingest\] settings", listed.stdout)
+    assert parsed and int(parsed[1]) >= 5, listed.stdout
+    assert "newslake run --stale" in listed.stdout
+    rules = newslake("run", "--inbox", str(sample_inbox), "--stale", env=learned_env)
     assert rules.returncode == 0, rules.stderr[-3000:]
-    assert "4 day(s) processed" in rules.stdout
+    assert f"{parsed[1]} file(s) to parse again" in rules.stderr
+    assert "4 day(s) processed" in rules.stdout and "other settings" not in rules.stdout, rules.stdout
     assert csv_rows(newslake("sql", "--format", "csv", query, env=learned_env).stdout) == learned
     # each version of the table records the settings that wrote it: two verdicts, two digests
     history = newslake("history", "duplicates", "--format", "csv", env=learned_env).stdout

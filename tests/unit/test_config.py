@@ -44,6 +44,15 @@ def test_digest_changes_with_outputs_not_with_paths_or_workers(tmp_path):
     assert Settings.load(environ={"NEWSLAKE_LAKE": "/elsewhere", "NEWSLAKE_WORKERS": "1"}).digest() == base.digest()
     cfg = tmp_path / "b.toml"
     cfg.write_text("[dedup]\nthreshold = 0.6\n")
-    assert Settings.load(config_file=str(cfg), environ={}).digest() != base.digest()
+    changed = Settings.load(config_file=str(cfg), environ={})
+    assert changed.digest() != base.digest()
+    # each stage records the digest of its own section: a dedup option changes only dedup's
+    assert changed.digest("dedup") != base.digest("dedup")
+    for stage in ("ingest", "sentences", "entities"):
+        assert changed.digest(stage) == base.digest(stage)
+    fewer = Settings.load(environ={"NEWSLAKE_WORKERS": "1"})
+    assert fewer.digest("entities") == base.digest("entities") and fewer.digest("ingest") == base.digest("ingest")
+    with pytest.raises(ConfigError, match="dedupe"):
+        base.digest("dedupe")
     with pytest.raises(ConfigError):
         Settings.load(environ={"NEWSLAKE_WORKERS": "many"})

@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 from pipeline.planning import (
+    Written,
     affected_days,
     describe_outdated,
     key_ranges,
@@ -90,24 +91,44 @@ def test_a_window_read_that_missed_signatures_leaves_the_day_to_do():
 
 
 def test_days_written_by_other_code_are_outdated_per_stage():
-    current = {"dedup": "dedup-8", "entities": "entities-1"}
+    current = {"dedup": Written("dedup-8", "s1"), "entities": Written("entities-1", "e1")}
     written = {
-        "dedup": {k(0): "dedup-7", k(1): "dedup-8", k(2): "dedup-7", UNDATED: None},
-        "entities": {k(0): "entities-1", k(1): "entities-0", k(2): "entities-1"},
-        "sentences": {k(0): "segment-1"},  # a stage no longer current is not judged
+        "dedup": {k(0): Written("dedup-7", "s1"), k(1): Written("dedup-8", "s1"), k(2): Written("dedup-7", "s1")},
+        "entities": {k(0): Written("entities-1", "e1"), k(1): Written("entities-0", "e1"), k(2): Written("entities-1")},
+        "sentences": {k(0): Written("segment-1")},  # a stage no longer current is not judged
     }
+    written["dedup"][UNDATED] = Written(None)
     out = outdated_keys(written, current)
     assert out == {
-        k(0): {"dedup": "dedup-7"},
-        k(1): {"entities": "entities-0"},
-        k(2): {"dedup": "dedup-7"},
-        UNDATED: {"dedup": "unrecorded"},
+        k(0): {"dedup": Written("dedup-7", "s1")},
+        k(1): {"entities": Written("entities-0", "e1")},
+        k(2): {"dedup": Written("dedup-7", "s1")},
+        UNDATED: {"dedup": Written(None)},
     }
     assert list(out) == [k(0), k(1), k(2), UNDATED]
-    assert outdated_keys({"dedup": {k(0): "dedup-8"}}, current) == {}
+    assert outdated_keys({"dedup": {k(0): Written("dedup-8", "s1")}}, current) == {}
     assert outdated_keys({}, current) == {}  # never written: not done, not outdated
     assert describe_outdated(out, current) == [
         f"dedup: 2 day(s) written by dedup-7, now dedup-8 ({k(0)} .. {k(2)})",
         f"dedup: 1 day(s) written by unrecorded, now dedup-8 ({UNDATED})",
         f"entities: 1 day(s) written by entities-0, now entities-1 ({k(1)})",
     ]
+
+
+def test_days_written_with_other_settings_are_outdated_per_stage():
+    current = {"dedup": Written("dedup-9", "new"), "sentences": Written("segment-2", "s")}
+    written = {
+        "dedup": {k(0): Written("dedup-9", "old"), k(1): Written("dedup-9", "new"), k(2): Written("dedup-9", "old")},
+        # a day written before digests were recorded is judged by its code alone
+        "sentences": {k(0): Written("segment-2"), k(1): Written("segment-2", "s")},
+    }
+    out = outdated_keys(written, current)
+    assert out == {k(0): {"dedup": Written("dedup-9", "old")}, k(2): {"dedup": Written("dedup-9", "old")}}
+    assert describe_outdated(out, current) == [
+        f"dedup: 2 day(s) written with other [dedup] settings (old, now new) ({k(0)} .. {k(2)})"
+    ]
+    # other code and other settings: the code is what the line names
+    both = outdated_keys({"dedup": {k(0): Written("dedup-8", "old")}}, current)
+    assert describe_outdated(both, current) == [f"dedup: 1 day(s) written by dedup-8, now dedup-9 ({k(0)})"]
+    # settings that return to what wrote a day make it current again
+    assert outdated_keys(written, {"dedup": Written("dedup-9", "old")}) == {k(1): {"dedup": Written("dedup-9", "new")}}
