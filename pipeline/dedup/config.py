@@ -188,14 +188,11 @@ class DedupConfig:
         the shorter sketch's match rate after its dense end to be at most ``rare_tail`` (another version
         of a formulaic notice keeps matching a little after its opening). Every other rule is unchanged.
     verdict : str
-        Who decides a candidate pair: ``"learned"`` (the default since dedup-10): gradient-boosted trees
-        over the measures the rules take, as numbers (``pipeline.dedup.pairs``, walked by
-        ``pipeline.dedup.verdict`` from ``verdict.json``; trained by ``benchmarks/dedup_verdict.py``), or
-        ``"rules"``: every rule above. The trees replace every rule's yes / no (the rarity rule included);
-        candidate search, views, hops and clusters are the same code. They were trained with the default
-        signature, verifier and figures settings, so changing one of those needs ``verdict = "rules"``.
-        Held out on 20 seeds they beat the rules on every set's mean and worst seed, at 1.1-1.5x the
-        rules' CPU (benchmarks/README-dedup.md).
+        Who decides a candidate pair: ``"rules"`` (everything above; the default) or ``"learned"``:
+        gradient-boosted trees over the same measures as numbers (``pipeline.dedup.pairs``, walked by
+        ``pipeline.dedup.verdict`` from ``verdict.json``; trained by ``benchmarks/dedup_verdict.py``). It
+        replaces every rule's yes / no (the rarity rule included); candidate search, views, hops and
+        clusters are the same. Held out, it is better on every seed but one (benchmarks/README-dedup.md).
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -249,7 +246,7 @@ class DedupConfig:
     rare_dense_unchecked: int = 20
     rare_evidence: float = 0.1
     rare_tail: float = 0.1
-    verdict: str = "learned"
+    verdict: str = "rules"
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1
@@ -271,10 +268,7 @@ class DedupConfig:
             # them numbers they never saw
             changed = [f.name for f in fields(self) if f.name in _LEARNED_FIXED and getattr(self, f.name) != f.default]
             if changed:
-                raise ValueError(
-                    f"verdict 'learned' needs the default {', '.join(changed)} (its trees were trained with them); "
-                    "set verdict = 'rules' to tune them"
-                )
+                raise ValueError(f"verdict 'learned' needs the default {', '.join(changed)} (it was trained with them)")
         if self.max_hops < 1:
             raise ValueError("max_hops must be >= 1")
 

@@ -119,7 +119,7 @@ def test_signatures_schema_and_body_only():
     cfg = DedupConfig()
     lens = dict(zip(sig["doc_id"], sig["bands"].list.len(), strict=True))
     assert lens["a"] > cfg.bands and lens["short"] == 0  # LSH bands, then the word keys (dedup-5)
-    no_keys = compute_signatures(frame(rows), config=DedupConfig(verdict="rules", key_ngram=0))
+    no_keys = compute_signatures(frame(rows), config=DedupConfig(key_ngram=0))
     assert no_keys.filter(pl.col("doc_id") == "a")["bands"].list.len()[0] == cfg.bands
     assert no_keys["bands"].list.head(cfg.bands).to_list() == sig["bands"].list.head(cfg.bands).to_list()
     assert sig.filter(pl.col("doc_id") == "a")["minhash"].list.len()[0] == cfg.num_perm
@@ -409,7 +409,7 @@ def test_lead_numbers_are_stored_with_the_figures():
     assert figs["x"].endswith("^lead=700,501")  # 285 lies beyond the lead's 250 characters
     assert figs["y"].endswith(" ^lead=")  # digits glued to letters (OCR: "S0me 5ome") are not lead numbers
     assert "^lead" not in compute_signatures(frame([doc("x", 0, [opening])]), config=DedupConfig(
-        verdict="rules", num_perm=126, bands=42, lead_perm=0))["figures"][0]  # fmt: skip
+        num_perm=126, bands=42, lead_perm=0))["figures"][0]  # fmt: skip
 
 
 def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
