@@ -192,7 +192,9 @@ class DedupConfig:
         gradient-boosted trees over the same measures as numbers (``pipeline.dedup.pairs``, walked by
         ``pipeline.dedup.verdict`` from ``verdict.json``; trained by ``benchmarks/dedup_verdict.py``). It
         replaces every rule's yes / no (the rarity rule included); candidate search, views, hops and
-        clusters are the same. Held out, it is better on every seed but one (benchmarks/README-dedup.md).
+        clusters are the same. On held-out development sets it is better on nearly every seed, but on real
+        wire data it merges short template notices the rules keep apart, such as dividend notices naming the
+        company in the headline only (session 12; benchmarks/README-dedup.md).
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -268,7 +270,10 @@ class DedupConfig:
             # them numbers they never saw
             changed = [f.name for f in fields(self) if f.name in _LEARNED_FIXED and getattr(self, f.name) != f.default]
             if changed:
-                raise ValueError(f"verdict 'learned' needs the default {', '.join(changed)} (it was trained with them)")
+                raise ValueError(
+                    f"verdict 'learned' needs the default {', '.join(changed)} (its trees were trained with them); "
+                    "set verdict = 'rules' to tune them"
+                )
         if self.max_hops < 1:
             raise ValueError("max_hops must be >= 1")
 

@@ -58,8 +58,8 @@ VERDICT = "learned"  # set per test by the ``verdict`` fixture
 
 @pytest.fixture(autouse=True, params=["learned", "rules"])
 def verdict(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every behaviour test runs under both verdicts (the learned one is the default); a test of one of
-    the rules (``@rules_only``) under the rules only."""
+    """Every behaviour test runs under both verdicts (the rules are the default); a test of one of the
+    rules (``@rules_only``) under the rules only."""
     if request.param == "learned" and request.node.get_closest_marker("rules_only"):
         pytest.skip("a test of one of the rules")
     monkeypatch.setattr(f"{__name__}.VERDICT", request.param)
@@ -410,6 +410,29 @@ def test_lead_numbers_are_stored_with_the_figures():
     assert figs["y"].endswith(" ^lead=")  # digits glued to letters (OCR: "S0me 5ome") are not lead numbers
     assert "^lead" not in compute_signatures(frame([doc("x", 0, [opening])]), config=DedupConfig(
         num_perm=126, bands=42, lead_perm=0))["figures"][0]  # fmt: skip
+
+
+# Dividend notices as wires send them: the company is named in the headline only, so the bodies are one
+# template with other figures (names and figures invented here).
+NOTICES = [
+    ("HARLOW PUMPS INC <HRP> SETS QUARTERLY DIVIDEND", "Qtly div 12 cts vs 12 cts prior", "Pay April 15", "March 31"),
+    ("BELMONT FOODS CORP <BLF> DIVIDEND", "Qtly div eight cts vs eight cts prior", "Pay April one", "March 16"),
+    ("KESTREL BANCORP <KSB> SETS REGULAR PAYOUT", "Qtly div 25 cts vs 25 cts prior", "Pay April one", "March 13"),
+    ("ORLAND MILLS INC <ORM> RAISES QTLY DIVIDEND", "Qtly div nine cts vs 7.5 cts prior", "Pay March 30", "March 13"),
+    ("TANSY PRODUCTS CORP <TNP> DIVIDEND", "Qtly div three cts vs three cts prior", "Pay April three", "March 13"),
+    ("VEGA CHEMICAL CO <VGC> REGULAR DIVIDEND", "Qtly div 35 cts vs 35 cts prior", "Payable March 31", "March nine"),
+]
+
+
+def test_short_notices_of_different_companies_stay_apart(request: pytest.FixtureRequest):
+    """Session 12 found the learned verdict merging such notices on real wire data (e2e corpus: 23 of the 33
+    edges it adds to the rules' on 1,200 documents); the development sets have no notices this short, so
+    the held-out seeds did not show it. The rules keep them apart. Strict xfail: fixing the trees flips it."""
+    if VERDICT == "learned":
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the learned verdict merges template notices"))
+    rows = [doc(f"n{i}", 0, [div, pay, f"Record {d} Reuter"], title=t) for i, (t, div, pay, d) in enumerate(NOTICES)]
+    out = dedup_all(rows)
+    assert all(out[r["doc_id"]]["canonical_doc_id"] == r["doc_id"] for r in rows)
 
 
 def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
