@@ -635,7 +635,8 @@ def evaluate(name: str, df: pl.DataFrame, cfg: DedupConfig, seed: int) -> dict[s
 
 
 def build_set(name: str, args: argparse.Namespace, seed: int) -> pl.DataFrame:
-    """One development set by name: clean, noisy, or shift (``benchmarks/dedup_shift.py``: transfer only)."""
+    """One development set by name: clean, noisy, shift (``benchmarks/dedup_shift.py``: transfer only) or
+    notices (``benchmarks/dedup_notices.py``: short wire notices)."""
     if name == "clean":
         return build(args.originals, seed)
     if name == "noisy":
@@ -644,7 +645,11 @@ def build_set(name: str, args: argparse.Namespace, seed: int) -> pl.DataFrame:
         from benchmarks.dedup_shift import build_shift
 
         return build_shift(args.noisy_originals, seed)
-    raise SystemExit(f"unknown set {name!r}: clean, noisy or shift")
+    if name == "notices":
+        from benchmarks.dedup_notices import build_notices
+
+        return build_notices(args.noisy_originals, seed)
+    raise SystemExit(f"unknown set {name!r}: clean, noisy, shift or notices")
 
 
 def summarise(seeds: list[int], args: argparse.Namespace, cfg: DedupConfig) -> None:
@@ -676,7 +681,9 @@ def summarise(seeds: list[int], args: argparse.Namespace, cfg: DedupConfig) -> N
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "--sets", default="clean,noisy", help="which sets, comma-separated: clean, noisy, shift (transfer check)"
+        "--sets",
+        default="clean,noisy,notices",
+        help="which sets, comma-separated: clean, noisy, shift (transfer check), notices (short notices)",
     )
     ap.add_argument("--originals", type=int, default=2400, help="originals of the clean set")
     ap.add_argument("--noisy-originals", type=int, default=1000, help="originals of the noisy/partial set")

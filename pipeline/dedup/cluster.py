@@ -171,7 +171,9 @@ def _scores(
         lo = np.maximum(np.minimum(len_a, len_b), 1).astype(float)
         ratio = np.maximum(len_a, len_b) / lo
         cont = np.minimum(1.0, j * (1 + ratio) / (1 + j))
-        j = np.where(j >= config.min_jaccard, np.maximum(j, cont), j)
+        # not between two short texts (notices of one template); the trees learned on containment everywhere
+        floor = config.containment_chars if config.verdict == "rules" else 0
+        j = np.where((j >= config.min_jaccard) & (np.maximum(len_a, len_b) >= floor), np.maximum(j, cont), j)
     if config.lead_perm:
         jl = np.where(np.minimum(len_a, len_b) >= config.lead_chars, jl, 0.0)
     return j, jl

@@ -71,6 +71,13 @@ class DedupConfig:
     min_jaccard : float
         Containment only counts when the Jaccard estimate reaches this (guards against noisy estimates
         for very unequal lengths).
+    containment_chars : int
+        (dedup-10) Containment only counts when the longer text has at least this many characters
+        (normalised). Two short wire notices (a dividend notice, an earnings table) are one template with
+        other figures, and the company is named in the headline only; for texts of about equal length
+        containment is ``2J / (1 + J)``, which lifts a Jaccard of 0.3 over the threshold. A trimmed copy
+        of a story is still matched: its original is longer. The rules only: the learned verdict's trees
+        were trained with containment on every pair.
     min_chars : int
         Normalised texts shorter than this get no MinHash (exact matching only): too few shingles for a
         meaningful estimate, and very short texts are mostly headlines or templates.
@@ -214,6 +221,7 @@ class DedupConfig:
     lead_threshold: float = 0.45
     threshold: float = 0.42
     containment: bool = True
+    containment_chars: int = 200
     min_jaccard: float = 0.2
     min_chars: int = 40
     template_guard: bool = True

@@ -435,6 +435,27 @@ def test_short_notices_of_different_companies_stay_apart(request: pytest.Fixture
     assert all(out[r["doc_id"]]["canonical_doc_id"] == r["doc_id"] for r in rows)
 
 
+@rules_only
+def test_two_short_notices_are_not_judged_by_containment():
+    """dedup-10: two dividend notices of one template, the same rate, other dates. Containment (2J / (1 + J)
+    for texts of about equal length) lifted their Jaccard over the threshold; between two short texts it no
+    longer counts. A trimmed copy of a longer story still matches by containment (the tests above)."""
+    notices = [
+        ("GENERAL WIDGETS <GW> SETS DIVIDEND", "ST. LOUIS, April 2 - Qtly div 25 cts vs 25 cts prior", "Pay May 15",
+         "Record April 20 Reuter"),
+        ("MELLON MORTGAGE TRUST <MMT> DIV", "NEW YORK, April 8 - Qtly div 25 cts vs 25 cts prior", "Payable May 6",
+         "Record April 24 Reuter"),
+        ("HOLLY CANDY CORP <HLC> SETS REGULAR DIVIDEND",
+         "COLORADO SPRINGS, Colo., March 6 - Qtly div 25 cts vs 25 cts prior", "Pay March 31",
+         "Record March 18 Reuter"),
+    ]  # fmt: skip
+    rows = [doc(f"n{i}", 0, [div, pay, rec], title=t) for i, (t, div, pay, rec) in enumerate(notices)]
+    out = dedup_all(rows, rules())
+    assert all(out[r["doc_id"]]["canonical_doc_id"] == r["doc_id"] for r in rows)
+    # containment between short texts, as in dedup-9: the trust's notice joins the candy maker's
+    assert dedup_all(rows, rules(containment_chars=0))["n1"]["canonical_doc_id"] == "n2"
+
+
 def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
     """Two reports open with the same formula (same first figure, then others) and go on differently:
     they share only their lead, whose numbers differ; a prefix copy of one, with other text after it,
