@@ -158,7 +158,9 @@ def describe_outdated(outdated: Mapping[str, Mapping[str, Written]], current: Ma
     groups: dict[tuple[str, Written], list[str]] = {}
     for key, stages in outdated.items():
         for stage, then in stages.items():
-            groups.setdefault((stage, then), []).append(key)
+            # older code is the news whatever settings it ran with: one line per old version
+            group = then if then.code == current[stage].code else Written(then.code)
+            groups.setdefault((stage, group), []).append(key)
     lines = []
     for (stage, then), keys in sorted(groups.items(), key=lambda g: (g[0][0], _label(g[0][1]))):
         span = keys[0] if len(keys) == 1 else f"{keys[0]} .. {keys[-1]}"

@@ -128,7 +128,7 @@ def test_days_written_with_other_settings_are_outdated_per_stage():
         f"dedup: 2 day(s) written with other [dedup] settings (old, now new) ({k(0)} .. {k(2)})"
     ]
     # other code and other settings: the code is what the line names
-    both = outdated_keys({"dedup": {k(0): Written("dedup-8", "old")}}, current)
-    assert describe_outdated(both, current) == [f"dedup: 1 day(s) written by dedup-8, now dedup-9 ({k(0)})"]
+    both = outdated_keys({"dedup": {k(0): Written("dedup-8", "old"), k(1): Written("dedup-8", "new")}}, current)
+    assert describe_outdated(both, current) == [f"dedup: 2 day(s) written by dedup-8, now dedup-9 ({k(0)} .. {k(1)})"]
     # settings that return to what wrote a day make it current again
     assert outdated_keys(written, {"dedup": Written("dedup-9", "old")}) == {k(1): {"dedup": Written("dedup-9", "new")}}
