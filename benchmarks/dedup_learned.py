@@ -490,6 +490,10 @@ def load_set(cache: Path, name: str, seed: int) -> pl.DataFrame:
             from benchmarks.dedup_shift import build_shift
 
             df = build_shift(1000, seed)
+        elif name == "notices":
+            from benchmarks.dedup_notices import build_notices
+
+            df = build_notices(1000, seed)
         else:
             df = build(2400, seed) if name == "clean" else build_noisy(1000, seed)
         df.write_parquet(p)
@@ -838,7 +842,7 @@ def main() -> None:
     ap.add_argument("what", choices=["extract", "study", "costs"])
     ap.add_argument("--cache", default="/tmp/learned19", help="sets and pair tables (never in the repository)")
     ap.add_argument("--seeds", default="7,11,13,17,19,23,29,31,37,41,43,47")
-    ap.add_argument("--sets", default="clean,noisy", help="extract: which sets (clean, noisy, shift)")
+    ap.add_argument("--sets", default="clean,noisy", help="extract: which sets (clean, noisy, shift, notices)")
     ap.add_argument(
         "--test-only", default="", help="study: sets evaluated at cluster level only, never trained on (shift)"
     )
@@ -868,7 +872,9 @@ def main() -> None:
         return
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    config = DedupConfig(verdict="rules")  # the study records and replaces the rules' verdict
+    # the study records and replaces the rules' verdict; containment on every pair, as ``_scores`` gives the
+    # trees their ``sim`` (the rules' 200-character floor is a rule, not a measure)
+    config = DedupConfig(verdict="rules", containment_chars=0)
     if args.what == "extract":
         extract(cache, _ints(args.seeds), config, tuple(args.sets.split(",")))
     elif args.what == "costs":

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipeline.dedup import DedupConfig, compute_signatures, deduplicate  # noqa: E402
+from pipeline.dedup import DedupConfig, compute_signatures, deduplicate, verdict  # noqa: E402
 from pipeline.dedup.cluster import _components, _confirm, _MinHashes, pair_similarity  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -447,7 +447,8 @@ def scores(gold: list[str], pred: list[str]) -> dict[str, float]:
     prec, rec = (tp / pp if pp else 1.0), (tp / gp if gp else 1.0)
     expected = gp * pp / n
     ari = (tp - expected) / (0.5 * (gp + pp) - expected)
-    return dict(precision=prec, recall=rec, f1=2 * prec * rec / (prec + rec), ari=ari, pred_pairs=pp, gold_pairs=gp)
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0  # (a baseline can find no true pair at all)
+    return dict(precision=prec, recall=rec, f1=f1, ari=ari, pred_pairs=pp, gold_pairs=gp)
 
 
 def template_merges(df: pl.DataFrame, pred: list[str]) -> int:
@@ -694,7 +695,15 @@ def main() -> None:
         help="several seeds, e.g. 7,11,13,17,19,23: each seed's tables, then one summary row per seed and set "
         "with the worst and the mean (no FIGURE lines: the gate reads the single-seed run)",
     )
+    ap.add_argument(
+        "--verdict",
+        help='with {"verdict": "learned"}: trees from this file (dedup_verdict --out) instead of the shipped ones',
+    )
     args = ap.parse_args()
+    if args.verdict:
+        # a candidate model, measured before it replaces pipeline/dedup/verdict.json
+        verdict.MODEL = Path(args.verdict).resolve()
+        verdict.load.cache_clear()
     if not (CORPUS / "reuters21578.jsonl").exists():
         print(f"SKIPPED: corpus not found at {CORPUS} (../shared/corpus is absent); no figures measured.")
         return

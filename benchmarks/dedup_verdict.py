@@ -91,11 +91,20 @@ def main() -> None:
     ap.add_argument("--screen-loss", type=float, default=0.001)
     ap.add_argument("--exit-trees", type=int, default=40, help="the model's early exit: after this many trees")
     ap.add_argument("--exit-loss", type=float, default=0.0005, help="share of the accepted pairs it may stop")
+    ap.add_argument(
+        "--decreasing",
+        default="",
+        help="features the model's probability may only fall with (monotonic constraints), comma-separated",
+    )
     ap.add_argument("--version", default="learned-1")
     ap.add_argument("--out", default=str(verdict.MODEL))
     args = ap.parse_args()
     cache, seeds, sets = Path(args.cache), [int(x) for x in args.seeds.split(",")], args.sets.split(",")
     names = tuple(x for x in args.features.split(",") if x)
+    down = {x for x in args.decreasing.split(",") if x}
+    if down - set(names):
+        raise SystemExit(f"--decreasing names features the model does not use: {sorted(down - set(names))}")
+    monotonic = [-1 if n in down else 0 for n in names]
     tabs = {(n, s): pair_table(cache, n, s, evidence=args.evidence, keys=args.keys) for s in seeds for n in sets}
     # (in a fixed row order: the extract writes pairs in no particular order, and the fit's binning
     # subsample and early-stopping split depend on it)
@@ -104,7 +113,11 @@ def main() -> None:
 
     def model(x: np.ndarray, yy: np.ndarray):
         return HistGradientBoostingClassifier(
-            max_iter=args.max_iter, learning_rate=args.rate, max_leaf_nodes=args.leaves, random_state=0
+            max_iter=args.max_iter,
+            learning_rate=args.rate,
+            max_leaf_nodes=args.leaves,
+            monotonic_cst=monotonic if down else None,
+            random_state=0,
         ).fit(x, yy)
 
     def screen(x: np.ndarray, yy: np.ndarray):
@@ -170,7 +183,7 @@ def main() -> None:
     trained = dict(
         seeds=seeds, sets=sets, pairs=int(seen.height), positives=int(y.sum()), sklearn=sk_version,
         max_iter=args.max_iter, max_leaf_nodes=args.leaves, learning_rate=args.rate, screen_trees=args.screen_trees,
-        screen_leaves=args.screen_leaves, screen_loss=args.screen_loss,
+        screen_leaves=args.screen_leaves, screen_loss=args.screen_loss, decreasing=sorted(down),
         command="python -m benchmarks.dedup_verdict " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("cache", "out")
         ),

@@ -170,6 +170,6 @@ def _depth(tree: list) -> int:
 
 
 @functools.cache
-def load(path: str = str(MODEL)) -> Verdict:
-    """The shipped verdict (cached: parsed once per process)."""
-    return verdict_from_dict(json.loads(Path(path).read_text()))
+def load(path: str | None = None) -> Verdict:
+    """The verdict in ``path``, by default the shipped one, ``MODEL`` (cached: parsed once per process)."""
+    return verdict_from_dict(json.loads(Path(path or MODEL).read_text()))
