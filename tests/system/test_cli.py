@@ -99,8 +99,8 @@ def test_far_apart_days_are_processed_in_one_run(tmp_path, env):
 
 @pytest.mark.slow
 def test_learned_dedup_verdict_from_the_settings_file(sample_inbox, env, tmp_path):
-    """``[dedup] verdict = "learned"`` reaches the stage through the real command. Back on the rules, a plain
-    run lists the days the other settings wrote and redoes none; ``--stale`` redoes exactly those."""
+    """``[dedup] verdict`` reaches the stage through the real command. Switched to the rules, a plain run lists
+    the days the other settings wrote and redoes none; ``--stale`` redoes exactly those."""
     settings = tmp_path / "newslake.toml"
     settings.write_text('[dedup]\nverdict = "learned"\n')
     learned_env = {**env, "NEWSLAKE_CONFIG": str(settings)}

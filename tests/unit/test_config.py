@@ -43,7 +43,7 @@ def test_digest_changes_with_outputs_not_with_paths_or_workers(tmp_path):
     base = Settings.load(environ={})
     assert Settings.load(environ={"NEWSLAKE_LAKE": "/elsewhere", "NEWSLAKE_WORKERS": "1"}).digest() == base.digest()
     cfg = tmp_path / "b.toml"
-    cfg.write_text("[dedup]\nthreshold = 0.6\n")
+    cfg.write_text('[dedup]\nverdict = "rules"\nthreshold = 0.6\n')
     changed = Settings.load(config_file=str(cfg), environ={})
     assert changed.digest() != base.digest()
     # each stage records the digest of its own section: a dedup option changes only dedup's

@@ -33,7 +33,8 @@ def _mixed() -> pl.DataFrame:
 
 @pytest.mark.parametrize("key_chunk", [1, 7, 50])
 def test_chunk_sizes_do_not_change_the_clusters(monkeypatch, key_chunk):
-    cfg = DedupConfig(window_days=3, lead_threshold=0.99)  # the leads must not decide: the verifier does
+    # the leads must not decide: the verifier does (a rules setting)
+    cfg = DedupConfig(verdict="rules", window_days=3, lead_threshold=0.99)
     sig = compute_signatures(_mixed(), config=cfg)
     ref = deduplicate(sig, sig, config=cfg)
     near = ref.filter(pl.col("method") == "near")

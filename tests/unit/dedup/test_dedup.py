@@ -119,7 +119,7 @@ def test_signatures_schema_and_body_only():
     cfg = DedupConfig()
     lens = dict(zip(sig["doc_id"], sig["bands"].list.len(), strict=True))
     assert lens["a"] > cfg.bands and lens["short"] == 0  # LSH bands, then the word keys (dedup-5)
-    no_keys = compute_signatures(frame(rows), config=DedupConfig(key_ngram=0))
+    no_keys = compute_signatures(frame(rows), config=DedupConfig(verdict="rules", key_ngram=0))
     assert no_keys.filter(pl.col("doc_id") == "a")["bands"].list.len()[0] == cfg.bands
     assert no_keys["bands"].list.head(cfg.bands).to_list() == sig["bands"].list.head(cfg.bands).to_list()
     assert sig.filter(pl.col("doc_id") == "a")["minhash"].list.len()[0] == cfg.num_perm
@@ -409,7 +409,7 @@ def test_lead_numbers_are_stored_with_the_figures():
     assert figs["x"].endswith("^lead=700,501")  # 285 lies beyond the lead's 250 characters
     assert figs["y"].endswith(" ^lead=")  # digits glued to letters (OCR: "S0me 5ome") are not lead numbers
     assert "^lead" not in compute_signatures(frame([doc("x", 0, [opening])]), config=DedupConfig(
-        num_perm=126, bands=42, lead_perm=0))["figures"][0]  # fmt: skip
+        verdict="rules", num_perm=126, bands=42, lead_perm=0))["figures"][0]  # fmt: skip
 
 
 # Dividend notices as wires send them: the company is named in the headline only, so the bodies are one
@@ -424,12 +424,10 @@ NOTICES = [
 ]
 
 
-def test_short_notices_of_different_companies_stay_apart(request: pytest.FixtureRequest):
-    """Session 12 found the learned verdict merging such notices on real wire data (e2e corpus: 23 of the 33
-    edges it adds to the rules' on 1,200 documents); the development sets have no notices this short, so
-    the held-out seeds did not show it. The rules keep them apart. Strict xfail: fixing the trees flips it."""
-    if VERDICT == "learned":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="the learned verdict merges template notices"))
+def test_short_notices_of_different_companies_stay_apart():
+    """Session 12 found the learned verdict (learned-1) merging such notices on real wire data (e2e corpus: 23
+    of the 33 edges it added to the rules' on 1,200 documents): its training sets had no notices this short.
+    learned-2 was trained with the notices set too and keeps them apart, as the rules do."""
     rows = [doc(f"n{i}", 0, [div, pay, f"Record {d} Reuter"], title=t) for i, (t, div, pay, d) in enumerate(NOTICES)]
     out = dedup_all(rows)
     assert all(out[r["doc_id"]]["canonical_doc_id"] == r["doc_id"] for r in rows)
@@ -456,10 +454,13 @@ def test_two_short_notices_are_not_judged_by_containment():
     assert dedup_all(rows, rules(containment_chars=0))["n1"]["canonical_doc_id"] == "n2"
 
 
-def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
+def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch, request: pytest.FixtureRequest):
     """Two reports open with the same formula (same first figure, then others) and go on differently:
     they share only their lead, whose numbers differ; a prefix copy of one, with other text after it,
-    keeps that one's lead numbers and joins it."""
+    keeps that one's lead numbers and joins it. learned-2 (dedup-11) scores the two reports 0.896 and 0.912
+    against its cut of 0.90 and joins them (learned-1: 0.13): strict xfail, so fixing the trees flips it."""
+    if VERDICT == "learned":
+        request.applymarker(pytest.mark.xfail(strict=True, reason="learned-2 joins these two openings (p ~0.90)"))
     s1 = [BOE.format(a="700", b="501", c="285", what="bills maturing in official hands", verb="drain some")]
     s2 = [BOE.format(a="700", b="546", c="285", what="maturing assistance and treasury bills", verb="drain")]
     rows = [

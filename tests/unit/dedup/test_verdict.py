@@ -110,4 +110,6 @@ def test_learned_verdict_refuses_settings_it_was_not_trained_with():
         DedupConfig(verdict="learned", token_count=0)
     with pytest.raises(ValueError, match="bands, rows"):
         DedupConfig(verdict="learned", num_perm=168, bands=84, rows=2)
-    assert DedupConfig(token_count=0).verdict == "rules"  # the rules take any of them
+    assert DedupConfig(verdict="rules", token_count=0).token_count == 0  # the rules take any of them
+    with pytest.raises(ValueError, match="verdict = 'rules'"):  # the default names the way out
+        DedupConfig(token_count=0)
