@@ -34,6 +34,7 @@ from benchmarks.dedup_quality import CORPUS, render
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate, verdict
 
 _TICKER = r"<([A-Z][A-Z.]{0,7})>"
+_EXCHANGE = r"\.[A-Z]{1,2}$"  # "<ETRE.O>" and "<ETRE>" are one company: the exchange suffix is dropped
 
 
 def load_wire() -> pl.DataFrame:
@@ -59,7 +60,10 @@ def load_wire() -> pl.DataFrame:
         "title",
         "text",
         pl.col("body_start", "body_end").cast(pl.Int32),
-        pl.col("title").str.extract_all(_TICKER).list.eval(pl.element().str.strip_chars("<>")).alias("tickers"),
+        pl.col("title")
+        .str.extract_all(_TICKER)
+        .list.eval(pl.element().str.strip_chars("<>").str.replace(_EXCHANGE, ""))
+        .alias("tickers"),
     )
 
 
@@ -111,7 +115,10 @@ def main() -> None:
     extra = json.loads(args.config)
     sig = compute_signatures(wire, config=DedupConfig(**extra))
     shipped = verdict.MODEL
-    runs = [("rules", DedupConfig(**extra), None), ("learned", DedupConfig(**extra | {"verdict": "learned"}), shipped)]
+    runs = [
+        ("rules", DedupConfig(**extra | {"verdict": "rules"}), None),
+        ("learned", DedupConfig(**extra | {"verdict": "learned"}), shipped),
+    ]
     if args.verdict:
         runs.append(("candidate", DedupConfig(**extra | {"verdict": "learned"}), Path(args.verdict).resolve()))
     named = int((wire["tickers"].list.len() > 0).sum())
