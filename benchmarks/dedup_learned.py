@@ -494,6 +494,10 @@ def load_set(cache: Path, name: str, seed: int) -> pl.DataFrame:
             from benchmarks.dedup_notices import build_notices
 
             df = build_notices(1000, seed)
+        elif name in ("names", "names-train"):
+            from benchmarks.dedup_names import build_names
+
+            df = build_names(1000, seed, "train" if name == "names-train" else "check")
         else:
             df = build(2400, seed) if name == "clean" else build_noisy(1000, seed)
         df.write_parquet(p)

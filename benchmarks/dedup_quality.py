@@ -651,7 +651,11 @@ def build_set(name: str, args: argparse.Namespace, seed: int) -> pl.DataFrame:
         from benchmarks.dedup_notices import build_notices
 
         return build_notices(args.noisy_originals, seed)
-    raise SystemExit(f"unknown set {name!r}: clean, noisy, shift or notices")
+    if name == "names":
+        from benchmarks.dedup_names import build_names
+
+        return build_names(args.noisy_originals, seed, "check")
+    raise SystemExit(f"unknown set {name!r}: clean, noisy, shift, notices or names")
 
 
 def summarise(seeds: list[int], args: argparse.Namespace, cfg: DedupConfig) -> None:
@@ -684,8 +688,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--sets",
-        default="clean,noisy,notices",
-        help="which sets, comma-separated: clean, noisy, shift (transfer check), notices (short notices)",
+        default="clean,noisy,notices,names",
+        help="which sets, comma-separated: clean, noisy, shift (transfer check), notices (short notices), names "
+        "(one formula, other companies)",
     )
     ap.add_argument("--originals", type=int, default=2400, help="originals of the clean set")
     ap.add_argument("--noisy-originals", type=int, default=1000, help="originals of the noisy/partial set")
