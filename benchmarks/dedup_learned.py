@@ -846,7 +846,9 @@ def main() -> None:
     ap.add_argument("what", choices=["extract", "study", "costs"])
     ap.add_argument("--cache", default="/tmp/learned19", help="sets and pair tables (never in the repository)")
     ap.add_argument("--seeds", default="7,11,13,17,19,23,29,31,37,41,43,47")
-    ap.add_argument("--sets", default="clean,noisy", help="extract: which sets (clean, noisy, shift, notices)")
+    ap.add_argument(
+        "--sets", default="clean,noisy", help="extract: which sets (clean, noisy, shift, notices, names, names-train)"
+    )
     ap.add_argument(
         "--test-only", default="", help="study: sets evaluated at cluster level only, never trained on (shift)"
     )
