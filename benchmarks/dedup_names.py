@@ -21,8 +21,8 @@ Recipe (``--sets names`` of ``dedup_quality.py``; ``names-train`` for ``dedup_le
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import random
 import re
 from collections import Counter
@@ -30,7 +30,7 @@ from collections import Counter
 import polars as pl
 
 from benchmarks.dedup_notices import notice_copy, shape
-from benchmarks.dedup_quality import CORPUS, clean_pool, dated_rows
+from benchmarks.dedup_quality import clean_pool, dated_rows, reuters_records, reuters_story
 
 _SUBJECT = re.compile(r"^(.{2,80}?)\s+(?:said|says|is|was|has|have|will|raised|cut|declared)\b")
 MIN_FAMILY = 3
@@ -50,27 +50,26 @@ def half(family: str) -> str:
 
 
 def load_stories() -> list[dict]:
+    """Reuters NORM stories of 60-1,500 characters with a subject, each with its opening shape as ``family``."""
     out = []
-    for line in (CORPUS / "reuters21578.jsonl").open():
-        r = json.loads(line)
-        body = (r.get("body") or "").replace("\x03", "").strip()
+    for r, body in reuters_records():
         flat = " ".join(body.split())
-        if r.get("text_type") != "NORM" or not 60 <= len(flat) < 1500:
-            continue
-        fam = opening_shape(flat)
-        if fam is None:
-            continue
-        paras = [" ".join(p.split()) for p in re.split(r"\n {2,}|\n\s*\n", body) if p.strip()]
-        title = r.get("title") or ""
-        out.append(dict(key=f"r{r['newid']}", title=title, dateline=r.get("dateline") or "", paras=paras,
-                        source="reuters", family=fam))  # fmt: skip
+        fam = opening_shape(flat) if r.get("text_type") == "NORM" and 60 <= len(flat) < 1500 else None
+        if fam is not None:
+            out.append(reuters_story(r, body, family=fam))
     return out
+
+
+@functools.cache
+def _pool() -> tuple[dict, ...]:
+    """The stories without the corpus's re-sent ones (the same for every seed: computed once)."""
+    return tuple(clean_pool(load_stories()))
 
 
 def build_names(n_originals: int, seed: int, part: str = "check") -> pl.DataFrame:
     """One half's name families and other stories (``n_originals`` in all), 0-2 copies each."""
     rng = random.Random(seed)
-    stories = clean_pool(load_stories())  # (re-sent stories of the corpus are one original)
+    stories = _pool()
     size = Counter(s["family"] for s in stories)
     families = [s for s in stories if size[s["family"]] >= MIN_FAMILY and half(s["family"]) == part]
     others = [s for s in stories if size[s["family"]] < MIN_FAMILY]

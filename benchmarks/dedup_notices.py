@@ -23,14 +23,13 @@ Recipe (``--sets notices`` of ``dedup_quality.py``):
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections import Counter
 
 import polars as pl
 
-from benchmarks.dedup_quality import CORPUS, clean_pool, dated_rows, ocr_letters
+from benchmarks.dedup_quality import clean_pool, dated_rows, ocr_letters, reuters_records, reuters_story
 
 _NUMBER = re.compile(
     r"\d[\d.,/-]*|\b(?:one|two|three|four|five|six|seven|eight|eights|nine|ten|eleven|twelve|half|quarter)\b"
@@ -46,18 +45,9 @@ def shape(body: str) -> str:
 
 def load_notices(*, lo: int = 60, hi: int = 250) -> list[dict]:
     """Reuters NORM stories with a body of ``lo`` to ``hi`` characters, as the other sets' originals."""
-    out = []
-    for line in (CORPUS / "reuters21578.jsonl").open():
-        r = json.loads(line)
-        body = (r.get("body") or "").replace("\x03", "").strip()
-        if r.get("text_type") != "NORM" or not lo <= len(body) < hi:
-            continue
-        paras = [" ".join(p.split()) for p in re.split(r"\n {2,}|\n\s*\n", body) if p.strip()]
-        title = r.get("title") or ""
-        out.append(
-            dict(key=f"r{r['newid']}", title=title, dateline=r.get("dateline") or "", paras=paras, source="reuters")
-        )
-    return out
+    return [
+        reuters_story(r, body) for r, body in reuters_records() if r.get("text_type") == "NORM" and lo <= len(body) < hi
+    ]
 
 
 def notice_copy(o: dict, rng: random.Random) -> dict:

@@ -21,7 +21,7 @@ import random
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,26 +40,27 @@ OCR = {"m": "rn", "l": "1", "e": "c", "o": "0", "i": "l", "s": "5", "a": "o", "h
 
 
 # ---------------------------------------------------------------- corpus ----
-def load_corpus() -> list[dict]:
-    """Originals as dicts: key, title, dateline, paras, source, family (headline pattern, Reuters)."""
-    out = []
+def reuters_records() -> Iterator[tuple[dict, str]]:
+    """Every Reuters-21578 record with its body (end-of-text mark removed, stripped)."""
     for line in (CORPUS / "reuters21578.jsonl").open():
         r = json.loads(line)
-        body = (r.get("body") or "").replace("\x03", "").strip()
-        if r.get("text_type") != "NORM" or len(body) < 250:
-            continue
-        paras = [" ".join(p.split()) for p in re.split(r"\n {2,}|\n\s*\n", body) if p.strip()]
-        family = re.sub(r"\d+", "#", r.get("title") or "")
-        out.append(
-            dict(
-                key=f"r{r['newid']}",
-                title=r.get("title") or "",
-                dateline=r.get("dateline") or "",
-                paras=paras,
-                source="reuters",
-                family=family,
-            )
-        )
+        yield r, (r.get("body") or "").replace("\x03", "").strip()
+
+
+def reuters_story(r: dict, body: str, **extra: object) -> dict:
+    """A record as an original: key, title, dateline, paras (the body's paragraphs, spaces collapsed), source."""
+    paras = [" ".join(p.split()) for p in re.split(r"\n {2,}|\n\s*\n", body) if p.strip()]
+    title, dateline = r.get("title") or "", r.get("dateline") or ""
+    return dict(key=f"r{r['newid']}", title=title, dateline=dateline, paras=paras, source="reuters") | extra
+
+
+def load_corpus() -> list[dict]:
+    """Originals as dicts: key, title, dateline, paras, source, family (headline pattern, Reuters)."""
+    out = [
+        reuters_story(r, body, family=re.sub(r"\d+", "#", r.get("title") or ""))
+        for r, body in reuters_records()
+        if r.get("text_type") == "NORM" and len(body) >= 250
+    ]
     for line in (CORPUS / "bbc_fulltext.jsonl").open():
         r = json.loads(line)
         paras = [" ".join(p.split()) for p in r["text"].split("\n\n") if p.strip()]

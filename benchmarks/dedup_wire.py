@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.dedup_quality import CORPUS, render
+from benchmarks.dedup_quality import CORPUS, render, reuters_records, reuters_story
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate, verdict
 
 _TICKER = r"<([A-Z][A-Z.]{0,7})>"
@@ -41,17 +41,14 @@ def load_wire() -> pl.DataFrame:
     """Every Reuters story as a document (title, dateline and body as ``render`` lays them out), dated by its
     own timestamp, with the headline's tickers."""
     rows = []
-    for line in (CORPUS / "reuters21578.jsonl").open():
-        r = json.loads(line)
-        body = (r.get("body") or "").replace("\x03", "").strip()
-        paras = [" ".join(p.split()) for p in re.split(r"\n {2,}|\n\s*\n", body) if p.strip()]
-        title = r.get("title") or ""
-        text, bs, be = render(title, r.get("dateline") or "", paras)
+    for r, body in reuters_records():
+        s = reuters_story(r, body)
+        text, bs, be = render(s["title"], s["dateline"], s["paras"])
         stamp = re.search(r"\d{1,2}-[A-Za-z]{3}-\d{4} \d\d:\d\d:\d\d", r["date"])
         if stamp is None:  # (4 stories have a garbled date)
             continue
         ts = datetime.strptime(stamp.group(), "%d-%b-%Y %H:%M:%S").replace(tzinfo=UTC)
-        rows.append(dict(doc_id=f"r{r['newid']}", title=title, text=text, body_start=bs, body_end=be, ts=ts))
+        rows.append(dict(doc_id=s["key"], title=s["title"], text=text, body_start=bs, body_end=be, ts=ts))
     df = pl.DataFrame(rows)
     return df.select(
         "doc_id",
