@@ -35,6 +35,7 @@ NUMBER_CHECK = ("chk", "bad", "bad_rate")  # the verifier's number check (the co
 NUMBERS_FROM = 20  # ... and only for pairs with a matched prefix of at least this many words (else 0)
 MATCHES = ("first_hit", "word_hit", "num_hit", "n_num_s", "pos_eq", "pos_eq_num", "digit_only")
 DENSE = ("e", "e_share", "trate", "chk_e", "bad_e", "bad_e_rate", "start8", "dense_novel")
+DENSE_NUMBERS = ("chk_e", "bad_e", "bad_e_rate", "dense_novel")  # (the costly part of the dense pass)
 TAIL = ("nv", "nsh", "nsh_share")
 PREFIX_NUMBERS = ("ns_l", "nt_l", "nc_l", "full_novel")
 FIGURES = (
@@ -139,7 +140,16 @@ def _token_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, want: se
             vals |= _matches(a, la, b, lb, hits[0])
         if dense_on:
             e, trate, chk_e, bad_e, ns, nt, nc, start = dense_prefix(
-                a, la, b, lb, band=band, window=8, least=5, hit=hits[0], digits=config.digit_conflicts
+                a,
+                la,
+                b,
+                lb,
+                band=band,
+                window=8,
+                least=5,
+                hit=hits[0],
+                digits=config.digit_conflicts,
+                numbers=bool(want & set(DENSE_NUMBERS)),
             )
             vals |= dict(
                 e=e,

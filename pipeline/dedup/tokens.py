@@ -371,6 +371,7 @@ def dense_prefix(
     least: int,
     hit: np.ndarray | None = None,
     digits: bool = False,
+    numbers: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where the dense match of sketch pairs ends, how much of the rest matches, and its numbers.
 
@@ -383,6 +384,7 @@ def dense_prefix(
     number check of ``verify`` on the dense region only, see ``_number_conflicts``), ``shared_numbers``
     of that region, and the matches among the first ``window`` words (a partial copy starts where its
     original starts; formulaic notices of two companies differ in their first words, the names).
+    Without ``numbers`` the four number counts are zeros (they cost most of the time).
     """
     s, t, ls = _oriented(a, b, la, lb)
     n, w = s.shape
@@ -400,13 +402,17 @@ def dense_prefix(
         e = np.where(has, last + window - np.argmax(inwin[:, ::-1], 1), 0)
     rest = ls - e
     tail = (cs[rows, ls] - cs[rows, e]) / np.maximum(rest, 1)
+    start = cs[:, min(window, w)].astype(np.int64)
+    if not numbers:
+        zero = np.zeros(n, dtype=np.int64)
+        return e, tail, zero, zero, zero, zero, zero, start
     cols = np.arange(w)
     s2 = np.where(cols < e[:, None], s, PAD_A)
     t2 = np.where(cols < (e + band)[:, None], t, PAD_B)
     chk_s, bad_s = _number_conflicts(s2, t2, band, digits=digits)
     chk_t, bad_t = _number_conflicts(t2, s2, band, digits=digits)
     ns, nt, nc = shared_numbers(s, ls, t, np.maximum(la, lb), e, band)
-    return e, tail, chk_s + chk_t, bad_s + bad_t, ns, nt, nc, cs[:, min(window, w)].astype(np.int64)
+    return e, tail, chk_s + chk_t, bad_s + bad_t, ns, nt, nc, start
 
 
 def tail_vocabulary(
@@ -421,18 +427,27 @@ def tail_vocabulary(
     swap = la > lb
     s, t = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
     ls, lt = np.minimum(la, lb), np.maximum(la, lb)
-    n, w = s.shape
+    w = s.shape[1]
     cols = np.arange(w)
+    # row by row in (pairs x words) matrices of uint16 codes, sorted along the rows (no global sort of
+    # (row, word) keys); NONE marks a left-out place: a word code has its two low bits clear, NONE not
+    is_stop = np.zeros(1 << 16, dtype=bool)
+    is_stop[stop] = True
 
-    def words(x: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:  # distinct keys (row, word)
-        r, c = np.nonzero(((x & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]))
-        v = x[r, c].view(np.uint16)
-        keep = ~np.isin(v, stop)
-        return _distinct(r[keep].astype(np.int64) << 16 | v[keep].astype(np.int64))[0]
+    def words(x: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:  # each row's distinct words
+        v = x.view(np.uint16)
+        keep = ((v & 3) == 0) & (cols >= start[:, None]) & (cols < end[:, None]) & ~is_stop[v]
+        out = np.sort(np.where(keep, v, _NONE), axis=1)
+        out[:, 1:][out[:, 1:] == out[:, :-1]] = _NONE  # repeats (sorted: next to each other)
+        return out
 
     ws, wt = words(s, e, ls), words(t, e, lt)
-    both = np.intersect1d(ws, wt, assume_unique=True)
-    return np.bincount(ws >> 16, minlength=n), np.bincount(both >> 16, minlength=n)
+    both = np.sort(np.concatenate([ws, wt], axis=1), axis=1)  # a word of both: twice, side by side
+    shared = (both[:, 1:] == both[:, :-1]) & (both[:, 1:] != _NONE)
+    return (ws != _NONE).sum(1), shared.sum(1)
+
+
+_NONE = np.uint16(0xFFFF)
 
 
 def _distinct(x: np.ndarray, *, counts: bool = False) -> tuple[np.ndarray, np.ndarray]:

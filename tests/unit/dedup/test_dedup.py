@@ -761,6 +761,49 @@ def test_tail_vocabulary_tells_an_unrelated_brief_from_a_continuation():
         assert nv[0] >= 5 and (shared[0] <= 0.1 * nv[0]) == low
 
 
+def test_tail_vocabulary_counts_as_sets_do():
+    """Against Python sets, on random sketches with repeats, numbers, stop words and padding: the distinct
+    tail words of the shorter sketch after ``e`` and those its partner has after ``e``."""
+    import numpy as np
+
+    from pipeline.dedup.tokens import PAD_A, PAD_B, tail_vocabulary
+
+    rng = np.random.default_rng(5)
+    n, w = 300, 40
+    vocab = (rng.integers(0, 1 << 14, 60) * 4).astype(np.int16)  # word codes: two low bits clear
+    stop = vocab[:6].astype(np.int32)
+    numbers = vocab[6:10] + 1  # (a number's code has a low bit set)
+    pool = np.r_[vocab, numbers]
+    la, lb = rng.integers(0, w + 1, n), rng.integers(0, w + 1, n)
+    a = np.where(np.arange(w) < la[:, None], rng.choice(pool, (n, w)), PAD_A).astype(np.int16)
+    b = np.where(np.arange(w) < lb[:, None], rng.choice(pool, (n, w)), PAD_B).astype(np.int16)
+    e = rng.integers(0, w, n)
+    nv, shared = tail_vocabulary(a, la, b, lb, e, stop)
+    for i in range(n):
+        (s, ls), (t, lt) = sorted([(a[i], la[i]), (b[i], lb[i])], key=lambda x: x[1])
+        keep = {int(x) for x in s[e[i] : ls] if x % 4 == 0 and x not in stop}
+        assert nv[i] == len(keep)
+        assert shared[i] == len(keep & {int(x) for x in t[e[i] : lt]})
+    assert nv.max() > 5 and shared.max() > 2 and (shared < nv).any()  # (the draw exercises both counts)
+
+
+def test_dense_prefix_without_numbers_keeps_the_rest():
+    """``numbers=False`` (the learned verdict when its model names no dense number count) leaves the dense
+    end, tail rate and first-word matches as they are, and the four number counts at zero."""
+    import numpy as np
+
+    from pipeline.dedup.tokens import dense_prefix
+
+    words = " ".join(LONG).split(" ")
+    copy = ocr(" ".join(words[:80]), 5, 0.03) + " rose 55 pct " + pseudo_words(2400, 60)
+    x, lx, y, ly = _sketches(copy, " ".join(words[:80]) + " rose 12 pct " + " ".join(words[80:]))
+    full = dense_prefix(x, lx, y, ly, band=6, window=8, least=5)
+    cheap = dense_prefix(x, lx, y, ly, band=6, window=8, least=5, numbers=False)
+    for i in (0, 1, 7):  # e, tail rate, matches among the first words
+        assert np.array_equal(full[i], cheap[i])
+    assert full[2][0] > 0 and all(not c.any() for c in cheap[2:7])
+
+
 @rules_only
 def test_short_prefix_copy_without_numbers_is_linked_by_its_unrelated_tail():
     """26 words of a short story without figures (too few words for ``verify_words_unchecked``), then an
