@@ -9,14 +9,16 @@ evaluates them in numpy; scikit-learn is not needed at run time):
 * the *screen*, on the features every candidate pair has for free (MinHash estimates, lengths, shared word
   keys); its cut keeps all but ``--screen-loss`` of the pairs the model accepts rightly;
 * the *model*, on ``--features`` (``MODEL_FEATURES``: chosen in session 11 by cost and by held-out quality,
-  see README-dedup); its cut maximises the summed mean ARI of the clean and noisy training sets.
+  with the dense part's first-word matches and the tail vocabulary since learned-7, session 14; see
+  README-dedup); its cut maximises the summed mean ARI of the training sets.
 
 Both cuts are chosen on leave-one-seed-out predictions over the training seeds, at cluster level (connected
 components of the accepted candidate pairs). The other seeds and the shift recipe are never read here: they
 are the test (``dedup_quality --seeds``, ``dedup_learned study``).
 
-    python -m benchmarks.dedup_learned extract --sets clean,noisy --seeds 7,11,13,17,19,23,53,59,61,67,71,73
-    python -m benchmarks.dedup_verdict [--cache /tmp/learned19] [--out F]      # (OMP_NUM_THREADS=1: ~7 min)
+    python -m benchmarks.dedup_learned extract --sets clean,noisy,notices --seeds 7,11,13,17,19,23,53,59,61,67,71,73
+    python -m benchmarks.dedup_verdict --sets clean,noisy,notices --version learned-7 [--cache /tmp/learned19] [--out F]
+    # (OMP_NUM_THREADS=2: ~6 min)
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ SCREEN_FEATURES = P.MINHASH + ("nw",)
 MODEL_FEATURES = (
     *P.MINHASH, *P.VERIFIER, *P.PREFIX_NUMBERS, "slots", "slot_conf", "slot_rate", "slots_j", "slot_conf_j",
     "nc", "lead_m", "lead_differ", "n_lo", "n_hi", "new_lo", "new_hi", "guard_whole", "guard_lead",
-    "guard_lead_own", "nw", *P.MATCHES, *P.NUMBER_CHECK,
+    "guard_lead_own", "nw", *P.MATCHES, *P.NUMBER_CHECK, "start8", *P.TAIL,
 )  # fmt: skip
 TRAIN_SEEDS = "7,11,13,17,19,23,53,59,61,67,71,73"  # (29-47: the held-out test seeds, never read here)
 CUTS = np.r_[np.round(np.arange(0.5, 0.96, 0.05), 2), 0.97, 0.98, 0.99]

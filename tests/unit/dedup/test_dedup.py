@@ -427,7 +427,7 @@ NOTICES = [
 def test_short_notices_of_different_companies_stay_apart():
     """Session 12 found the learned verdict (learned-1) merging such notices on real wire data (e2e corpus: 23
     of the 33 edges it added to the rules' on 1,200 documents): its training sets had no notices this short.
-    learned-2 was trained with the notices set too and keeps them apart, as the rules do."""
+    the trees since learned-2 were trained with the notices set too and keep them apart, as the rules do."""
     rows = [doc(f"n{i}", 0, [div, pay, f"Record {d} Reuter"], title=t) for i, (t, div, pay, d) in enumerate(NOTICES)]
     out = dedup_all(rows)
     assert all(out[r["doc_id"]]["canonical_doc_id"] == r["doc_id"] for r in rows)
@@ -454,13 +454,11 @@ def test_two_short_notices_are_not_judged_by_containment():
     assert dedup_all(rows, rules(containment_chars=0))["n1"]["canonical_doc_id"] == "n2"
 
 
-def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch, request: pytest.FixtureRequest):
+def test_formulaic_openings_with_other_numbers_stay_apart(monkeypatch):
     """Two reports open with the same formula (same first figure, then others) and go on differently:
     they share only their lead, whose numbers differ; a prefix copy of one, with other text after it,
-    keeps that one's lead numbers and joins it. learned-2 (dedup-11) scores the two reports 0.896 and 0.912
-    against its cut of 0.90 and joins them (learned-1: 0.13): strict xfail, so fixing the trees flips it."""
-    if VERDICT == "learned":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="learned-2 joins these two openings (p ~0.90)"))
+    keeps that one's lead numbers and joins it. (learned-2, dedup-11, scored the two reports 0.896 and 0.912
+    against its cut of 0.90 and joined them; learned-7 keeps them apart.)"""
     s1 = [BOE.format(a="700", b="501", c="285", what="bills maturing in official hands", verb="drain some")]
     s2 = [BOE.format(a="700", b="546", c="285", what="maturing assistance and treasury bills", verb="drain")]
     rows = [
