@@ -15,6 +15,9 @@ the second-stage verifier off; classic MinHash (one hash function per slot, ``sc
 first 25k documents.
 
     python -m benchmarks.dedup_speed [--sizes 25000,100000,400000] [--day 10000 --window 300000] [--rounds 3]
+
+``--verdict FILE`` adds, for the day against its window, the learned verdict in FILE (another
+``dedup_verdict --out``, e.g. the previous default) in the same rounds.
 """
 
 from __future__ import annotations
@@ -240,8 +243,15 @@ def main() -> None:
     ap.add_argument("--_daywin", help=argparse.SUPPRESS)
     ap.add_argument("--_store", help=argparse.SUPPRESS)
     ap.add_argument("--_ref", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--verdict", help="another learned verdict (a dedup_verdict --out file) measured in the same run")
     ap.add_argument("--_cfg", default="{}", help=argparse.SUPPRESS)
+    ap.add_argument("--_verdict", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a._verdict:  # (imported here: the reference code, dedup-1, has no verdict module)
+        from pipeline.dedup import verdict
+
+        verdict.MODEL = Path(a._verdict).resolve()
+        verdict.load.cache_clear()
     cfg = DedupConfig(**json.loads(a._cfg))
     if a._size:
         print(json.dumps(run_size(a._size, cfg)))
@@ -279,6 +289,8 @@ def main() -> None:
             ]
             if cfg.verdict != "rules":  # the rules, in the same run
                 runs.append((" [rules]", ["--_cfg", '{"verdict": "rules"}'], None))
+            if a.verdict:
+                runs.append((f" [verdict {Path(a.verdict).name}]", ["--_cfg", a.config, "--_verdict", a.verdict], None))
             if ref_tree is not None:
                 runs.append((f" [reference {REFERENCE_COMMIT[:7]}]", [], ref_tree))
             got: dict[str, list[dict]] = {label: [] for label, _, _ in runs}

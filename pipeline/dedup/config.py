@@ -203,7 +203,9 @@ class DedupConfig:
         are the same code. They were trained with the default signature, verifier and figures settings, so
         changing one of those needs ``verdict = "rules"``. Held out (14 seeds, four sets) they beat the
         rules on every set's mean and worst seed, and on the real Reuters wire they join fewer different
-        companies' stories (benchmarks/README-dedup.md, session 13).
+        companies' stories (benchmarks/README-dedup.md, session 13). Since dedup-12 (learned-7) they also
+        see where a dense match's copy starts and how much of its tail's vocabulary the other text's
+        continuation has (an unrelated brief after a partial copy), for noisy recall (session 14).
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
