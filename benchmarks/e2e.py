@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_incremental and args.scales:
             report["incremental"] = incremental(args, work, report["scaling"])
         if args.health_days:
-            import e2e_health
+            from benchmarks import e2e_health
 
             report["health"] = e2e_health.health(work / "health", days=args.health_days, say=say)
     say(f"total benchmark time {time.monotonic() - t0:.0f}s")
