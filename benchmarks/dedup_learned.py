@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from benchmarks.dedup_quality import CORPUS, build, build_noisy, scores, template_merges
+from benchmarks.dedup_quality import CORPUS, build_set, scores, template_merges
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate
 from pipeline.dedup import cluster as C
 from pipeline.dedup import pairs as P
@@ -486,20 +486,7 @@ def rules_run(cache: Path, name: str, seed: int, df, sig, config, reuse: bool) -
 def load_set(cache: Path, name: str, seed: int) -> pl.DataFrame:
     p = cache / f"{name}_{seed}.parquet"
     if not p.exists():
-        if name == "shift":
-            from benchmarks.dedup_shift import build_shift
-
-            df = build_shift(1000, seed)
-        elif name == "notices":
-            from benchmarks.dedup_notices import build_notices
-
-            df = build_notices(1000, seed)
-        elif name in ("names", "names-train"):
-            from benchmarks.dedup_names import build_names
-
-            df = build_names(1000, seed, "train" if name == "names-train" else "check")
-        else:
-            df = build(2400, seed) if name == "clean" else build_noisy(1000, seed)
+        df = build_set(name, argparse.Namespace(originals=2400, noisy_originals=1000), seed)
         df.write_parquet(p)
     return pl.read_parquet(p)
 

@@ -39,6 +39,13 @@ NAMES = ["Jane Doe", "John Smith", "Maria Garcia", "Lee Wong", "Anna Kowalski", 
 OCR = {"m": "rn", "l": "1", "e": "c", "o": "0", "i": "l", "s": "5", "a": "o", "h": "b", "0": "O", "1": "l"}
 
 
+def use_verdict(path: str | Path) -> None:
+    """Make the learned verdict read the trees in ``path`` (a ``dedup_verdict --out`` file, a candidate
+    measured before it replaces pipeline/dedup/verdict.json) instead of the shipped ones."""
+    verdict.MODEL = Path(path).resolve()
+    verdict.load.cache_clear()
+
+
 # ---------------------------------------------------------------- corpus ----
 def reuters_records() -> Iterator[tuple[dict, str]]:
     """Every Reuters-21578 record with its body (end-of-text mark removed, stripped)."""
@@ -652,11 +659,11 @@ def build_set(name: str, args: argparse.Namespace, seed: int) -> pl.DataFrame:
         from benchmarks.dedup_notices import build_notices
 
         return build_notices(args.noisy_originals, seed)
-    if name == "names":
+    if name in ("names", "names-train"):
         from benchmarks.dedup_names import build_names
 
-        return build_names(args.noisy_originals, seed, "check")
-    raise SystemExit(f"unknown set {name!r}: clean, noisy, shift, notices or names")
+        return build_names(args.noisy_originals, seed, "train" if name == "names-train" else "check")
+    raise SystemExit(f"unknown set {name!r}: clean, noisy, shift, notices, names or names-train")
 
 
 def summarise(seeds: list[int], args: argparse.Namespace, cfg: DedupConfig) -> None:
@@ -712,9 +719,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.verdict:
-        # a candidate model, measured before it replaces pipeline/dedup/verdict.json
-        verdict.MODEL = Path(args.verdict).resolve()
-        verdict.load.cache_clear()
+        use_verdict(args.verdict)
     if not (CORPUS / "reuters21578.jsonl").exists():
         print(f"SKIPPED: corpus not found at {CORPUS} (../shared/corpus is absent); no figures measured.")
         return

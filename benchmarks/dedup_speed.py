@@ -248,10 +248,9 @@ def main() -> None:
     ap.add_argument("--_verdict", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a._verdict:  # (imported here: the reference code, dedup-1, has no verdict module)
-        from pipeline.dedup import verdict
+        from benchmarks.dedup_quality import use_verdict
 
-        verdict.MODEL = Path(a._verdict).resolve()
-        verdict.load.cache_clear()
+        use_verdict(a._verdict)
     cfg = DedupConfig(**json.loads(a._cfg))
     if a._size:
         print(json.dumps(run_size(a._size, cfg)))

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.dedup_quality import CORPUS, render, reuters_records, reuters_story
+from benchmarks.dedup_quality import CORPUS, render, reuters_records, reuters_story, use_verdict
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate, verdict
 
 _TICKER = r"<([A-Z][A-Z.]{0,7})>"
@@ -93,8 +93,8 @@ def measure(wire: pl.DataFrame, clusters: pl.DataFrame) -> dict[str, int]:
 
 
 def run(sig: pl.DataFrame, config: DedupConfig, model: Path | None = None) -> tuple[pl.DataFrame, float]:
-    verdict.MODEL = model or verdict.MODEL
-    verdict.load.cache_clear()
+    if model is not None:
+        use_verdict(model)
     t = time.process_time()
     out = deduplicate(sig, sig, config=config).select("doc_id", "cluster_id")
     return out, time.process_time() - t

@@ -431,7 +431,7 @@ def tail_vocabulary(
     cols = np.arange(w)
     # row by row in (pairs x words) matrices of uint16 codes, sorted along the rows (no global sort of
     # (row, word) keys); NONE marks a left-out place: a word code has its two low bits clear, NONE not
-    is_stop = np.zeros(1 << 16, dtype=bool)
+    is_stop = np.zeros(1 << 16, dtype=bool)  # (indexed by the uint16 view: a signed stop code lands too)
     is_stop[stop] = True
 
     def words(x: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:  # each row's distinct words
