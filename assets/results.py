@@ -40,7 +40,7 @@ def preview(df: pl.DataFrame, *, rows: int = 10, max_chars: int = 60) -> dg.Mark
     if df.height == 0:
         return dg.MetadataValue.md("(no rows)")
     shown = df.head(rows)
-    cols = [c for c in shown.columns if c not in ("minhash",)]
+    cols = [c for c in shown.columns if shown.schema[c] != pl.Binary]  # packed hashes say nothing to a reader
 
     def cell(v: Any) -> str:
         text = ", ".join(map(str, v)) if isinstance(v, list) else "" if v is None else str(v)

@@ -54,6 +54,7 @@ from pipeline.dedup import DedupConfig, compute_signatures, deduplicate
 from pipeline.dedup import cluster as C
 from pipeline.dedup import pairs as P
 from pipeline.dedup.figures import _Figures, _stop_words, same_numbers, slot_conflicts, template_conflicts
+from pipeline.dedup.signatures import band_rows
 from pipeline.dedup.tokens import PAD_A, PAD_B, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
 
 SETS = ("clean", "noisy")
@@ -411,8 +412,7 @@ class Hook(_Wrap):
         super().__init__()
         self.config, self.model, self.threshold, self.cols = config, model, threshold, cols or FEATURES
         self.prefilter = prefilter
-        self.doc_keys = sig.select("doc_id", pl.col("bands").list.slice(config.bands).alias("key")).explode("key")
-        self.doc_keys = self.doc_keys.drop_nulls("key")
+        self.doc_keys = band_rows(sig, "doc_id", bands=config.bands).filter("w").select("doc_id", "key")
         # (the benchmark passes one frame as day and window: gids as ``gid_table`` numbers them)
         dn = (pl.col("pub_date") - pl.date(1970, 1, 1)).dt.total_days().cast(pl.Int32).alias("dnum")
         self.presence = gid_table(sig).join(sig.select("doc_id", dn), on="doc_id").select("gid", "dnum").unique()

@@ -31,6 +31,8 @@ import polars as pl
 
 from pipeline.dedup import DedupConfig, compute_signatures, deduplicate, verdict  # noqa: E402
 from pipeline.dedup.cluster import _components, _confirm, _MinHashes, pair_similarity  # noqa: E402
+from pipeline.dedup.signatures import band_rows  # noqa: E402
+from pipeline.schema import unpack_le  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FIG = re.compile(r"\d+(?:[.,]\d+)*")
@@ -518,16 +520,18 @@ def recall_losses(df: pl.DataFrame, pred: list[str], sig: pl.DataFrame, config: 
     row = dict(zip(s["doc_id"], s["gid"], strict=True))
     a = np.array([row[x] for x, _ in missed])
     b = np.array([row[y] for _, y in missed])
-    n_mh = s["minhash"].list.len().to_numpy()
+    values, offs = unpack_le(s["minhash"].to_arrow(), np.uint32)
+    n_mh = np.diff(offs)
     has = (n_mh[a] == config.num_perm) & (n_mh[b] == config.num_perm)
     out["no_minhash"] = int((~has).sum())
     a, b = a[has], b[has]
     if a.size == 0:
         return out
-    mh = np.stack(s["minhash"].to_numpy()[np.r_[a, b]]).astype(np.uint32)
-    mh_a, mh_b = mh[: a.size], mh[a.size :]
-    bands = s["bands"].to_list()
-    cand = np.array([bool(set(bands[x]) & set(bands[y])) for x, y in zip(a, b, strict=True)])
+    mh_a = values[offs[a][:, None] + np.arange(config.num_perm)]
+    mh_b = values[offs[b][:, None] + np.arange(config.num_perm)]
+    keys, koffs = unpack_le(s["bands"].to_arrow(), np.int64)
+    bands = [set(keys[lo:hi].tolist()) for lo, hi in zip(koffs[:-1], koffs[1:], strict=True)]
+    cand = np.array([bool(bands[x] & bands[y]) for x, y in zip(a, b, strict=True)])
     tl = s["text_len"].to_numpy()
     sim = pair_similarity(mh_a, mh_b, tl[a], tl[b], config=config)
     ok = sim >= config.threshold
@@ -560,8 +564,8 @@ def run_baseline(df: pl.DataFrame) -> tuple[list[str], float]:
     )
     t = time.perf_counter()
     sig = compute_signatures(df.drop("body_start", "body_end"), config=cfg)
-    bt = sig.select(pl.int_range(pl.len()).alias("i"), "bands").explode("bands").drop_nulls()
-    pairs = bt.join(bt, on="bands").filter(pl.col("i") < pl.col("i_right")).select("i", "i_right").unique()
+    bt = band_rows(sig.with_row_index("i"), "i", bands=cfg.bands).select("i", "key")
+    pairs = bt.join(bt, on="key").filter(pl.col("i") < pl.col("i_right")).select("i", "i_right").unique()
     lab = _components(sig.height, pairs["i"].to_numpy(), pairs["i_right"].to_numpy())
     return [str(x) for x in lab], time.perf_counter() - t
 

@@ -2,8 +2,11 @@
 
 Columns that ``pipeline/schema.py`` declares but a stored table lacks are added as nullable columns (NULL in
 the rows already there) through Delta schema evolution, one commit per table; data files are not rewritten.
+A column an older newslake stored in another type is converted when the schema module declares how
+(``pipeline.schema.UPGRADES``, e.g. ``signatures.minhash``: int64 lists to packed bytes): the table's rows are
+streamed into new files and one commit replaces the old ones (``pipeline.storage.rewrite``).
 Column meanings are stored as Delta column comments where a table predates them (metadata-only commits).
-A changed type or an undeclared stored column is reported and left alone
+Any other changed type, or an undeclared stored column, is reported and left alone
 (exit 1): that needs a rewrite a person decides on. Running it again finds nothing to do.
 
 ``newslake run`` never migrates by itself: it stops before any work with a message naming this command
@@ -24,6 +27,7 @@ class TablePlan:
     add: list[str]  # declared columns the stored table lacks
     problem: str | None  # why it cannot be migrated automatically (changed types, undeclared columns)
     comments: list[str] = field(default_factory=list)  # columns whose stored comment is not the schema module's
+    convert: list[str] = field(default_factory=list)  # columns of an older type with a known conversion (rewrite)
 
 
 def plan(lake) -> list[TablePlan]:
@@ -34,25 +38,31 @@ def plan(lake) -> list[TablePlan]:
     out = []
     for table in TABLES.values():
         missing, changed, extra = storage.schema_diff(lake, table)
+        convert = storage.upgrades(lake, table)
+        unknown = [c for c in changed if c not in convert]
         problem = None
-        if changed or extra:
+        if unknown or extra:
             problem = (
-                f"column types changed {changed}, undeclared stored columns {extra}: needs a rewrite, not a migration"
+                f"column types changed {unknown}, undeclared stored columns {extra}: needs a rewrite, not a migration"
             )
         comments = storage.schema_annotations_diff(lake, table)[0]
-        if missing or problem or comments:
-            out.append(TablePlan(table.name, missing, problem, comments))
+        if missing or problem or comments or convert:
+            out.append(TablePlan(table.name, missing, problem, comments, convert))
     return out
 
 
 def outdated_message(lake) -> str | None:
     """For ``newslake run``: a message naming ``newslake migrate`` when the lake is not at the current schema."""
-    todo = [p for p in plan(lake) if p.add or p.problem]  # stored comments are documentation: no reason to stop
+    # stored comments are documentation: no reason to stop
+    todo = [p for p in plan(lake) if p.add or p.problem or p.convert]
     if not todo:
         return None
-    lines = [f"the lake {lake.root} was written by an older newslake; its tables lack columns this version writes:"]
+    lines = [f"the lake {lake.root} was written by an older newslake; its tables differ from what this version writes:"]
     for p in todo:
-        lines.append(f"  {p.table}: " + (", ".join(p.add) if p.add else "") + (f" ({p.problem})" if p.problem else ""))
+        parts = [f"lacks {', '.join(p.add)}"] if p.add else []
+        parts += [f"stores {', '.join(p.convert)} in an older type"] if p.convert else []
+        parts += [p.problem] if p.problem else []
+        lines.append(f"  {p.table}: " + "; ".join(parts))
     lines.append(f"run `newslake migrate --lake {lake.root}` first (`--dry-run` shows what it does), then run again")
     return "\n".join(lines)
 
@@ -60,7 +70,6 @@ def outdated_message(lake) -> str | None:
 def cmd_migrate(args) -> int:
     from newslake.cli import _env
     from pipeline import storage
-    from pipeline.errors import SchemaMismatch
     from pipeline.schema import TABLES
 
     _env(args)
@@ -70,34 +79,66 @@ def cmd_migrate(args) -> int:
         print(f"lake {lake.root}: every table is at the current schema; nothing to do")
         return 0
     status = 0
-    verb = "would add" if args.dry_run else "added"
     for p in todo:
         if p.problem:
             print(f"{p.table}: NOT migrated: {p.problem}", file=sys.stderr)
             status = 1
             continue
-        if p.comments:
+        table = TABLES[p.table]
+        # columns first: a conversion rewrites the table and needs every declared column stored
+        ok = _add(lake, p, table, dry_run=args.dry_run) if p.add else True
+        if ok and p.convert:
+            ok = _convert(lake, p, table, dry_run=args.dry_run)
+        if ok and p.comments:
             if not args.dry_run:
-                storage.store_comments(lake, TABLES[p.table], run_id=None)
-            verb_c = "would store" if args.dry_run else "stored"
-            print(f"{p.table}: {verb_c} column comments ({len(p.comments)} columns)")
-        if not p.add:
-            continue
-        if not args.dry_run:
-            before = lake.version(p.table)
-            try:
-                storage.migrate(lake, TABLES[p.table], run_id=None)
-            except SchemaMismatch as exc:  # changed since plan() looked (another writer)
-                print(f"{p.table}: NOT migrated: {exc}", file=sys.stderr)
-                status = 1
-                continue
-            after = lake.version(p.table)
-            print(f"{p.table}: {verb} {', '.join(p.add)} (NULL in existing rows; version {before} -> {after})")
-        else:
-            print(f"{p.table}: {verb} {', '.join(p.add)} (NULL in existing rows)")
+                storage.store_comments(lake, table, run_id=None)
+            verb = "would store" if args.dry_run else "stored"
+            print(f"{p.table}: {verb} column comments ({len(p.comments)} columns)")
+        status = status if ok else 1
     if args.dry_run:
         print("dry run: nothing was changed")
     return status
+
+
+def _add(lake, p: TablePlan, table, *, dry_run: bool) -> bool:
+    from pipeline import storage
+    from pipeline.errors import SchemaMismatch
+
+    if dry_run:
+        print(f"{p.table}: would add {', '.join(p.add)} (NULL in existing rows)")
+        return True
+    before = lake.version(p.table)
+    try:
+        storage.migrate(lake, table, run_id=None)
+    except SchemaMismatch as exc:  # changed since plan() looked (another writer)
+        print(f"{p.table}: NOT migrated: {exc}", file=sys.stderr)
+        return False
+    print(f"{p.table}: added {', '.join(p.add)} (NULL in existing rows; version {before} -> {lake.version(p.table)})")
+    return True
+
+
+def _convert(lake, p: TablePlan, table, *, dry_run: bool) -> bool:
+    from pipeline import storage
+    from pipeline.errors import SchemaMismatch
+    from pipeline.schema import UPGRADES
+
+    how = "; ".join(f"{c}: {UPGRADES[(p.table, c)].stored} -> {table.schema[c]}" for c in p.convert)
+    if dry_run:
+        print(f"{p.table}: would convert {', '.join(p.convert)} ({how}), rewriting its data files in one commit")
+        return True
+    before = lake.version(p.table)
+    try:
+        storage.rewrite(lake, table, run_id=None)
+    except SchemaMismatch as exc:
+        print(f"{p.table}: NOT migrated: {exc}", file=sys.stderr)
+        return False
+    except Exception as exc:  # noqa: BLE001 - a concurrent writer's commit: nothing of ours landed
+        if not storage._is_conflict(exc):
+            raise
+        print(f"{p.table}: NOT migrated: another writer committed meanwhile; run it again ({exc})", file=sys.stderr)
+        return False
+    print(f"{p.table}: converted {', '.join(p.convert)} ({how}; version {before} -> {lake.version(p.table)})")
+    return True
 
 
 def register(subparsers, common) -> None:
@@ -105,9 +146,10 @@ def register(subparsers, common) -> None:
         "migrate",
         help="bring a lake written by an older newslake to the current schema",
         description="Adds columns that pipeline/schema.py declares but stored tables lack: nullable, NULL in "
-        "existing rows, one commit per table, no data file rewritten; idempotent. A changed type or an "
-        "undeclared column is reported and left alone (exit 1). `newslake run` refuses an outdated lake "
-        "and names this command.",
+        "existing rows, one commit per table, no data file rewritten. Converts columns an older version stored "
+        "in another type where pipeline/schema.py declares how (one commit rewriting the table's files). "
+        "Idempotent. Any other changed type or an undeclared column is reported and left alone (exit 1). "
+        "`newslake run` refuses an outdated lake and names this command.",
     )
     common(g, inbox=False)
     g.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")

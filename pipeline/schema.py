@@ -8,10 +8,14 @@ DuckDB and silently shifts by the reader's zone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # A polars dtype as written in the column lists: an instance (``pl.Datetime("us", "UTC")``, ``pl.List(...)``)
 # or a bare class (``pl.String``); polars accepts both wherever it takes a dtype.
@@ -148,13 +152,15 @@ SIGNATURES = _t(
         ("pub_datetime", UTC_TS, "publication time, for the canonical order"),
         ("text_len", pl.Int32, "characters of normalised text, for the canonical order"),
         ("exact_hash", pl.String, "hash of the normalised text"),
-        # Delta Lake has no unsigned integers: 64-bit hashes are stored as their signed reinterpretation.
+        # Fixed-width integers packed into one binary value per row, not lists: a reader gets them with one
+        # buffer view instead of decoding list levels (5-8x cheaper to scan, and the cross-day window is
+        # scanned for them on every run). Delta has no unsigned integers; bytes carry them unchanged.
         (
             "bands",
-            pl.List(pl.Int64),
-            "one hash per LSH band, then the word keys of the first words (64-bit, stored signed)",
+            pl.Binary,
+            "one 64-bit hash per LSH band, then the word keys of the first words (int64 little-endian)",
         ),
-        ("minhash", pl.List(pl.Int64), "MinHash signature (32-bit values widened to int64)"),
+        ("minhash", pl.Binary, "MinHash signature: one 32-bit value per slot (uint32 little-endian)"),
         ("figures", pl.String, "the numbers in the text, normalised, for the template-story guard"),
         ("tokens", pl.Binary, "first words of the normalised text as 16-bit hashes (uint16 LE), for the verifier"),
     ],
@@ -287,6 +293,64 @@ def delta_schema(table: Table):
     return DeltaSchema(
         [Field(f.name, f.type, nullable=f.name not in keys, metadata={"comment": docs[f.name]}) for f in plain.fields]
     )
+
+
+def pack_le(values: np.ndarray, offsets: np.ndarray) -> pa.LargeBinaryArray:
+    """Rows of fixed-width integers as binary values: row ``i`` holds ``values[offsets[i]:offsets[i + 1]]``,
+    little-endian (how ``signatures.bands`` and ``signatures.minhash`` are stored)."""
+    v = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
+    off = np.asarray(offsets, dtype=np.int64) * v.itemsize
+    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), off.size - 1, [None, pa.py_buffer(off), pa.py_buffer(v)])
+
+
+def unpack_le(arr: pa.Array | pa.ChunkedArray, dtype: np.dtype | type) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, offsets)`` of :func:`pack_le` rows (a null row is empty; no copy of one large-binary chunk)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    if not pa.types.is_large_binary(arr.type):
+        arr = arr.cast(pa.large_binary())
+    if arr.null_count:
+        arr = pc.fill_null(arr, pa.scalar(b"", pa.large_binary()))
+    width = np.dtype(dtype).itemsize
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    first, last = (int(offs[0]), int(offs[-1])) if offs.size else (0, 0)
+    data = arr.buffers()[2]
+    values = (
+        np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<"), count=(last - first) // width, offset=first)
+        if data is not None and last > first
+        else np.zeros(0, dtype=dtype)
+    )
+    return values, (offs - first) // width
+
+
+def _list_to_le(dtype: type) -> Callable[[pa.Array], pa.Array]:
+    """An upgrade of a list-of-int64 column to :func:`pack_le` rows of ``dtype`` (a null list becomes empty)."""
+
+    def convert(arr: pa.Array) -> pa.Array:
+        arr = arr.cast(pa.large_list(pa.int64()))
+        if arr.null_count:
+            arr = pc.fill_null(arr, pa.scalar([], pa.large_list(pa.int64())))
+        offs = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+        values = arr.flatten().to_numpy(zero_copy_only=False).astype(dtype)
+        return pack_le(values, offs - offs[0])
+
+    return convert
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """How ``newslake migrate`` rewrites a stored column whose type an older newslake wrote."""
+
+    stored: DType  # the type older versions stored
+    convert: Callable[[pa.Array], pa.Array]  # stored values -> the declared type, row for row
+
+
+# (table, column) -> the conversions newslake knows; any other type change is left to a person.
+# Lists until 2026-12 (dedup-12 wrote both forms of these columns; the values are the same).
+UPGRADES: dict[tuple[str, str], Upgrade] = {
+    ("signatures", "bands"): Upgrade(pl.List(pl.Int64), _list_to_le(np.int64)),
+    ("signatures", "minhash"): Upgrade(pl.List(pl.Int64), _list_to_le(np.uint32)),
+}
 
 
 def _type_name(dtype: DType) -> str:

@@ -31,11 +31,13 @@ import contextlib
 import functools
 import json
 import os
+import queue
 import random
 import re
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -46,7 +48,7 @@ from deltalake import CommitProperties, DeltaTable, WriterProperties, write_delt
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from pipeline.errors import InvalidDate, NewslakeError, SchemaMismatch
-from pipeline.schema import NOT_NULL, TABLES, Table, delta_schema
+from pipeline.schema import NOT_NULL, TABLES, UPGRADES, Table, delta_schema
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -219,6 +221,97 @@ def migrate(lake: Lake, table: Table, *, run_id: str | None = None) -> list[str]
             commit_properties=_commit(run_id, "migration"),
         )
     return missing
+
+
+def upgrades(lake: Lake, table: Table) -> list[str]:
+    """Stored columns of another type that ``newslake migrate`` converts (``schema.UPGRADES``)."""
+    stored = stored_schema(lake, table)
+    _, changed, _ = schema_diff(lake, table)
+    return [c for c in changed if (u := UPGRADES.get((table.name, c))) is not None and stored[c] == u.stored]  # type: ignore[index]
+
+
+def rewrite(lake: Lake, table: Table, *, run_id: str | None = None, batch_rows: int = 65_536) -> list[str]:
+    """Convert the stored columns :func:`upgrades` names, row for row, in one overwrite of the whole table.
+
+    The rows are streamed (``batch_rows`` at a time) into new data files; one commit replaces every file with
+    them and the table's schema with the declared one (comments, NOT NULL keys). Readers of the table see the
+    old files or the new ones, never a mix; the old version stays readable by time travel until vacuumed.
+    A writer that commits meanwhile makes this commit fail (it writes nothing then): run it again.
+    """
+    todo = upgrades(lake, table)
+    missing, changed, extra = schema_diff(lake, table)
+    if missing or extra or set(changed) - set(todo):
+        raise SchemaMismatch(
+            f"{table.name}: cannot rewrite (to add first: {missing}, undeclared: {extra}, "
+            f"changed without a known conversion: {sorted(set(changed) - set(todo))})"
+        )
+    if not todo:
+        return []
+    dt = lake.open(table)
+    assert dt is not None  # schema_diff found stored columns
+    names = table.column_names
+    target = pa.schema(
+        [
+            pa.field(f.name, _plain(f.type), nullable=f.name not in NOT_NULL.get(table.name, ()))
+            for f in table.empty().to_arrow().schema
+        ]
+    )
+
+    def batches() -> Iterable[pa.RecordBatch]:
+        for b in dt.to_pyarrow_dataset().to_batches(columns=names, batch_size=batch_rows):
+            cols = [UPGRADES[(table.name, n)].convert(b.column(n)) if n in todo else b.column(n) for n in names]
+            yield pa.RecordBatch.from_arrays([c.cast(f.type) for c, f in zip(cols, target, strict=True)], schema=target)
+
+    write_deltalake(
+        lake.uri(table),
+        # read in another thread: the writer pulls batches from inside deltalake's async runtime, where
+        # reading the table (deltalake again) would start a runtime within a runtime and panic
+        pa.RecordBatchReader.from_batches(target, _in_thread(batches())),
+        mode="overwrite",
+        schema_mode="overwrite",
+        partition_by=[table.partition_by] if table.partition_by else None,
+        commit_properties=_commit(run_id, "migration", {"converted": todo}),
+        storage_options=lake.storage_options or None,
+        writer_properties=WRITER_PROPERTIES,
+    )
+    store_comments(lake, table, run_id=run_id)
+    return todo
+
+
+def _in_thread(items: Iterable, depth: int = 2) -> Iterator:
+    """``items``, produced by a thread of its own (at most ``depth`` ahead); its exception is raised here."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("done", done))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            q.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="newslake-rewrite-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
 
 
 def schema_annotations_diff(lake: Lake, table: Table) -> tuple[list[str], list[str]]:

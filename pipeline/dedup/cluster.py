@@ -36,6 +36,7 @@ from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.figures import SAME_SHARE, _stop_words, same_numbers, template_conflicts
 from pipeline.dedup.pairs import PairTexts
 from pipeline.dedup.pairs import features as pair_features
+from pipeline.dedup.signatures import band_rows
 from pipeline.dedup.tokens import (
     PAD_A,
     PAD_B,
@@ -46,7 +47,7 @@ from pipeline.dedup.tokens import (
     tail_vocabulary,
     verify,
 )
-from pipeline.schema import DUPLICATES, SIGNATURES
+from pipeline.schema import DUPLICATES, SIGNATURES, unpack_le
 
 _UNDATED = -(10**6)  # day number standing for a null pub_date
 _EPOCH = date(1970, 1, 1)
@@ -95,8 +96,8 @@ class _MinHashes:
     The window's MinHash and token columns are the bulk of its bytes and only candidates need them, so
     they are read (from the LazyFrame, with a doc_id filter) for the groups a hop actually confirms.
     Rows are appended in the order they are read and found through a dense gid -> row index (gids are
-    ranks): no sorted copy of the cache, and the MinHash values are narrowed to 32 bits before they are
-    collected (they are 32-bit values stored widened), so that a hop's read costs one copy of its rows.
+    ranks): no sorted copy of the cache. The MinHash rows are packed uint32 (``pipeline.schema.pack_le``):
+    a read views their bytes, with no list levels to decode.
     """
 
     def __init__(self, day: pl.DataFrame, window: pl.LazyFrame, reps: pl.DataFrame, k: int) -> None:
@@ -115,7 +116,7 @@ class _MinHashes:
         if missing.size:
             want = self.reps.filter(pl.col("gid").is_in(pl.Series(missing).implode()))
             ids = want["doc_id"].implode()
-            cols = ("doc_id", pl.col("minhash").cast(pl.List(pl.UInt32)), "tokens")
+            cols = ("doc_id", "minhash", "tokens")
             found = pl.concat(
                 [
                     self.day.filter(pl.col("doc_id").is_in(ids)).select(cols),
@@ -123,7 +124,7 @@ class _MinHashes:
                 ]
             ).unique("doc_id", keep="first")
             gid = found.select("doc_id").join(want, on="doc_id", how="left", maintain_order="left")["gid"]
-            mh = found["minhash"].explode().to_numpy().reshape(found.height, self.k)
+            mh = unpack_le(found["minhash"].to_arrow(), np.uint32)[0].reshape(found.height, self.k)
             tok = found["tokens"].to_arrow().cast(pa.large_binary())
             if isinstance(tok, pa.ChunkedArray):
                 tok = tok.combine_chunks()
@@ -668,16 +669,7 @@ def deduplicate(
     del win, u  # the window's band lists live on in `groups` only, until the band table is built
     # the LSH band hashes come first in `bands`, then the word keys (w): a pair sharing only word keys
     # is a candidate when it shares at least `key_min` of them (one common phrase is not enough)
-    band_tab = (
-        pl.concat(
-            [
-                groups.select("gid", pl.col("bands").list.head(config.bands).alias("key"), pl.lit(False).alias("w")),
-                groups.select("gid", pl.col("bands").list.slice(config.bands).alias("key"), pl.lit(True).alias("w")),
-            ]
-        )
-        .explode("key")
-        .drop_nulls("key")
-    )
+    band_tab = band_rows(groups, "gid", bands=config.bands)
     groups = groups.drop("bands")
     word_keys = band_tab.filter("w").select("gid", "key") if _rare_on(config) else band_tab.clear()
     presence = members.select("gid", "dnum").unique()

@@ -13,7 +13,7 @@ from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.minhash import band_hashes, minhash
 from pipeline.dedup.text import normalised_frame
 from pipeline.dedup.tokens import token_sketch, word_keys
-from pipeline.schema import SIGNATURES, DType
+from pipeline.schema import SIGNATURES, pack_le, unpack_le
 
 _BATCH = 10_000
 
@@ -36,8 +36,9 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
     Returns
     -------
     pl.DataFrame
-        ``SIGNATURES`` rows. Texts shorter than ``config.min_chars`` after normalisation get empty
-        ``minhash`` and ``bands`` lists (exact matching only); empty texts get a null ``exact_hash``.
+        ``SIGNATURES`` rows (``minhash`` and ``bands`` packed, see ``pipeline.schema.pack_le``). Texts
+        shorter than ``config.min_chars`` after normalisation get empty ones (exact matching only); empty
+        texts get a null ``exact_hash``.
     """
     if docs.height > _BATCH:  # bounds the memory of the paragraph frames and hashing temporaries
         return pl.concat(
@@ -54,9 +55,8 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
     keep = ~short
     mh_off = np.r_[0, np.cumsum(np.where(keep, k, 0))]
     bd_off = np.r_[0, np.cumsum(np.where(keep, b, 0))]
-    # Delta has no unsigned integers: band hashes are stored as their int64 bit pattern (only equality
-    # matters), MinHash values widened to int64
-    mh_list = _list_series(sig[keep].reshape(-1).astype(np.int64), mh_off, pl.Int64)
+    # band hashes as their int64 bit pattern (only equality matters), MinHash values as uint32
+    mh_list = _packed(sig[keep].reshape(-1).astype(np.uint32), mh_off)
     sketches = _sketches(texts, keep, config)
     if config.token_count and config.key_ngram:
         # the word-key channel: the sketch's sampled word n-grams follow the LSH band hashes (same join)
@@ -71,9 +71,9 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
         flat = np.empty(is_key.size, dtype=np.uint64)
         flat[~is_key] = bands[keep].reshape(-1)
         flat[is_key] = kh
-        bd_list = _list_series(flat.view(np.int64), bd_off, pl.Int64)
+        bd_list = _packed(flat.view(np.int64), bd_off)
     else:
-        bd_list = _list_series(bands[keep].reshape(-1).view(np.int64), bd_off, pl.Int64)
+        bd_list = _packed(bands[keep].reshape(-1).view(np.int64), bd_off)
     out = pl.DataFrame(
         {
             "doc_id": docs["doc_id"],
@@ -88,6 +88,21 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
         }
     )
     return SIGNATURES.conform(out)
+
+
+def band_rows(frame: pl.DataFrame, key: str, *, bands: int) -> pl.DataFrame:
+    """One row ``(key, "key", "w")`` per stored band hash of ``frame``'s rows (``frame[key]`` names them, its
+    dtype kept): the first ``bands`` of a row are LSH band hashes (w false), the rest word keys (w true)."""
+    keys, offs = unpack_le(frame["bands"].to_arrow(), np.int64)
+    counts = np.diff(offs)
+    rank = np.arange(keys.size) - np.repeat(offs[:-1], counts)
+    return pl.DataFrame(
+        {
+            key: frame[key].gather(np.repeat(np.arange(frame.height), counts)),
+            "key": pl.Series(keys, dtype=pl.Int64),
+            "w": pl.Series(rank >= bands, dtype=pl.Boolean),
+        }
+    )
 
 
 def _sketches(texts: pl.Series, keep: np.ndarray, config: DedupConfig) -> pa.Array | None:
@@ -107,9 +122,8 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum())) - np.repeat(np.r_[0, np.cumsum(counts)[:-1]], counts)
 
 
-def _list_series(values: np.ndarray, offsets: np.ndarray, dtype: DType) -> pl.Series:
-    arr = pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), pa.array(values))
-    return pl.Series(arr).cast(pl.List(dtype))
+def _packed(values: np.ndarray, offsets: np.ndarray) -> pl.Series:
+    return pl.Series(pack_le(values, offsets)).cast(pl.Binary)
 
 
 LEAD_TOKEN = "^lead"

@@ -128,3 +128,83 @@ def test_old_lake_is_refused_by_run_then_migrated_and_usable(tmp_path):
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout.strip().splitlines()[-1] == "7,2", p.stdout
+
+
+STORY = (
+    "The harbour board approved a plan on Monday to rebuild the northern breakwater after winter storms "
+    "damaged two hundred metres of the old wall. Work will start in the spring and last eighteen months, "
+    "the board said, and the ferry to Port Ellery will use the southern berth while the crews are at work. "
+    "Fishermen asked for a temporary landing stage near the fish market; the board will decide next month."
+)
+
+
+def _stories(rows: list[tuple[str, str, str]]) -> bytes:
+    return "".join(
+        json.dumps({"id": i, "title": f"story {i}", "text": t, "date": d}) + "\n" for i, t, d in rows
+    ).encode()
+
+
+def _as_lists(col: pl.Series, dtype) -> pl.Series:
+    """A packed column as the int64 lists newslake stored before dedup-12's packed signatures."""
+    import numpy as np
+
+    from pipeline.schema import unpack_le
+
+    values, offs = unpack_le(col.to_arrow(), dtype)
+    return pl.Series(
+        col.name, [values[a:b].astype(np.int64).tolist() for a, b in zip(offs[:-1], offs[1:], strict=True)]
+    )
+
+
+@pytest.mark.slow
+def test_list_signatures_are_converted_by_migrate_and_read_by_the_next_run(tmp_path):
+    import numpy as np
+
+    from pipeline.schema import DUPLICATES, SIGNATURES
+
+    inbox, lake_dir, home = tmp_path / "inbox", str(tmp_path / "lake"), str(tmp_path / "home")
+    inbox.mkdir()
+    filler = [(f"f{i}", f"{PARA} Item {i} of the agenda was the {i}th and last.", "2024-03-01") for i in range(3)]
+    (inbox / "a.jsonl").write_bytes(_stories([("orig", STORY, "2024-03-01"), *filler]))
+    p = _newslake(tmp_path, "run", "--inbox", str(inbox), "--lake", lake_dir, "--home", home, "--no-progress")
+    assert p.returncode == 0, p.stderr[-3000:]
+    lake = Lake(lake_dir)
+    current = read(lake, SIGNATURES).sort("doc_id")
+    assert current.height == 4 and current["minhash"].bin.size().max() > 0
+
+    # the signatures as an older newslake stored them: bands and minhash as int64 lists
+    old = current.with_columns(_as_lists(current["bands"], np.int64), _as_lists(current["minhash"], np.uint32))
+    assert old.schema["minhash"] == pl.List(pl.Int64)
+    write_deltalake(
+        lake.uri(SIGNATURES), old.to_arrow(), partition_by="pub_date", mode="overwrite", schema_mode="overwrite"
+    )
+    before = lake.version("signatures")
+    assert storage.schema_annotations_diff(lake, SIGNATURES)[1] == ["doc_id"]
+
+    p = _newslake(tmp_path, "run", "--inbox", str(inbox), "--lake", lake_dir, "--home", home, "--no-progress")
+    assert p.returncode != 0
+    assert "newslake migrate" in p.stderr and "signatures: stores bands, minhash in an older type" in p.stderr, p.stderr
+
+    p = _newslake(tmp_path, "migrate", "--lake", lake_dir, "--dry-run")
+    assert p.returncode == 0, p.stderr
+    assert "signatures: would convert bands, minhash" in p.stdout, p.stdout
+    assert lake.version("signatures") == before
+
+    p = _newslake(tmp_path, "migrate", "--lake", lake_dir)
+    assert p.returncode == 0, p.stderr
+    assert "signatures: converted bands, minhash" in p.stdout, p.stdout
+    assert lake.version("signatures") > before
+    assert read(lake, SIGNATURES).sort("doc_id").equals(current)  # the same bytes the current code writes
+    assert storage.schema_diff(lake, SIGNATURES) == ([], [], [])
+    # the rewrite stores the declared schema: column comments, and doc_id NOT NULL again
+    assert storage.schema_annotations_diff(lake, SIGNATURES) == ([], [])
+    p = _newslake(tmp_path, "migrate", "--lake", lake_dir)
+    assert p.returncode == 0 and "nothing to do" in p.stdout, p.stdout + p.stderr
+
+    # the next run reads the converted rows in its dedup window: a later copy finds the old story
+    (inbox / "b.jsonl").write_bytes(_stories([("copy", STORY.replace("Monday", "Tuesday"), "2024-03-04")]))
+    p = _newslake(tmp_path, "run", "--inbox", str(inbox), "--lake", lake_dir, "--home", home, "--no-progress")
+    assert p.returncode == 0, p.stderr[-3000:]
+    ids = dict(read(lake, DOCUMENTS).select("title", "doc_id").iter_rows())
+    copy = read(lake, DUPLICATES).filter(pl.col("doc_id") == ids["story copy"]).row(0, named=True)
+    assert (copy["canonical_doc_id"], copy["method"]) == (ids["story orig"], "near"), copy

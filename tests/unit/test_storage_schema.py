@@ -240,3 +240,75 @@ def test_two_writers_normalising_the_same_file_do_not_double_its_rows(lake_dir, 
     files = {u.rsplit("/", 1)[-1] for u in DeltaTable(lake.uri("entity_cache")).file_uris()}
     on_disk = {p.name for p in (lake_dir / "entity_cache").glob("*.parquet")}
     assert len(files) == 2 and files <= on_disk  # the loser's copy is deleted, not left in the table
+
+
+# --- packed integer columns (signatures.bands / minhash) and their upgrade from lists -----------------------
+
+
+def test_packed_rows_round_trip_through_slices_nulls_and_polars():
+    import numpy as np
+
+    from pipeline.schema import pack_le, unpack_le
+
+    values = np.array([0, 1, 2**32 - 1, 7, 2**31, 5], dtype=np.uint32)
+    arr = pack_le(values, np.array([0, 2, 2, 6]))  # rows: [0, 1], [], [2**32-1, 7, 2**31, 5]
+    got, offs = unpack_le(pl.Series(arr).to_arrow(), np.uint32)  # through polars' own binary type
+    assert got.tolist() == values.tolist() and offs.tolist() == [0, 2, 2, 6]
+    got, offs = unpack_le(arr.slice(1), np.uint32)  # an offset into the buffers
+    assert got.tolist() == values[2:].tolist() and offs.tolist() == [0, 0, 4]
+    with_null = pa.concat_arrays([arr.slice(0, 1), pa.array([None], pa.large_binary()), arr.slice(2)])
+    got, offs = unpack_le(pa.chunked_array([with_null]), np.uint32)
+    assert got.tolist() == [0, 1, 2**32 - 1, 7, 2**31, 5] and offs.tolist() == [0, 2, 2, 6]
+    signed = pack_le(np.array([-1, 2**62], dtype=np.int64), np.array([0, 2]))
+    assert unpack_le(signed, np.int64)[0].tolist() == [-1, 2**62]
+    assert signed[0].as_py() == b"\xff" * 8 + (2**62).to_bytes(8, "little")  # little-endian on any host
+
+
+def test_upgrades_convert_int64_lists_row_for_row():
+    import numpy as np
+
+    from pipeline.schema import UPGRADES, unpack_le
+
+    old = pa.array([[5, 2**32 - 1], None, [], [9]], pa.large_list(pa.int64())).slice(0)
+    got, offs = unpack_le(UPGRADES[("signatures", "minhash")].convert(old), np.uint32)
+    assert got.tolist() == [5, 2**32 - 1, 9] and offs.tolist() == [0, 2, 2, 2, 3]
+    old = pa.array([[1], [-(2**63), 3]], pa.list_(pa.int64())).slice(1)
+    got, offs = unpack_le(UPGRADES[("signatures", "bands")].convert(old), np.int64)
+    assert got.tolist() == [-(2**63), 3] and offs.tolist() == [0, 2]
+
+
+def test_rewrite_converts_only_declared_upgrades(tmp_path):
+    from pipeline.errors import SchemaMismatch
+    from pipeline.schema import SIGNATURES
+
+    lake = Lake(str(tmp_path / "lake"))
+    rows = {
+        "doc_id": ["a", "b"],
+        "pub_date": [DAY, None],
+        "pub_datetime": [datetime(2026, 11, 24, tzinfo=UTC), None],
+        "text_len": [10, 3],
+        "exact_hash": ["h", None],
+        "bands": [[1, -2], []],
+        "minhash": [[3, 2**32 - 1], []],
+        "figures": ["", ""],
+        "tokens": [b"\x01\x00", None],
+    }
+    schema = {**SIGNATURES.schema, "bands": pl.List(pl.Int64), "minhash": pl.List(pl.Int64)}
+    old = pl.DataFrame(rows, schema=schema)
+    write_deltalake(lake.uri(SIGNATURES), old.to_arrow(), partition_by="pub_date")
+    assert storage.upgrades(lake, SIGNATURES) == ["bands", "minhash"]
+    assert storage.rewrite(lake, SIGNATURES) == ["bands", "minhash"]
+    got = storage.read(lake, SIGNATURES).sort("doc_id")
+    assert got.schema == SIGNATURES.schema
+    assert got.drop("bands", "minhash").equals(old.drop("bands", "minhash"))
+    assert got["minhash"].to_list() == [(3).to_bytes(4, "little") + b"\xff" * 4, b""]
+    assert storage.upgrades(lake, SIGNATURES) == [] and storage.rewrite(lake, SIGNATURES) == []
+
+    # a type change without a declared conversion is refused, and nothing is written
+    other = Lake(str(tmp_path / "other"))
+    odd = old.with_columns(pl.col("text_len").cast(pl.Int64))
+    write_deltalake(other.uri(SIGNATURES), odd.to_arrow(), partition_by="pub_date")
+    version = other.version("signatures")
+    with pytest.raises(SchemaMismatch, match="text_len"):
+        storage.rewrite(other, SIGNATURES)
+    assert other.version("signatures") == version

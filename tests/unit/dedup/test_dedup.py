@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -16,7 +17,9 @@ from pipeline.dedup import (
     normalise,
     window_bounds,
 )
-from pipeline.schema import DUPLICATES, SIGNATURES
+from pipeline.dedup.minhash import minhash
+from pipeline.dedup.text import normalised_frame
+from pipeline.schema import DUPLICATES, SIGNATURES, unpack_le
 
 D0 = date(2024, 3, 1)
 _WORDS = (  # noqa: SIM905 - a word list is easier to read as text
@@ -117,12 +120,20 @@ def test_signatures_schema_and_body_only():
     assert h["a"] == h["b"] != h["c"]
     assert h["empty"] is None
     cfg = DedupConfig()
-    lens = dict(zip(sig["doc_id"], sig["bands"].list.len(), strict=True))
-    assert lens["a"] > cfg.bands and lens["short"] == 0  # LSH bands, then the word keys (dedup-5)
+    bands = dict(zip(sig["doc_id"], unpacked(sig["bands"], np.int64), strict=True))
+    assert len(bands["a"]) > cfg.bands and bands["short"] == []  # LSH bands, then the word keys (dedup-5)
     no_keys = compute_signatures(frame(rows), config=DedupConfig(verdict="rules", key_ngram=0))
-    assert no_keys.filter(pl.col("doc_id") == "a")["bands"].list.len()[0] == cfg.bands
-    assert no_keys["bands"].list.head(cfg.bands).to_list() == sig["bands"].list.head(cfg.bands).to_list()
-    assert sig.filter(pl.col("doc_id") == "a")["minhash"].list.len()[0] == cfg.num_perm
+    plain = dict(zip(no_keys["doc_id"], unpacked(no_keys["bands"], np.int64), strict=True))
+    assert plain["a"] == bands["a"][: cfg.bands]
+    mh = dict(zip(sig["doc_id"], unpacked(sig["minhash"], np.uint32), strict=True))
+    assert len(mh["a"]) == cfg.num_perm and mh["short"] == []
+    # the stored values are the MinHash itself, slot for slot (packed uint32, not reinterpreted)
+    assert mh["a"] == minhash([normalised_frame(frame(rows))["norm_text"][0]], config=cfg)[0].tolist()
+
+
+def unpacked(col: pl.Series, dtype: type) -> list[list[int]]:
+    values, offs = unpack_le(col.to_arrow(), dtype)
+    return [values[a:b].tolist() for a, b in zip(offs[:-1], offs[1:], strict=True)]
 
 
 def test_signatures_are_stable_for_the_same_text():
