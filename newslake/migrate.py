@@ -90,10 +90,11 @@ def cmd_migrate(args) -> int:
         if ok and p.convert:
             ok = _convert(lake, p, table, dry_run=args.dry_run)
         if ok and p.comments:
-            if not args.dry_run:
-                storage.store_comments(lake, table, run_id=None)
-            verb = "would store" if args.dry_run else "stored"
-            print(f"{p.table}: {verb} column comments ({len(p.comments)} columns)")
+            # (a conversion stores the declared comments with the rewritten schema: often nothing is left)
+            stored = p.comments if args.dry_run else storage.store_comments(lake, table, run_id=None)
+            if stored:
+                verb = "would store" if args.dry_run else "stored"
+                print(f"{p.table}: {verb} column comments ({len(stored)} columns)")
         status = status if ok else 1
     if args.dry_run:
         print("dry run: nothing was changed")
