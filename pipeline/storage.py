@@ -287,7 +287,6 @@ def rewrite(lake: Lake, table: Table, *, run_id: str | None = None, batch_rows: 
 def _in_thread(items: Iterable, depth: int = 2) -> Iterator:
     """``items``, produced by a thread of its own (at most ``depth`` ahead); its exception is raised here."""
     q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
     stop = threading.Event()
 
     def produce() -> None:
@@ -301,7 +300,7 @@ def _in_thread(items: Iterable, depth: int = 2) -> Iterator:
                         continue
                 if stop.is_set():
                     return
-            q.put(("done", done))
+            q.put(("done", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
             q.put(("error", exc))
 
