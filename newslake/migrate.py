@@ -70,7 +70,7 @@ def outdated_message(lake) -> str | None:
 def cmd_migrate(args) -> int:
     from newslake.cli import _env
     from pipeline import storage
-    from pipeline.schema import TABLES
+    from pipeline.schema import TABLES, UPGRADES
 
     _env(args)
     lake = storage.Lake(os.environ["NEWSLAKE_LAKE"])
@@ -86,9 +86,15 @@ def cmd_migrate(args) -> int:
             continue
         table = TABLES[p.table]
         # columns first: a conversion rewrites the table and needs every declared column stored
-        ok = _add(lake, p, table, dry_run=args.dry_run) if p.add else True
-        if ok and p.convert:
-            ok = _convert(lake, p, table, dry_run=args.dry_run)
+        steps = []
+        if p.add:
+            what = f"{', '.join(p.add)} (NULL in existing rows)"
+            steps.append(("add", "added", what, lambda t=table: storage.migrate(lake, t, run_id=None)))
+        if p.convert:
+            how = "; ".join(f"{c}: {UPGRADES[(p.table, c)].stored} -> {table.schema[c]}" for c in p.convert)
+            what = f"{', '.join(p.convert)} ({how}; the table's data files rewritten in one commit)"
+            steps.append(("convert", "converted", what, lambda t=table: storage.rewrite(lake, t, run_id=None)))
+        ok = all(_change(lake, p.table, *step, dry_run=args.dry_run) for step in steps)
         if ok and p.comments:
             # (a conversion stores the declared comments with the rewritten schema: often nothing is left)
             stored = p.comments if args.dry_run else storage.store_comments(lake, table, run_id=None)
@@ -101,44 +107,26 @@ def cmd_migrate(args) -> int:
     return status
 
 
-def _add(lake, p: TablePlan, table, *, dry_run: bool) -> bool:
+def _change(lake, name: str, verb: str, done: str, what: str, change, *, dry_run: bool) -> bool:
+    """Say (dry run) or make one change to one table; False when another writer got in the way."""
     from pipeline import storage
     from pipeline.errors import SchemaMismatch
 
     if dry_run:
-        print(f"{p.table}: would add {', '.join(p.add)} (NULL in existing rows)")
+        print(f"{name}: would {verb} {what}")
         return True
-    before = lake.version(p.table)
+    before = lake.version(name)
     try:
-        storage.migrate(lake, table, run_id=None)
+        change()
     except SchemaMismatch as exc:  # changed since plan() looked (another writer)
-        print(f"{p.table}: NOT migrated: {exc}", file=sys.stderr)
-        return False
-    print(f"{p.table}: added {', '.join(p.add)} (NULL in existing rows; version {before} -> {lake.version(p.table)})")
-    return True
-
-
-def _convert(lake, p: TablePlan, table, *, dry_run: bool) -> bool:
-    from pipeline import storage
-    from pipeline.errors import SchemaMismatch
-    from pipeline.schema import UPGRADES
-
-    how = "; ".join(f"{c}: {UPGRADES[(p.table, c)].stored} -> {table.schema[c]}" for c in p.convert)
-    if dry_run:
-        print(f"{p.table}: would convert {', '.join(p.convert)} ({how}), rewriting its data files in one commit")
-        return True
-    before = lake.version(p.table)
-    try:
-        storage.rewrite(lake, table, run_id=None)
-    except SchemaMismatch as exc:
-        print(f"{p.table}: NOT migrated: {exc}", file=sys.stderr)
+        print(f"{name}: NOT migrated: {exc}", file=sys.stderr)
         return False
     except Exception as exc:  # noqa: BLE001 - a concurrent writer's commit: nothing of ours landed
         if not storage._is_conflict(exc):
             raise
-        print(f"{p.table}: NOT migrated: another writer committed meanwhile; run it again ({exc})", file=sys.stderr)
+        print(f"{name}: NOT migrated: another writer committed meanwhile; run it again ({exc})", file=sys.stderr)
         return False
-    print(f"{p.table}: converted {', '.join(p.convert)} ({how}; version {before} -> {lake.version(p.table)})")
+    print(f"{name}: {done} {what} (version {before} -> {lake.version(name)})")
     return True
 
 
