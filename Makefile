@@ -23,7 +23,7 @@ chromium:
 	@bash scripts/ensure-chromium.sh
 
 test: $(STAMP) chromium lint
-	$(BIN)/python -m pytest -m ""
+	$(BIN)/python -m pytest -m "" --durations=25
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest
