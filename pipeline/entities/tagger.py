@@ -216,6 +216,10 @@ def _worker_init(model: str, batch_size: int, matmul: str) -> None:
     # background of a shell, or one where Dagster mapped SIGTERM to an ignored SIGINT) would never stop, and
     # terminate() would wait for it forever.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Ctrl-C in a terminal signals the whole foreground process group: the parent stops the pool. A worker that
+    # died of it would print a traceback, and one dying while it holds the task queue's lock would leave the
+    # replacement workers and the parent's terminate() waiting for that lock forever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # One BLAS thread per worker: the workers already fill the cores (a spawned worker imports numpy later).
     for var in _BLAS_THREADS:
         os.environ.setdefault(var, "1")

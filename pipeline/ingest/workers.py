@@ -83,7 +83,12 @@ class _Slot:
         parent, child = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
-        code = f"from pipeline.ingest.workers import _child_main; _child_main({child.fileno()})"
+        # SIGINT ignored from the start: Ctrl-C in a terminal signals the whole foreground process group, and the
+        # parent (interrupted itself) stops its workers; one dying of it would print a traceback.
+        code = (
+            "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            f"from pipeline.ingest.workers import _child_main; _child_main({child.fileno()})"
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code],
             pass_fds=[child.fileno()],
@@ -136,8 +141,12 @@ class WorkerPool:
     def __enter__(self) -> WorkerPool:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # interrupted or failed: the files being parsed are not waited for (workers ignore Ctrl-C)
+            for s in self.slots:
+                s.kill()
 
     def close(self) -> None:
         for s in self.slots:

@@ -109,6 +109,46 @@ def test_ctrl_c_stops_within_seconds_and_the_next_run_finishes(tmp_path, clean):
     assert_same_tables(clean, snapshot(tmp_path / "lake"))
 
 
+def _started_runs(home: Path) -> list[str]:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as inst:
+        return [r.run_id for r in inst.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))]
+
+
+@pytest.mark.parametrize("how", ["ctrl-c in a terminal", "sigterm"])
+def test_an_interrupt_is_reported_as_one_and_nothing_else_prints(tmp_path, clean, how):
+    """Ctrl-C in a terminal signals the whole foreground process group: the tagging and parsing workers and the
+    processes Dagster mirrors a step's output with get SIGINT too. None may print a traceback (or hang the run on
+    a dead worker's queue lock); the CLI says it was interrupted, not that the run failed, and exits 130."""
+    inbox = PROJECT / "data" / "inbox"
+    proc = subprocess.Popen(_cmd("run", "--inbox", str(inbox), "--no-progress"), env=_env(tmp_path), cwd=PROJECT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert _wait_for_commit(tmp_path / "lake", "signatures", proc), "the run ended before dedup"
+        if how == "sigterm":
+            proc.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(f"the interrupted run did not exit:\n{proc.communicate()[1][-3000:]}") from None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, err[-3000:]
+    assert "interrupted: committed work is kept" in err, err[-3000:]
+    assert "Traceback" not in err and "FAILED" not in err, err[-3000:]
+    assert not _started_runs(tmp_path / "home")
+    again = _run(tmp_path, inbox)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "killed processes" not in again.stderr, again.stderr[-3000:]
+    assert not _started_runs(tmp_path / "home")
+    assert_same_tables(clean, snapshot(tmp_path / "lake"))
+
+
 def test_two_runs_at_once_on_a_fresh_home_are_safe(tmp_path, clean):
     inbox = PROJECT / "data" / "inbox"
     procs = [subprocess.Popen(_cmd("run", "--inbox", str(inbox), "--no-progress"), env=_env(tmp_path),
