@@ -94,7 +94,7 @@ def _plain_run(args) -> bool:
 def cmd_run(args) -> int:
     env = _env(args)
     home = _home(env)
-    from newslake import control
+    from newslake import control, interrupts
 
     if _plain_run(args) and _noop(env, home):
         return 0  # before importing anything heavy (a recorded state implies the lake passed the check below)
@@ -109,7 +109,7 @@ def cmd_run(args) -> int:
         what="run",
         wait_message="another newslake run is using this Dagster home; waiting for it ...",
     )
-    with lock, control.interrupts_as_keyboard_interrupt():
+    with lock, interrupts.interrupts_as_keyboard_interrupt():
         try:
             return _run(args, home)
         except KeyboardInterrupt:
