@@ -92,6 +92,14 @@ def _plain_run(args) -> bool:
 
 
 def cmd_run(args) -> int:
+    try:
+        return _cmd_run(args)
+    except KeyboardInterrupt:  # also while it waits for another run's lock, or checks the lake before any work
+        print("\ninterrupted: committed work is kept; the next newslake run finishes the rest", file=sys.stderr)
+        return 130
+
+
+def _cmd_run(args) -> int:
     env = _env(args)
     home = _home(env)
     from newslake import control, interrupts
@@ -110,11 +118,7 @@ def cmd_run(args) -> int:
         wait_message="another newslake run is using this Dagster home; waiting for it ...",
     )
     with lock, interrupts.interrupts_as_keyboard_interrupt():
-        try:
-            return _run(args, home)
-        except KeyboardInterrupt:
-            print("\ninterrupted: committed work is kept; the next newslake run finishes the rest", file=sys.stderr)
-            return 130
+        return _run(args, home)
 
 
 def _noop(env: dict[str, str], home: Path) -> bool:

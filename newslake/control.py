@@ -55,11 +55,24 @@ def file_lock(path: Path, *, what: str, wait_message: str | None = None) -> Iter
         except BlockingIOError:
             if wait_message:
                 print(wait_message, file=sys.stderr)
-            fcntl.flock(fh, fcntl.LOCK_EX)
+            _wait_for_flock(fh)
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _wait_for_flock(fh, poll_s: float = 0.1) -> None:
+    """Take the lock once its holder lets go, by polling: a blocking ``flock`` never returns to Python when
+    Ctrl-C's signal is delivered to another thread (polars' and deltalake's are running by now), so the
+    interrupt would wait for the other run. Between polls Python runs the handler: Ctrl-C stops the wait."""
+    while True:
+        time.sleep(poll_s)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            continue
 
 
 def instance(home: Path):

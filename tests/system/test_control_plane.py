@@ -215,3 +215,38 @@ def test_newslake_ui_stops_on_sigterm_and_sigint(tmp_path):
             raise AssertionError(f"newslake ui ignored {sig.name}") from None
         with socket.socket() as c:
             assert c.connect_ex(("127.0.0.1", port)) != 0, "the webserver outlived newslake ui"
+
+
+def test_ctrl_c_while_waiting_for_another_run_stops_the_wait(tmp_path):
+    """A second run waits for the first's lock on the Dagster home; Ctrl-C there (SIGINT to the process group,
+    which the kernel may hand to any of its threads) ends the wait at once, with the one-line message."""
+    import fcntl
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with open(home / ".run.lock", "a+") as held:  # another run holds the home
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = subprocess.Popen(
+            _cmd("run", "--inbox", str(PROJECT / "data" / "inbox"), "--no-progress"),
+            env=_env(tmp_path),
+            cwd=PROJECT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's foreground job
+        )
+        try:
+            assert "waiting for it" in proc.stderr.readline()
+            time.sleep(1)  # well inside the wait
+            t0 = time.monotonic()
+            os.killpg(proc.pid, signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+    assert time.monotonic() - t0 < 5
+    assert proc.returncode == 130, err[-3000:]
+    assert "interrupted" in err and "Traceback" not in err, err[-3000:]
+    assert not (tmp_path / "lake").exists()  # it did nothing
