@@ -29,7 +29,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from pipeline.dedup import figures, verdict
 from pipeline.dedup.config import DedupConfig
@@ -125,10 +124,7 @@ class _MinHashes:
             ).unique("doc_id", keep="first")
             gid = found.select("doc_id").join(want, on="doc_id", how="left", maintain_order="left")["gid"]
             mh = unpack_le(found["minhash"].to_arrow(), np.uint32)[0].reshape(found.height, self.k)
-            tok = found["tokens"].to_arrow().cast(pa.large_binary())
-            if isinstance(tok, pa.ChunkedArray):
-                tok = tok.combine_chunks()
-            codes, starts, words = sketch_codes(tok)
+            codes, starts, words = sketch_codes(found["tokens"].to_arrow())
             self.pos[gid.to_numpy()] = np.arange(len(self.rows), len(self.rows) + found.height)
             self.rows = np.concatenate([self.rows, mh]) if len(self.rows) else mh
             self.starts = np.concatenate([self.starts, starts + self.codes.size])

@@ -95,12 +95,11 @@ def band_rows(frame: pl.DataFrame, key: str, *, bands: int) -> pl.DataFrame:
     dtype kept): the first ``bands`` of a row are LSH band hashes (w false), the rest word keys (w true)."""
     keys, offs = unpack_le(frame["bands"].to_arrow(), np.int64)
     counts = np.diff(offs)
-    rank = np.arange(keys.size) - np.repeat(offs[:-1], counts)
     return pl.DataFrame(
         {
             key: frame[key].gather(np.repeat(np.arange(frame.height), counts)),
             "key": pl.Series(keys, dtype=pl.Int64),
-            "w": pl.Series(rank >= bands, dtype=pl.Boolean),
+            "w": pl.Series(_ranks(counts) >= bands, dtype=pl.Boolean),
         }
     )
 

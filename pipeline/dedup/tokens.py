@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from pipeline.dedup.minhash import _GOLD as GOLD
 from pipeline.dedup.minhash import U64, _seed, mix64
+from pipeline.schema import unpack_le
 
 # The verifier works on int16 views of the uint16 codes (half the memory traffic of int32). A code's two
 # lowest bits are never 2 (0 word, 1 one-digit number, 3 longer number), so values ending in binary 10 are
@@ -124,22 +125,11 @@ def unpack(sketches: list[bytes], width: int, pad: int) -> tuple[np.ndarray, np.
     return gather(*sketch_codes(pa.array(sketches, type=pa.large_binary())), width, pad)
 
 
-def sketch_codes(sketches: pa.LargeBinaryArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sketch_codes(sketches: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sketches' codes concatenated (int16 views, as ``unpack`` gives them), each one's first index
     and its word count (0 for a null sketch)."""
-    n = len(sketches)
-    offs = np.frombuffer(sketches.buffers()[1], dtype=np.int64)[sketches.offset : sketches.offset + n + 1]
-    data = sketches.buffers()[2]
-    codes = (
-        np.frombuffer(data, dtype="<i2", count=int(offs[-1]) // 2)[int(offs[0]) // 2 :].copy()
-        if data is not None and n
-        else np.zeros(0, np.int16)
-    )
-    starts = (offs[:-1] - offs[0]) // 2
-    words = np.diff(offs) // 2
-    if sketches.null_count:
-        words = np.where(np.asarray(sketches.is_valid()), words, 0)
-    return codes, starts, words
+    codes, offs = unpack_le(sketches, np.int16)
+    return codes.copy(), offs[:-1], np.diff(offs)
 
 
 def gather(
