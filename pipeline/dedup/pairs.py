@@ -207,7 +207,9 @@ def _figure_features(p: PairTexts, config: DedupConfig) -> dict[str, np.ndarray]
     as a whole-text pair, as a lead-only pair and as a lead-only pair without the lead-number rule."""
     ga, gb = p.pairs["a"].to_numpy(), p.pairs["b"].to_numpy()
     n = ga.size
-    fg = _Figures(p.figures)
+    # only these pairs' texts are parsed (``p.figures`` holds every node of the call, most of them in pairs
+    # an earlier stage rejected); codes are compared for equality only, so fewer texts code alike
+    fg = _Figures(p.figures.filter(pl.col("gid").is_in(pl.Series(np.r_[ga, gb]).unique().implode())))
     ia, ib = fg.find(ga), fg.find(gb)
     out: dict[str, np.ndarray] = {}
     for suffix, lead in (("", np.zeros(n, bool)), ("_j", np.ones(n, bool))):

@@ -2,8 +2,8 @@
 
 The trees are trained outside the product (``benchmarks/dedup_verdict.py``, on pairs of the development
 sets, never the held-out seeds) and shipped as a JSON file of numbers: per node its feature,
-threshold and children, per leaf its value. Nothing here needs scikit-learn: evaluating a tree is a walk
-from its root, a comparison per level, done for every pair and every tree at once.
+threshold and children, per leaf its value. Nothing here needs scikit-learn: every pair is scored by every
+tree at once, from bit masks of the trees' leaves (see ``_Segment``).
 
 A pair's features are a pure function of the two texts (see ``pipeline.dedup.pairs``), so the verdict does
 not depend on the view, the day or the order of the input: the cluster semantics stay exact.
@@ -19,25 +19,55 @@ from pathlib import Path
 import numpy as np
 
 MODEL = Path(__file__).with_name("verdict.json")
-_CHUNK = 8192  # pairs per evaluation step: (pairs x trees) node indices and a level's temporaries, ~100 MB
+_CHUNK = 8192  # pairs per evaluation step: (pairs x trees) leaf masks and their temporaries, ~10 MB
+# leaf masks by the leaves they hold
+_MASK = {8: np.uint8, 16: np.uint16, 32: np.uint32, 64: np.uint64}
+_ONES = {w: (1 << w) - 1 for w in _MASK}
+
+
+@dataclass(frozen=True, eq=False)
+class _Segment:
+    """Trees scored together by leaf masks (QuickScorer: Lucchese et al., SIGIR 2015).
+
+    A tree's leaves are numbered left to right, bit ``l`` of a mask standing for leaf ``l``. A node whose
+    test sends a row right rules out the leaves of its left subtree, and the leaf the row reaches is the
+    lowest bit left after every such node has cleared its own. For one feature, the nodes sending a row
+    right are those whose threshold is under its value: a prefix of the nodes sorted by threshold. So the
+    masks are ANDed once per feature, from a table of running ANDs over that order, instead of a gather
+    per node and level of a walk.
+    """
+
+    used: tuple[int, ...]  # columns of x the trees test
+    thresholds: tuple[np.ndarray, ...]  # per used column: its nodes' thresholds, ascending
+    masks: tuple[np.ndarray, ...]  # per used column: (nodes + 1, trees), row c = the AND of the first c nodes' masks
+    missing: tuple[np.ndarray, ...]  # per used column: (trees,) the AND of the masks of nodes sending NaN right
+    values: np.ndarray  # float64 (trees x leaves): tree t's leaf l at [t, l]
+
+    def raw(self, xs: np.ndarray, nan: bool) -> np.ndarray:
+        """The sum of the leaf values of the segment's trees, per row of ``xs``."""
+        trees, width = self.values.shape
+        acc = np.full((xs.shape[0], trees), _ONES[width], dtype=_MASK[width])
+        for col, thr, table, miss in zip(self.used, self.thresholds, self.masks, self.missing, strict=True):
+            v = xs[:, col]
+            got = table[np.searchsorted(thr, v, side="left")]  # (a node sends x right when x > its threshold)
+            if nan:
+                gone = np.isnan(v)
+                got[gone] = miss
+            acc &= got
+        leaf = np.frexp((acc & (~acc + np.asarray(1, dtype=acc.dtype))).astype(np.float64))[1] - 1  # lowest set bit
+        # (rows x trees) leaf values summed along each row in tree order: the sum a node-by-node walk gives
+        return self.values[np.arange(trees), leaf].sum(1)
 
 
 @dataclass(frozen=True, eq=False)
 class Forest:
     """Additive trees: the probability is ``sigmoid(base + the sum of each tree's leaf value)``.
 
-    Nodes of every tree are in one set of arrays; each segment (the trees before the early exit, the
-    rest) holds its trees' first nodes, deepest tree first. A leaf's children are itself, so walking a
-    segment's ``depth`` levels ends on a leaf whatever a tree's own depth.
+    With an early exit the trees are two segments, those before it and the rest (see ``score``).
     """
 
     features: tuple[str, ...]
-    feature: np.ndarray  # int64 per node (0 at leaves)
-    threshold: np.ndarray  # float64 per node: go left when x <= threshold
-    missing_left: np.ndarray  # bool per node: where NaN goes
-    child: np.ndarray  # int32 (nodes x 2): left, right
-    value: np.ndarray  # float64 per node (leaves)
-    segments: tuple[tuple[np.ndarray, np.ndarray, int], ...]  # (roots, active per level, depth): see _walk
+    segments: tuple[_Segment, ...]
     base: float
     exit_raw: float  # (with two segments) rows under this after the first go no further
 
@@ -54,30 +84,12 @@ class Forest:
         for s in range(0, x.shape[0], _CHUNK):
             xs = x[s : s + _CHUNK]
             part = raw[s : s + _CHUNK]
-            part += self._walk(xs, 0, nan)
+            part += self.segments[0].raw(xs, nan)
             if len(self.segments) > 1:
                 go = np.flatnonzero(part >= self.exit_raw)
                 if go.size:
-                    part[go] += self._walk(xs[go], 1, nan)
+                    part[go] += self.segments[1].raw(xs[go], nan)
         return 1.0 / (1.0 + np.exp(-raw))
-
-    def _walk(self, xs: np.ndarray, segment: int, nan: bool) -> np.ndarray:
-        """The sum of the leaf values of the segment's trees, per row."""
-        roots, active, depth = self.segments[segment]
-        width = xs.shape[1]
-        flat = xs.ravel()
-        at = (np.arange(xs.shape[0], dtype=np.int64) * width)[:, None]
-        node = np.broadcast_to(roots, (xs.shape[0], roots.size)).copy()
-        # trees are ordered deepest first: below level d only the first ``active[d]`` trees move
-        for d in range(depth):
-            k = int(active[d])
-            cur = node[:, :k]
-            v = flat[at + self.feature[cur]]
-            right = v > self.threshold[cur]
-            if nan:
-                right = np.where(np.isnan(v), ~self.missing_left[cur], right)
-            node[:, :k] = self.child[cur, right.view(np.int8)]
-        return self.value[node].sum(1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,41 +131,58 @@ def from_dict(d: dict) -> Forest:
     leaves); optionally ``exit_trees`` and ``exit_raw`` (the early exit, see ``Forest.score``)."""
     trees = d["trees"]
     cut = int(d.get("exit_trees") or len(trees))
-    feature: list[int] = []
-    threshold: list[float] = []
-    missing: list[bool] = []
-    child: list[tuple[int, int]] = []
-    value: list[float] = []
-    segments = []
-    for part in (trees[:cut], trees[cut:]):
-        if not part:
-            continue
-        part = sorted(part, key=_depth, reverse=True)  # (a sum: the order within a segment does not matter)
-        depths = np.array([_depth(t) for t in part], dtype=np.int64)
-        roots = []
-        for tree in part:
-            at = len(feature)
-            roots.append(at)
-            for i, (f, t, m, lo, hi, v) in enumerate(tree):
-                leaf = lo < 0
-                feature.append(0 if leaf else f)
-                threshold.append(t)
-                missing.append(bool(m))
-                child.append((at + i, at + i) if leaf else (at + lo, at + hi))
-                value.append(v)
-        depth = int(depths.max(initial=0))
-        active = np.array([(depths > level).sum() for level in range(depth)], dtype=np.int64)
-        segments.append((np.asarray(roots, dtype=np.int32), active, depth))
     return Forest(
         features=tuple(d["features"]),
-        feature=np.asarray(feature, dtype=np.int64),
-        threshold=np.asarray(threshold, dtype=np.float64),
-        missing_left=np.asarray(missing, dtype=bool),
-        child=np.asarray(child, dtype=np.int32).reshape(-1, 2),
-        value=np.asarray(value, dtype=np.float64),
-        segments=tuple(segments),
+        # (deepest tree first within a segment: the order the sums of earlier versions were taken in, and a
+        # sum's last bit depends on it)
+        segments=tuple(_segment(sorted(p, key=_depth, reverse=True)) for p in (trees[:cut], trees[cut:]) if p),
         base=float(d["base"]),
         exit_raw=float(d.get("exit_raw", -np.inf)),
+    )
+
+
+def _segment(trees: list[list]) -> _Segment:
+    """Leaf masks of the trees' nodes, in the tables ``_Segment.raw`` reads (see ``_Segment``)."""
+    width = max(_leaves(t) for t in trees)
+    if width > 64:
+        raise ValueError(f"a tree with {width} leaves: leaf masks hold at most 64")
+    width = next(w for w in _MASK if w >= width)
+    dtype, ones = _MASK[width], _ONES[width]
+    values = np.zeros((len(trees), width))
+    nodes: list[tuple[int, float, bool, int, int]] = []  # internal nodes: feature, threshold, missing_left, tree, mask
+    for t, tree in enumerate(trees):
+        n_leaves = 0
+
+        def visit(i: int, t: int = t, tree: list = tree) -> tuple[int, int]:
+            """Number the leaves under node ``i`` left to right; their range [lo, hi)."""
+            nonlocal n_leaves
+            f, thr, m, lo, hi, v = tree[i]
+            if lo < 0:
+                values[t, n_leaves] = v
+                n_leaves += 1
+                return n_leaves - 1, n_leaves
+            first, mid = visit(lo)
+            visit(hi)
+            left = ((1 << (mid - first)) - 1) << first  # the leaves of the left subtree
+            nodes.append((f, thr, bool(m), t, ones & ~left))
+            return first, n_leaves
+
+        visit(0)
+    used = sorted({f for f, *_ in nodes})
+    thresholds, masks, missing = [], [], []
+    for col in used:
+        mine = sorted((n for n in nodes if n[0] == col), key=lambda n: n[1])
+        step = np.full((len(mine) + 1, len(trees)), ones, dtype=dtype)
+        nan = np.full(len(trees), ones, dtype=dtype)
+        for k, (_, _, m, t, mask) in enumerate(mine, start=1):
+            step[k, t] = mask
+            if not m:
+                nan[t] &= dtype(mask)
+        thresholds.append(np.array([n[1] for n in mine], dtype=np.float64))
+        masks.append(np.bitwise_and.accumulate(step, axis=0))
+        missing.append(nan)
+    return _Segment(
+        used=tuple(used), thresholds=tuple(thresholds), masks=tuple(masks), missing=tuple(missing), values=values
     )
 
 
@@ -167,6 +196,10 @@ def _depth(tree: list) -> int:
         else:
             stack += [(lo, dep + 1), (hi, dep + 1)]
     return best
+
+
+def _leaves(tree: list) -> int:
+    return sum(1 for node in tree if node[3] < 0)
 
 
 @functools.cache

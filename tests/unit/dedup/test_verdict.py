@@ -40,10 +40,9 @@ def walk(tree: list, row: list[float]) -> float:
     return tree[i][5]
 
 
-def test_vectorised_walk_matches_node_by_node_evaluation():
+def test_leaf_masks_match_node_by_node_evaluation():
     f = verdict.from_dict(FOREST)
-    ((roots, active, depth),) = f.segments
-    assert depth == 3 and active.tolist() == [2, 1, 1]  # the deeper tree first, walked alone below level 1
+    assert len(f.segments) == 1
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 7, size=(500, 2))
     x[rng.random(x.shape) < 0.1] = np.nan
@@ -55,6 +54,37 @@ def test_vectorised_walk_matches_node_by_node_evaluation():
     clean = np.nan_to_num(x, nan=2.0)
     raw = [FOREST["base"] + sum(walk(t, list(r)) for t in FOREST["trees"]) for r in clean]
     np.testing.assert_allclose(f.score(clean), 1 / (1 + np.exp(-np.array(raw))), rtol=0, atol=1e-12)
+
+
+def random_tree(rng: np.random.Generator, leaves: int, features: int) -> list:
+    """A tree of ``leaves`` leaves grown by splitting random leaves: lopsided and balanced shapes, thresholds
+    from a few values (ties between nodes), NaN sent either way."""
+    tree = [[0, 0.0, False, -1, -1, float(rng.normal())]]
+    for _ in range(leaves - 1):
+        at = int(rng.choice([i for i, n in enumerate(tree) if n[3] < 0]))
+        tree[at] = [int(rng.integers(features)), float(rng.integers(-3, 4)) / 2, bool(rng.random() < 0.5),
+                    len(tree), len(tree) + 1, 0.0]  # fmt: skip
+        tree += [[0, 0.0, False, -1, -1, float(rng.normal())] for _ in range(2)]
+    return tree
+
+
+@pytest.mark.parametrize("leaves", [1, 2, 7, 8, 9, 16, 31, 33, 64])
+def test_random_forests_match_node_by_node_evaluation(leaves: int):
+    """Leaf masks of every width (8, 16, 32 and 64 bits), one-leaf trees, shared thresholds, missing values
+    and values on the thresholds: each row's sum equals the walk's, bit for bit when taken in the same order."""
+    rng = np.random.default_rng(leaves)
+    trees = [random_tree(rng, int(rng.integers(1, leaves + 1)) if i else leaves, 4) for i in range(12)]
+    f = verdict.from_dict({"features": list("abcd"), "base": 0.25, "trees": trees})
+    x = rng.integers(-4, 5, size=(3000, 4)) / 2 + rng.choice([0.0, 0.1, -0.1], size=(3000, 4))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    order = sorted(trees, key=verdict._depth, reverse=True)
+    raw = np.array([[walk(t, list(r)) for t in order] for r in x]).sum(1) + 0.25
+    np.testing.assert_array_equal(f.score(x), 1 / (1 + np.exp(-raw)))
+
+
+def test_more_than_64_leaves_are_refused():
+    with pytest.raises(ValueError, match="65 leaves"):
+        verdict.from_dict({"features": ["a"], "base": 0.0, "trees": [random_tree(np.random.default_rng(0), 65, 1)]})
 
 
 def test_scores_are_the_same_in_chunks(monkeypatch: pytest.MonkeyPatch):
@@ -86,11 +116,10 @@ def test_shipped_verdict_names_known_features():
     assert set(v.screen.features) <= set(pairs.MINHASH + ("nw",))  # the screen's features cost nothing
     assert set(v.model.features) <= set(pairs.ALL)
     for f in (v.screen, v.model):
-        assert int(f.feature.max()) < len(f.features)
-        # every node's children are nodes of its own tree (a leaf's are itself)
-        starts = np.sort(np.concatenate([roots for roots, _, _ in f.segments]))
-        tree = np.searchsorted(starts, np.arange(f.feature.size), side="right")
-        assert (tree[f.child[:, 0]] == tree).all() and (tree[f.child[:, 1]] == tree).all()
+        for seg in f.segments:
+            assert max(seg.used) < len(f.features)
+            for thr, table in zip(seg.thresholds, seg.masks, strict=True):
+                assert (np.diff(thr) >= 0).all() and table.shape == (thr.size + 1, seg.values.shape[0])
 
 
 def test_a_new_model_is_a_new_code_version():
