@@ -417,8 +417,8 @@ def _learned(
     sim: np.ndarray,
 ) -> pl.DataFrame:
     """``_confirm`` with the learned verdict (``pipeline.dedup.verdict``): pairs with some MinHash evidence
-    pass the screen's cheap look, then the model's; an accepted pair's similarity is at least the share
-    of the shorter text the verifier matched. The closing call of ``deduplicate`` (pairs without ``nw``:
+    pass the screen's cheap look (and the triage's), then the model's; an accepted pair's similarity is at
+    least the share of the shorter text the verifier matched. The closing call of ``deduplicate`` (pairs without ``nw``:
     a document and its canonical one, judged already) asks for that similarity only."""
     v = verdict.load()
     ok = np.zeros(pairs.height, dtype=bool)
@@ -454,9 +454,10 @@ def _learned(
     nw = pairs["nw"].to_numpy()
     look = np.flatnonzero(v.looks_at(evidence=np.maximum(jw, lead), keys=nw, similar=sim >= config.threshold))
 
-    if look.size:
-        cheap = pair_features(texts(look), mhs, config, v.screen.features)
-        look = look[v.screen.score(cheap) >= v.screen_cut]
+    for stage, stage_cut in v.stages:
+        if look.size:
+            cheap = pair_features(texts(look), mhs, config, stage.features)
+            look = look[stage.score(cheap) >= stage_cut]
     if look.size:
         x = pair_features(texts(look), mhs, config, v.model.features)
         ok[look] = v.model.score(x) >= v.cut

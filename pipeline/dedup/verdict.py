@@ -94,10 +94,13 @@ class Forest:
 
 @dataclass(frozen=True, eq=False)
 class Verdict:
-    """Two forests in a cascade. The *screen* sees only what every candidate pair has already (MinHash
+    """Forests in a cascade. The *screen* sees only what every candidate pair has already (MinHash
     estimates, lengths, shared word keys) and rejects the pairs that are plainly unrelated: most
     candidates of a large window are chance band collisions, and the full features cost ~50x more. The
-    *model* judges the rest on the full features: a duplicate when its probability reaches ``cut``."""
+    *triage* (optional) sees the verifier's alignment as well, a fifth of the full features' cost, and
+    rejects most of what is left: texts sharing a topic or a formula, not a story. The *model* judges the
+    rest on the full features: a duplicate when its probability reaches ``cut``. Each earlier stage's cut
+    keeps all but a set share of the pairs the model accepts rightly (``benchmarks/dedup_verdict.py``)."""
 
     screen: Forest
     screen_cut: float
@@ -106,14 +109,22 @@ class Verdict:
     evidence: float  # pairs under the MinHash threshold with a max(whole, lead) Jaccard estimate under this
     keys: int  # ... or fewer shared word keys than this are rejected unseen (``looks_at``)
     version: str
+    triage: Forest | None = None
+    triage_cut: float = 0.0
 
     def looks_at(self, *, evidence: np.ndarray, keys: np.ndarray, similar: np.ndarray) -> np.ndarray:
         """Pairs the forests judge: MinHash-similar ones, and those with some evidence of a shared part."""
         return similar | ((evidence >= self.evidence) & (keys >= self.keys))
 
+    @property
+    def stages(self) -> tuple[tuple[Forest, float], ...]:
+        """The forests before the model, with their cuts, in the order they look."""
+        return ((self.screen, self.screen_cut),) + (((self.triage, self.triage_cut),) if self.triage else ())
+
 
 def verdict_from_dict(d: dict) -> Verdict:
-    """A ``Verdict`` from its JSON form (``screen`` and ``model`` forests, see ``from_dict``)."""
+    """A ``Verdict`` from its JSON form (``screen``, optionally ``triage``, and ``model`` forests, see
+    ``from_dict``)."""
     return Verdict(
         screen=from_dict(d["screen"]),
         screen_cut=float(d["screen_cut"]),
@@ -122,6 +133,8 @@ def verdict_from_dict(d: dict) -> Verdict:
         evidence=float(d["evidence"]),
         keys=int(d["keys"]),
         version=str(d["version"]),
+        triage=from_dict(d["triage"]) if d.get("triage") else None,
+        triage_cut=float(d.get("triage_cut", 0.0)),
     )
 
 
