@@ -142,3 +142,33 @@ def test_learned_verdict_refuses_settings_it_was_not_trained_with():
     assert DedupConfig(verdict="rules", token_count=0).token_count == 0  # the rules take any of them
     with pytest.raises(ValueError, match="verdict = 'rules'"):  # the default names the way out
         DedupConfig(token_count=0)
+
+
+def test_a_pair_the_triage_rejects_is_never_judged_by_the_model(monkeypatch: pytest.MonkeyPatch):
+    """The cascade in ``deduplicate``: a near copy is linked through the screen and the model; a triage stage
+    (here the screen's forest again) that passes nothing (cut over 1) leaves it unlinked, and the model is
+    never asked; one that passes everything changes nothing."""
+    import dataclasses
+
+    from tests.unit.dedup.test_dedup import STORY, dedup_all, doc
+
+    edited = [STORY[0], STORY[1], STORY[2][:-20] + " said officials on Tuesday.", STORY[3]]
+    rows = [doc("orig", 0, STORY), doc("near", 1, edited)]
+    shipped = verdict.load()
+    assert dedup_all(rows)["near"]["canonical_doc_id"] == "orig"
+    asked: list[int] = []
+    score = verdict.Forest.score
+    monkeypatch.setattr(verdict.Forest, "score", lambda self, x: (asked.append(id(self)), score(self, x))[1])
+    for cut, linked in ((1.01, False), (0.0, True)):
+        with_triage = dataclasses.replace(shipped, triage=verdict.from_dict(_screen_dict()), triage_cut=cut)
+        monkeypatch.setattr(verdict, "load", lambda path=None, v=with_triage: v)
+        asked.clear()
+        out = dedup_all(rows)
+        assert (out["near"]["canonical_doc_id"] == "orig") is linked
+        assert id(with_triage.triage) in asked and (id(shipped.model) in asked) is linked
+
+
+def _screen_dict() -> dict:
+    import json
+
+    return json.loads(verdict.MODEL.read_text())["screen"]
