@@ -1,6 +1,7 @@
 """Child process for the crash tests: rewrites one partition again and again until killed.
 
 Generation g writes ``g % 7 + 1`` rows whose text is ``g`` so a reader can tell which write a row came from.
+Prints ``ready`` once it is about to write, then ``committed g`` after each commit.
 """
 
 import sys
@@ -28,4 +29,5 @@ if __name__ == "__main__":
     print("ready", flush=True)
     while True:
         write_partitions(lake, SENTENCES, generation(day, g), dates=[day], run_id=f"gen-{g}")
+        print(f"committed {g}", flush=True)
         g += 1
