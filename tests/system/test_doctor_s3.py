@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -28,22 +26,19 @@ ROOT = "s3://lake/newslake"
 
 @pytest.fixture
 def s3(monkeypatch):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    # The server binds a port the kernel picks and prints it once it listens (no port chosen here and bound
+    # later, which a test running at the same time in another process could take in between).
     code = (
         "import time; from moto.server import ThreadedMotoServer as S; "
-        f"S(ip_address='127.0.0.1', port={port}, verbose=False).start(); time.sleep(3600)"
+        "s = S(ip_address='127.0.0.1', port=0, verbose=False); s.start(); "
+        "print(s.get_host_and_port()[1], flush=True); time.sleep(3600)"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        assert proc.stdout is not None
+        port = proc.stdout.readline().strip()
+        assert port.isdigit(), f"the S3 server did not start (exit code {proc.poll()})"
+        endpoint = f"http://127.0.0.1:{port}"
         client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_boto(CREDS))
         client.create_bucket(Bucket="lake")
         env = {**CREDS, "AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true"}
