@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run    create .venv, install newslake (pinned by constraints.txt), run the pipeline on data/inbox
 #   make test   create .venv if needed, install test tools (and Chromium for the browser test), lint, run every test
+#               on two pytest-xdist workers (--dist loadfile: a module's tests stay on one worker, sharing its fixtures)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,7 +24,7 @@ chromium:
 	@bash scripts/ensure-chromium.sh
 
 test: $(STAMP) chromium lint
-	$(BIN)/python -m pytest -m "" --durations=25
+	$(BIN)/python -m pytest -m "" -n 2 --dist loadfile --durations=25
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest
