@@ -97,7 +97,7 @@ class Verdict:
     """Forests in a cascade. The *screen* sees only what every candidate pair has already (MinHash
     estimates, lengths, shared word keys) and rejects the pairs that are plainly unrelated: most
     candidates of a large window are chance band collisions, and the full features cost ~50x more. The
-    *triage* (optional) sees the verifier's alignment as well, a fifth of the full features' cost, and
+    *triage* (optional) also sees the verifier's alignment and the figures (~40 % of the full features' cost) and
     rejects most of what is left: texts sharing a topic or a formula, not a story. The *model* judges the
     rest on the full features: a duplicate when its probability reaches ``cut``. Each earlier stage's cut
     keeps all but a set share of the pairs the model accepts rightly (``benchmarks/dedup_verdict.py``)."""
