@@ -314,7 +314,10 @@ def main() -> None:
                 print(f"  ratio to{label}: CPU {med['']['cpu_ms_per_doc'] / med[label]['cpu_ms_per_doc']:.2f}x, "
                       f"peak RSS {med['']['peak_rss_mb'] / med[label]['peak_rss_mb']:.2f}x "
                       f"({label.strip(' []')}: {med[label]['cpu_ms_per_doc']:.3f} ms/doc)")  # fmt: skip
-    n_ref = min(25_000, min(int(x) for x in a.sizes.split(",") if x))
+    sizes = [int(x) for x in a.sizes.split(",") if x]
+    if not sizes:  # (--sizes "": the day against its window only)
+        return
+    n_ref = min(25_000, *sizes)
     r = child(["--_ref", str(n_ref)])
     print(f"reference, signatures on {n_ref} docs: one-permutation MinHash {r['oph']:.0f} docs/s, "
           f"classic {cfg.num_perm}-function MinHash {r['perm']:.0f} docs/s")  # fmt: skip
