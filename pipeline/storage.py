@@ -358,6 +358,15 @@ def store_comments(lake: Lake, table: Table, *, run_id: str | None = None) -> li
 # Every Parquet file newslake writes (writes, MERGE, compaction) is zstd: ~40 % smaller than snappy here.
 WRITER_PROPERTIES = WriterProperties(compression="ZSTD", compression_level=3, max_row_group_size=128 * 1024)
 
+# Table properties every new table is created with. A checkpoint every 10 commits (Delta's default in Spark;
+# deltalake's is 100): opening a table reads its newest checkpoint and only the commits after it, so without
+# one every open (and every commit's conflict check) replays the whole log, one file per commit - one request
+# per commit on an object store, and a table gets several commits per daily run, more with MERGE retries.
+# deltalake writes the checkpoint itself, after the commit that completes the interval (its post-commit hook).
+# Expired-log cleanup is as before: logs older than delta.logRetentionDuration (30 days), off once released.
+# Tables created before this keep deltalake's 100; `newslake maintain` checkpoints them.
+TABLE_PROPERTIES = {"delta.checkpointInterval": "10"}
+
 
 @functools.cache
 def code_provenance() -> dict[str, str]:
@@ -789,6 +798,7 @@ def ensure_table(lake: Lake, table: Table) -> DeltaTable:
             mode="error",
             partition_by=[table.partition_by] if table.partition_by else None,
             storage_options=lake.storage_options or None,
+            configuration=TABLE_PROPERTIES,
             commit_properties=_commit(None, "create"),
         )
     except Exception:  # noqa: BLE001 - which error a lost race raises differs by store; re-raised below
