@@ -23,8 +23,15 @@ run: $(STAMP)
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+# The tests' temporary files (lakes, Dagster homes and their SQLite databases) go to the RAM file system when the
+# machine has one with room: every Dagster event is an fsync'ed SQLite commit, and on tmpfs an fsync costs nothing
+# (test_control_plane 166 s -> 142 s, test_noop_run 104 s -> 85 s, each pair measured back to back). A killed
+# process loses nothing from the page cache either way, so the crash tests check the same. Without a writable
+# /dev/shm with 4 GiB free (Docker gives 64 MiB), the system's temporary directory as before.
+TEST_TMPDIR ?= $(shell test -w /dev/shm && df -Pk /dev/shm | awk 'NR == 2 && $$4 > 4194304 {print "/dev/shm"}')
+
 test: $(STAMP) chromium lint
-	$(BIN)/python -m pytest -m "" -n 2 --dist loadfile --durations=25
+	$(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR) )$(BIN)/python -m pytest -m "" -n 2 --dist loadfile --durations=25
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest
