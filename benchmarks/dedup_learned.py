@@ -446,7 +446,8 @@ class Hook(_Wrap):
         self.model_seconds += time.process_time() - t
         self.model_pairs += feats.height
         ok = (p >= self.threshold) & passes(feats, self.prefilter)
-        return res.with_columns(pl.Series("ok", ok), pl.lit(False).alias("rare"))
+        # (its own probability as the score: the consistency guard reads it, see cluster._inconsistent)
+        return res.with_columns(pl.Series("ok", ok), pl.lit(False).alias("rare"), pl.Series("score", p))
 
 
 def gid_table(sig: pl.DataFrame) -> pl.DataFrame:

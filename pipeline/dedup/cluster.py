@@ -9,7 +9,9 @@ Definition of the result for a day ``D`` (a pure function of the signatures date
   against every node of the view; hop ``h + 1`` does the same for the nodes first reached at hop ``h``
   (``max_hops``, default 2: a day's copy of ``y`` also meets ``y``'s own older duplicate ``z``);
 * a candidate pair is an edge when its estimated similarity reaches ``threshold`` and the figures agree
-  (template guard, ``template_conflicts`` in :mod:`pipeline.dedup.figures`);
+  (template guard, ``template_conflicts`` in :mod:`pipeline.dedup.figures`), or, with the learned verdict,
+  when the trees accept it; an accepted pair they are not sure of is no edge when a sure duplicate of one
+  of its texts was judged different from the other (the consistency guard, ``_inconsistent``);
 * a cluster is a connected component of these edges; its canonical document is the first of its view
   documents by (earliest ``pub_datetime``, longest normalised text, smallest ``doc_id``), and
   ``cluster_id`` is the canonical ``doc_id``.
@@ -208,7 +210,7 @@ def _confirm(
     """
     if pairs.height == 0:
         return pairs.select("a", "b").with_columns(
-            pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"), pl.lit(False).alias("rare")
+            pl.lit(0.0).alias("sim"), pl.lit(False).alias("ok"), pl.lit(False).alias("rare"), pl.lit(0.0).alias("score")
         )
     # pairs whose shared word keys are rare in a view: the relaxed thresholds (see _relaxed), and the
     # tail after a dense part without numbers must match little of the original (rare_tail)
@@ -400,7 +402,9 @@ def _confirm(
     retry = np.zeros(n, dtype=bool)
     if _rare_on(config) and "nw" in pairs.columns:
         retry = ~ok & (np.maximum(jw, jl) >= config.rare_evidence) & (pairs["nw"].to_numpy() >= config.rare_keys)
-    return pairs.select("a", "b").with_columns(pl.Series("sim", sim), pl.Series("ok", ok), pl.Series("rare", retry))
+    return pairs.select("a", "b").with_columns(
+        pl.Series("sim", sim), pl.Series("ok", ok), pl.Series("rare", retry), pl.Series("score", ok.astype(float))
+    )
 
 
 def _learned(
@@ -422,6 +426,7 @@ def _learned(
     a document and its canonical one, judged already) asks for that similarity only."""
     v = verdict.load()
     ok = np.zeros(pairs.height, dtype=bool)
+    score = np.zeros(pairs.height)  # the model's probability (0 for pairs an earlier stage rejected)
     # each pair's texts in (smaller, larger) node order, as the hops give them: the features that orient a
     # pair by sketch length fall back on this order when the lengths tie
     ga, gb = pairs["a"].to_numpy(), pairs["b"].to_numpy()
@@ -449,7 +454,10 @@ def _learned(
     if "nw" not in pairs.columns:
         share = pair_features(texts(np.arange(pairs.height)), mhs, config, ("matched_share",))[:, 0]
         return pairs.select("a", "b").with_columns(
-            pl.Series("sim", np.maximum(sim, share)), pl.Series("ok", ok), pl.lit(False).alias("rare")
+            pl.Series("sim", np.maximum(sim, share)),
+            pl.Series("ok", ok),
+            pl.lit(False).alias("rare"),
+            pl.lit(0.0).alias("score"),
         )
     nw = pairs["nw"].to_numpy()
     look = np.flatnonzero(v.looks_at(evidence=np.maximum(jw, lead), keys=nw, similar=sim >= config.threshold))
@@ -460,11 +468,14 @@ def _learned(
             look = look[stage.score(cheap) >= stage_cut]
     if look.size:
         x = pair_features(texts(look), mhs, config, v.model.features)
-        ok[look] = v.model.score(x) >= v.cut
+        score[look] = v.model.score(x)
+        ok[look] = score[look] >= v.cut
         if "matched_share" in v.model.features:
             share = x[:, v.model.features.index("matched_share")]
             sim[look] = np.where(ok[look], np.maximum(sim[look], share), sim[look])
-    return pairs.select("a", "b").with_columns(pl.Series("sim", sim), pl.Series("ok", ok), pl.lit(False).alias("rare"))
+    return pairs.select("a", "b").with_columns(
+        pl.Series("sim", sim), pl.Series("ok", ok), pl.lit(False).alias("rare"), pl.Series("score", score)
+    )
 
 
 def _rare_on(config: DedupConfig) -> bool:
@@ -593,6 +604,42 @@ def _candidates(
     )
 
 
+def _inconsistent(edges: pl.DataFrame, checked: pl.DataFrame, config: DedupConfig) -> pl.DataFrame:
+    """Edges (v, a, b) the consistency guard removes: accepted with a tree score under
+    ``consistency_below``, while one of the two nodes has, in the same view, an edge scored at least
+    ``consistency_sure`` to a third node whose pair with the other node was judged and rejected, though
+    it is no less MinHash-similar (``sim``) than the weak pair.
+
+    Why: a copy garbled by OCR or cut short may have lost what tells its story from a template sibling's
+    (the figures), and the trees accept it against both. Its sure duplicate still has them, and the trees'
+    rejection of that text against the sibling, on at least as much shared text, is the better evidence:
+    the weak link is dropped and the copy stays with its story. A pair is judged once (its verdict is a
+    function of the two texts), so the rule reads the hops' verdicts; a pair no hop judged is no evidence.
+    """
+    scored = checked.select("a", "b", "score", "sim")
+    ed = edges.select("v", "a", "b").unique().join(scored, on=["a", "b"])
+    ends = pl.concat(
+        [
+            ed.select("v", pl.col("a").alias("x"), pl.col("b").alias("y"), "a", "b", "score", "sim"),
+            ed.select("v", pl.col("b").alias("x"), pl.col("a").alias("y"), "a", "b", "score", "sim"),
+        ]
+    )
+    weak = ends.filter(pl.col("score") < config.consistency_below)
+    sure = ends.filter(pl.col("score") >= config.consistency_sure).select("v", "x", pl.col("y").alias("z"))
+    rejected = checked.filter(~pl.col("ok")).select(
+        pl.col("a").alias("za"), pl.col("b").alias("zb"), pl.col("sim").alias("zsim")
+    )
+    return (
+        weak.join(sure, on=["v", "x"])
+        .filter(pl.col("z") != pl.col("y"))
+        .with_columns(pl.min_horizontal("y", "z").alias("za"), pl.max_horizontal("y", "z").alias("zb"))
+        .join(rejected, on=["za", "zb"])
+        .filter(pl.col("zsim") >= pl.col("sim"))
+        .select("v", "a", "b")
+        .unique()
+    )
+
+
 def _components(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Smallest node index of each node's connected component (min-label propagation, pointer jumping)."""
     lab = np.arange(n)
@@ -673,7 +720,14 @@ def deduplicate(
 
     visited = members.filter("is_day").select(pl.col("dnum").alias("v"), "gid").unique()
     frontier, edges = visited, []
-    schema = {"a": pl.UInt32, "b": pl.UInt32, "sim": pl.Float64, "ok": pl.Boolean, "rare": pl.Boolean}
+    schema = {
+        "a": pl.UInt32,
+        "b": pl.UInt32,
+        "sim": pl.Float64,
+        "ok": pl.Boolean,
+        "rare": pl.Boolean,
+        "score": pl.Float64,
+    }
     checked = pl.DataFrame(schema=schema)
     rare_checked = pl.DataFrame(schema=schema)  # verdicts under the relaxed thresholds (_relaxed)
     rare_edges = [pl.DataFrame(schema={"v": pl.Int32, "a": pl.UInt32, "b": pl.UInt32, "sim": pl.Float64})]
@@ -682,12 +736,12 @@ def deduplicate(
             break
         fkeys = frontier.join(band_tab, on="gid")
         if fkeys.height == 0:  # the frontier's documents are too short for any band: nothing to link
-            edges.append(fkeys.select("v", "gid", pl.col("gid").alias("gid2")))  # no rows, the edges' types
+            edges.append(fkeys.select("v", "gid", *(pl.col("gid").alias(c) for c in ("gid2", "a", "b"))))  # no rows
             break
         cand = _candidates(fkeys, band_tab, presence, config)
         todo = cand.select("a", "b", "nw").unique(["a", "b"]).join(checked, on=["a", "b"], how="anti")
         checked = pl.concat([checked, _confirm(todo, groups, mhs, config)])
-        hop_edges = cand.join(checked.filter("ok"), on=["a", "b"]).select("v", "gid", "gid2")
+        hop_edges = cand.join(checked.filter("ok"), on=["a", "b"]).select("v", "gid", "gid2", "a", "b")
         if _rare_on(config):
             # word-key rarity: pairs the rules reject, sharing keys that few nodes of *this view* have,
             # are verified again with the relaxed thresholds; linked in that view only
@@ -704,7 +758,7 @@ def deduplicate(
                 linked = rare_vab.join(rare_checked.filter("ok").select("a", "b", "sim"), on=["a", "b"])
                 rare_edges.append(linked.select(pl.col("v").cast(pl.Int32), "a", "b", "sim"))
                 hop_edges = pl.concat(
-                    [hop_edges, cand.join(linked, on=["v", "a", "b"], how="semi").select("v", "gid", "gid2")]
+                    [hop_edges, cand.join(linked, on=["v", "a", "b"], how="semi").select("v", "gid", "gid2", "a", "b")]
                 ).unique()
         edges.append(hop_edges)
         frontier = (
@@ -722,10 +776,11 @@ def deduplicate(
         .sort("v", "vrank")
         .with_row_index("q")
     )
-    e = (
-        pl.concat(edges)
-        .join(nodes.select("v", "gid", pl.col("q").alias("q1")), on=["v", "gid"])
-        .join(nodes.select("v", pl.col("gid").alias("gid2"), pl.col("q").alias("q2")), on=["v", "gid2"])
+    linked = pl.concat(edges)
+    if config.verdict == "learned" and config.consistency_below > 0:  # (the rules give no score)
+        linked = linked.join(_inconsistent(linked, checked, config), on=["v", "a", "b"], how="anti")
+    e = linked.join(nodes.select("v", "gid", pl.col("q").alias("q1")), on=["v", "gid"]).join(
+        nodes.select("v", pl.col("gid").alias("gid2"), pl.col("q").alias("q2")), on=["v", "gid2"]
     )
     root = _components(nodes.height, e["q1"].to_numpy().astype(np.int64), e["q2"].to_numpy().astype(np.int64))
     nodes = nodes.with_columns(pl.Series("root", root, dtype=pl.UInt32))

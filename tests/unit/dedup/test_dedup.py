@@ -1077,3 +1077,48 @@ def test_learned_similarity_is_the_same_in_every_call(monkeypatch: pytest.Monkey
     both = hops.join(closing, on=["x", "y"], suffix="_closing")
     assert both.height == 2  # the scan and the partial copy are linked to the original directly
     assert both["sim"].to_list() == both["sim_closing"].to_list()
+
+
+# ---------------------------------------------------------------- the consistency guard (option) ----
+def test_consistency_guard_drops_a_weak_link_a_sure_duplicate_contradicts():
+    from pipeline.dedup.cluster import _inconsistent
+
+    # view 0: a = 1 (a story), a' = 2 (its garbled copy), b = 3 (a template sibling of a)
+    def edges(*pairs: tuple[int, int, int]) -> pl.DataFrame:
+        rows = [dict(v=v, gid=x, gid2=y, a=min(x, y), b=max(x, y)) for v, x, y in pairs]
+        return pl.DataFrame(rows, schema={"v": pl.Int32, **dict.fromkeys(("gid", "gid2", "a", "b"), pl.UInt32)})
+
+    def checked(*rows: tuple[int, int, float, bool, float]) -> pl.DataFrame:
+        cols = ("a", "b", "sim", "ok", "score")
+        return pl.DataFrame([dict(zip(cols, r, strict=True)) for r in rows]).with_columns(
+            pl.col("a", "b").cast(pl.UInt32), pl.lit(False).alias("rare")
+        )
+
+    cfg = DedupConfig(consistency_below=0.95)
+    sure, weak = (1, 2, 0.9, True, 0.999), (2, 3, 0.6, True, 0.92)
+    dropped = _inconsistent(edges((0, 1, 2), (0, 2, 3)), checked(sure, weak, (1, 3, 0.8, False, 0.01)), cfg)
+    assert dropped.rows() == [(0, 2, 3)]
+    # no evidence: the sure duplicate's pair with the sibling was never judged, or was judged on less shared
+    # text than the weak link (a cut copy), or the link is not weak, or the sure edge is in another view
+    assert _inconsistent(edges((0, 1, 2), (0, 2, 3)), checked(sure, weak), cfg).height == 0
+    low = checked(sure, weak, (1, 3, 0.5, False, 0.01))
+    assert _inconsistent(edges((0, 1, 2), (0, 2, 3)), low, cfg).height == 0
+    strong = checked(sure, (2, 3, 0.6, True, 0.97), (1, 3, 0.8, False, 0.01))
+    assert _inconsistent(edges((0, 1, 2), (0, 2, 3)), strong, cfg).height == 0
+    assert _inconsistent(edges((1, 1, 2), (0, 2, 3)), checked(sure, weak, (1, 3, 0.8, False, 0.01)), cfg).height == 0
+    # either end of the weak link may have the sure duplicate
+    flipped = checked((3, 4, 0.9, True, 0.999), weak, (2, 4, 0.7, False, 0.2))
+    assert _inconsistent(edges((0, 3, 4), (0, 2, 3)), flipped, cfg).rows() == [(0, 2, 3)]
+
+
+@pytest.mark.parametrize("window_days", [3, None])
+def test_consistency_guard_keeps_the_cluster_semantics(window_days):
+    # the guard on (the default) and off: the same order invariance and the same clusters on the mixed
+    # corpus, where no link is weak and contradicted
+    docs = _corpus()
+    cfg = DedupConfig(window_days=window_days)
+    assert cfg.consistency_below > 0
+    days = sorted(docs)
+    ref = _process(days, docs, cfg)
+    assert _process(days[::-1], docs, cfg).equals(ref)
+    assert ref.equals(_process(days, docs, DedupConfig(window_days=window_days, consistency_below=0.0)))
