@@ -73,8 +73,11 @@ def components(nodes: set[int], edges: list[tuple[int, int]]) -> dict[int, int]:
     return {n: find(n) for n in nodes}
 
 
-def guarded(accepted: list[tuple[int, int]], below: float) -> tuple[set[tuple[int, int]], list[dict]]:
-    """The accepted pairs the guard drops, and one event per (pair, third node) that drops it."""
+def guarded(
+    accepted: list[tuple[int, int]], below: float, *, as_similar: bool = False
+) -> tuple[set[tuple[int, int]], list[dict]]:
+    """The accepted pairs the guard drops, and one event per (pair, third node) that drops it (``as_similar``:
+    only a rejected pair at least as MinHash-similar as the weak one counts)."""
     near: dict[int, dict[int, float]] = defaultdict(dict)
     for a, b in accepted:
         near[a][b] = near[b][a] = SCORE.get((a, b), 1.0)
@@ -87,6 +90,8 @@ def guarded(accepted: list[tuple[int, int]], below: float) -> tuple[set[tuple[in
             for z, sz in near[u].items():
                 k = (min(z, v), max(z, v))
                 if z != v and sz >= SURE and k in JUDGED and not JUDGED[k]:
+                    if as_similar and SIM[k] < SIM[(x, y)]:
+                        continue
                     drop.add((x, y))
                     events.append(
                         dict(x=x, y=y, z=z, v=v, s_xy=s, s_zy=SCORE.get(k, -1.0), sim_xy=SIM[(x, y)], sim_zy=SIM[k])
@@ -94,7 +99,9 @@ def guarded(accepted: list[tuple[int, int]], below: float) -> tuple[set[tuple[in
     return drop, events
 
 
-def study(df: pl.DataFrame, name: str, seed: int, belows: list[float]) -> tuple[dict, list[dict]]:
+def study(
+    df: pl.DataFrame, name: str, seed: int, belows: list[float], *, as_similar: bool = False
+) -> tuple[dict, list[dict]]:
     """One set: P, R, template merges and pairs dropped without the guard and at each ``below``; the events
     of ``below`` 0.95."""
     SCORE.clear(), JUDGED.clear(), SIM.clear(), NODES.clear()
@@ -124,7 +131,7 @@ def study(df: pl.DataFrame, name: str, seed: int, belows: list[float]) -> tuple[
     row: dict = dict(set=name, seed=seed, base=(m["precision"], m["recall"], template_merges(df, lab), 0))
     out: list[dict] = []
     for below in belows:
-        drop, events = guarded(accepted, below)
+        drop, events = guarded(accepted, below, as_similar=as_similar)
         lab = labels(components(nodes, [k for k in accepted if k not in drop]))
         m = scores(gold, lab)
         row[str(below)] = (m["precision"], m["recall"], template_merges(df, lab), len(drop))
@@ -140,6 +147,9 @@ def main() -> None:
     ap.add_argument("--seeds", default="29,41,43,47,79,83")
     ap.add_argument("--below", default="0.93,0.95,0.97", help="tree scores under which an accepted pair is weak")
     ap.add_argument("--events", help="parquet file for the pairs dropped at --below 0.95 (with their labels)")
+    ap.add_argument(
+        "--as-similar", action="store_true", help="the rejected pair must be at least as similar as the weak one"
+    )
     ap.add_argument("--originals", type=int, default=2400)
     ap.add_argument("--noisy-originals", type=int, default=1000)
     args = ap.parse_args()
@@ -151,7 +161,7 @@ def main() -> None:
     rows, all_events = [], []
     for seed in [int(x) for x in args.seeds.split(",")]:
         for name in args.sets.split(","):
-            row, events = study(build_set(name, args, seed), name, seed, belows)
+            row, events = study(build_set(name, args, seed), name, seed, belows, as_similar=args.as_similar)
             rows.append(row)
             all_events += events
             print(json.dumps(row), flush=True)
