@@ -210,9 +210,9 @@ class DedupConfig:
         The consistency guard (learned verdict only; since dedup-13; ``consistency_below = 0`` disables it):
         a pair the trees accept with a score under ``consistency_below`` is no edge when one of its two texts
         has a duplicate they accept with at least ``consistency_sure`` whose pair with the other text they
-        judged and rejected, though it is no less MinHash-similar (``cluster._inconsistent``). Held out (12
-        seeds, five sets) it halves the template merges of the noisy and shift sets and cuts the names
-        set's by a sixth, for -0.001 shift recall (benchmarks/README-dedup.md, session 17).
+        judged and rejected, though it is no less MinHash-similar (``cluster._inconsistent``). Template
+        merges summed over 12 held-out seeds: noisy 5 -> 2, shift 13 -> 6, names 65 -> 55; over 6 fresh
+        seeds shift 18 -> 16, names 38 -> 33, noisy unchanged; shift recall -0.001 (README-dedup, dedup-13).
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
