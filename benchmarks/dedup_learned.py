@@ -55,7 +55,7 @@ from pipeline.dedup import cluster as C
 from pipeline.dedup import pairs as P
 from pipeline.dedup.figures import _Figures, _stop_words, same_numbers, slot_conflicts, template_conflicts
 from pipeline.dedup.signatures import band_rows
-from pipeline.dedup.tokens import PAD_A, PAD_B, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
+from pipeline.dedup.tokens import PAD_A, PAD_B, _hits, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
 
 SETS = ("clean", "noisy")
 RARE = 4  # a word key held by at most this many nodes is rare (rare_nodes)
@@ -94,6 +94,7 @@ GROUPS = {
     "keys": ["nw", "k_shared"],  # shared word keys (a property of the pair)
     "rarity_frame": ["k_rare", "k_min", "k_mean_log"],  # how many nodes of the whole frame hold them
     "rarity_view": ["k_rare_v", "k_min_v", "k_mean_log_v"],  # ... of the view of the later node's day
+    "gaps": ["gap_s", "gap_t"],  # session 17 study: words before the first match on each side
     "new": ["first_hit", "word_share", "word_hit", "num_hit", "n_num_s", "pos_eq", "pos_eq_num", "digit_only"],
 }
 FEATURES = [f for g in GROUPS.values() for f in g]
@@ -205,6 +206,7 @@ def pair_features(
     f: dict[str, np.ndarray] = {name: x[:, j] for j, name in enumerate(shared)}
     # word_share: the tail vocabulary measured from the start (a second pass); na / nb: by gid order
     f["word_share"] = np.zeros(n)
+    f["gap_s"], f["gap_t"] = np.zeros(n), np.zeros(n)
     stop = _stop_words(config.seed)
     words = np.minimum(mhs.words[rows], config.token_count)
     for s in range(0, n, CHUNK):
@@ -214,10 +216,26 @@ def pair_features(
         b, lb = mhs.unpack(rows[ib[sl]], wc, PAD_B)
         nv0, nsh0 = tail_vocabulary(a, la, b, lb, np.zeros(a.shape[0], dtype=np.int64), stop)
         f["word_share"][sl] = nsh0 / np.maximum(nv0, 1)
+        f["gap_s"][sl], f["gap_t"][sl] = _lead_gaps(a, la, b, lb, config.verify_band)
     parts = _figure_parts(pairs, sub.select("gid", "figures"))
     f |= {k: parts[k] for k in ("na", "nb", "new_a", "new_b")}
     f |= _key_parts(pairs, *keyinfo)
     return pl.DataFrame({name: np.asarray(f[name], dtype=np.float64) for name in FEATURES})
+
+
+def _lead_gaps(
+    a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, band: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Words before the first word found in the other sketch (within ``band``), in the shorter sketch and in
+    the longer one (session 17 study: a formula sibling names another subject, so both texts start with
+    words the other lacks, of other lengths; a copy starts where its original does)."""
+    s, t, ls = _oriented(a, b, la, lb)
+    lt = np.maximum(la, lb)
+    out = []
+    for x, y, lx in ((s, t, ls), (t, s, lt)):
+        hit = _hits(x, y, band) & (np.arange(x.shape[1]) < lx[:, None])
+        out.append(np.where(hit.any(1), np.argmax(hit, 1), lx).astype(float))
+    return out[0], out[1]
 
 
 # ------------------------------------------------------------- feature costs ----
