@@ -58,19 +58,10 @@ def _recording_confirm(pairs, groups, mhs, config, rare=False):  # type: ignore[
 
 
 def components(nodes: set[int], edges: list[tuple[int, int]]) -> dict[int, int]:
-    root = {n: n for n in nodes}
-
-    def find(x: int) -> int:
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        return x
-
-    for a, b in edges:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            root[max(ra, rb)] = min(ra, rb)
-    return {n: find(n) for n in nodes}
+    """Each node's component label (the product's ``cluster._components`` over node ids)."""
+    src, dst = (np.array([e[i] for e in edges], dtype=np.int64) for i in (0, 1))
+    root = C._components(max(nodes, default=-1) + 1, src, dst)
+    return {n: int(root[n]) for n in nodes}
 
 
 def guarded(
