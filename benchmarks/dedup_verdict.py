@@ -113,6 +113,10 @@ def main() -> None:
         default="",
         help="features the model's probability may only fall with (monotonic constraints), comma-separated",
     )
+    ap.add_argument(
+        "--random-state", type=int, default=0, help="the model's early-stopping split (another draw of the same fit)"
+    )
+    ap.add_argument("--cut", type=float, help="the model's cut (default: the one maximising the summed mean ARI)")
     ap.add_argument("--version", default="learned-1")
     ap.add_argument("--out", default=str(verdict.MODEL))
     args = ap.parse_args()
@@ -137,7 +141,7 @@ def main() -> None:
             learning_rate=args.rate,
             max_leaf_nodes=args.leaves,
             monotonic_cst=monotonic if down else None,
-            random_state=0,
+            random_state=args.random_state,
         ).fit(x, yy)
 
     def small(trees: int, leaves: int):
@@ -206,7 +210,7 @@ def main() -> None:
             if best is None or total > best[0]:
                 best = (total, float(c))
         assert best is not None
-        cut = best[1]
+        cut = best[1] if args.cut is None else args.cut
         rightly = (p_m >= cut) & y
         screen_cut = float(np.quantile(p_s[rightly], args.screen_loss))
         exit_raw = float(np.quantile(early[p_m >= cut], args.exit_loss))

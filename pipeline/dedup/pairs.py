@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pipeline.dedup.cluster import _MinHashes
 
 _CHUNK = 4096
+_GAP_SCAN = 24  # places of the longer sketch ``_longer_gap`` compares before comparing a pair whole
 
 # features by the pass that computes them
 MINHASH = ("jw", "jl", "cont", "sim", "mh_ok", "log_short", "log_long", "len_ratio")
@@ -34,6 +35,10 @@ VERIFIER = ("ls", "lt", "lm", "lm_share", "matched", "matched_share", "vtail", "
 NUMBER_CHECK = ("chk", "bad", "bad_rate")  # the verifier's number check (the costliest part: only when named)
 NUMBERS_FROM = 20  # ... and only for pairs with a matched prefix of at least this many words (else 0)
 MATCHES = ("first_hit", "word_hit", "num_hit", "n_num_s", "pos_eq", "pos_eq_num", "digit_only")
+# words of the longer sketch before its first word found in the shorter (``first_hit`` is the shorter's): a
+# formula sibling names another subject, so both texts open with words the other lacks; a copy, even a cut
+# or garbled one, opens where its original does (dedup-14, session 18)
+LEAD_GAP = ("gap_t",)
 DENSE = ("e", "e_share", "trate", "chk_e", "bad_e", "bad_e_rate", "start8", "dense_novel")
 DENSE_NUMBERS = ("chk_e", "bad_e", "bad_e_rate", "dense_novel")  # (the costly part of the dense pass)
 TAIL = ("nv", "nsh", "nsh_share")
@@ -43,7 +48,7 @@ FIGURES = (
     "new_hi", "lead_m", "lead_differ", "guard_whole", "guard_lead", "guard_lead_own",
 )  # fmt: skip
 OTHER = ("same_nums", "nw")
-ALL = MINHASH + VERIFIER + NUMBER_CHECK + MATCHES + DENSE + TAIL + PREFIX_NUMBERS + FIGURES + OTHER
+ALL = MINHASH + VERIFIER + NUMBER_CHECK + MATCHES + LEAD_GAP + DENSE + TAIL + PREFIX_NUMBERS + FIGURES + OTHER
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, names: tuple[st
         log_long=np.log(hi),
         len_ratio=hi / lo,
     )
-    if want & set(VERIFIER + NUMBER_CHECK + MATCHES + DENSE + TAIL + PREFIX_NUMBERS):
+    if want & set(VERIFIER + NUMBER_CHECK + MATCHES + LEAD_GAP + DENSE + TAIL + PREFIX_NUMBERS):
         f |= _token_features(p, mhs, config, want)
     if want & set(FIGURES):
         f |= _figure_features(p, config)
@@ -99,7 +104,8 @@ def _token_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, want: se
     w = config.token_count
     band = config.verify_band
     dense_on = bool(want & set(DENSE + TAIL))
-    out = {x: np.zeros(n) for x in VERIFIER + NUMBER_CHECK + MATCHES + DENSE + TAIL + PREFIX_NUMBERS if x in want}
+    token_groups = VERIFIER + NUMBER_CHECK + MATCHES + LEAD_GAP + DENSE + TAIL + PREFIX_NUMBERS
+    out = {x: np.zeros(n) for x in token_groups if x in want}
     # (a matched prefix longer than any sketch: no pair's numbers are checked)
     numbers_from = NUMBERS_FROM if want & set(NUMBER_CHECK) else w + 1
     words = np.minimum(mhs.words, w)
@@ -138,6 +144,8 @@ def _token_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, want: se
         )
         if want & set(MATCHES):
             vals |= _matches(a, la, b, lb, hits[0])
+        if "gap_t" in want:
+            vals["gap_t"] = _longer_gap(a, la, b, lb, band)
         if dense_on:
             e, trate, chk_e, bad_e, ns, nt, nc, start = dense_prefix(
                 a,
@@ -195,6 +203,29 @@ def _matches(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, hit: 
         # the words agree (>= 90 % of the shorter's found) but its multi-digit numbers do not
         digit_only=((word_hit >= 0.9) & (n_numbers >= 2) & (num_hit <= 0.5)).astype(float),
     )
+
+
+def _longer_gap(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, band: int) -> np.ndarray:
+    """Words of the longer sketch before its first word that the shorter has within ``band`` places (its
+    length when none). Most pairs match early, so the first ``_GAP_SCAN`` places are compared first and
+    only the pairs with no match there are compared whole. (Padding never matches: ``_oriented``.)"""
+    s, t, _ = _oriented(a, b, la, lb)
+    lt = np.maximum(la, lb)
+    w = t.shape[1]
+    gap = lt.astype(float)  # (no match)
+    todo = np.arange(t.shape[0])
+    for k in (min(w, _GAP_SCAN), w):
+        hit = np.zeros((todo.size, k), bool)
+        ts, ss = t[todo], s[todo]
+        for d in range(-min(band, w - 1), min(band, w - 1) + 1):
+            lo, hi = max(0, -d), min(k, w - d)  # places j of t with j + d inside s
+            hit[:, lo:hi] |= ts[:, lo:hi] == ss[:, lo + d : hi + d]
+        found = hit.any(1)
+        gap[todo[found]] = np.argmax(hit[found], 1)
+        todo = todo[~found]
+        if not todo.size or k == w:
+            break
+    return gap
 
 
 def _novel(ns: np.ndarray, nt: np.ndarray, nc: np.ndarray) -> np.ndarray:

@@ -846,6 +846,40 @@ def test_dense_prefix_counts_the_matches_of_the_first_words():
         assert 28 <= e[0] <= 32 and (start[0] >= START_MATCHES) == starts
 
 
+def test_longer_gap_counts_the_longer_texts_words_before_its_first_match():
+    """``gap_t``: a formula sibling opens with another subject's name, so the longer text has words before
+    its first match; a cut or garbled copy opens where its original does. On random sketches (first matches
+    before and after the scan's first places, and none) it equals the whole comparison done with
+    ``_hits`` in the longer text's direction."""
+    import numpy as np
+
+    from pipeline.dedup.pairs import _longer_gap
+    from pipeline.dedup.tokens import PAD_A, PAD_B, _hits, _oriented
+
+    story = [pseudo_words(2820 + i, 30) for i in range(3)]
+    words = " ".join(story).replace(".", "").split(" ")
+    sibling = "the " + pseudo_words(2830, 9).rstrip(".") + " " + " ".join(words[6:60])
+    copy = ocr(" ".join(words[:40]), 3, 0.03) + " " + pseudo_words(2831, 40)
+    gaps = [_longer_gap(*_sketches(text, " ".join(story)), 6)[0] for text in (sibling, copy)]
+    assert gaps[0] >= 4 and gaps[1] == 0
+
+    rng = np.random.default_rng(5)
+    n, w, band = 300, 64, 3
+    a, b = rng.integers(0, 4000, (n, w)) * 4, rng.integers(0, 4000, (n, w)) * 4
+    la, lb = rng.integers(1, w + 1, n), rng.integers(1, w + 1, n)
+    first = rng.integers(0, w, n)  # plant one shared word at a random place of b (in range of some a place)
+    for i in np.flatnonzero(rng.random(n) < 0.8):
+        b[i, first[i]] = a[i, min(first[i] + 1, w - 1)]
+    a[np.arange(w) >= la[:, None]], b[np.arange(w) >= lb[:, None]] = PAD_A, PAD_B
+    s, t, _ = _oriented(a, b, la, lb)
+    lt = np.maximum(la, lb)
+    hit = _hits(t, s, band) & (np.arange(w) < lt[:, None])
+    want = np.where(hit.any(1), np.argmax(hit, 1), lt)
+    got = _longer_gap(a, la, b, lb, band)
+    assert (got > 24).any() and (got == lt).any() and (got < 24).any()
+    assert np.array_equal(got, want)
+
+
 @rules_only
 def test_prefix_copy_cut_inside_the_lead_is_judged_by_its_own_numbers():
     """The copy keeps 28 words (with the story's first number) and its brief brings a number of its own
