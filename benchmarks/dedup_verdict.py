@@ -47,7 +47,7 @@ SCREEN_FEATURES = P.MINHASH + ("nw",)
 MODEL_FEATURES = (
     *P.MINHASH, *P.VERIFIER, *P.PREFIX_NUMBERS, "slots", "slot_conf", "slot_rate", "slots_j", "slot_conf_j",
     "nc", "lead_m", "lead_differ", "n_lo", "n_hi", "new_lo", "new_hi", "guard_whole", "guard_lead",
-    "guard_lead_own", "nw", *P.MATCHES, *P.NUMBER_CHECK, "start8", *P.TAIL,
+    "guard_lead_own", "nw", *P.MATCHES, *P.NUMBER_CHECK, "start8", *P.TAIL, *P.LEAD_GAP,
 )  # fmt: skip
 # what the triage sees (learned-8): the screen's features, the verifier's alignment without its number check
 # and the figures guard's counts; not the number check, the dense part or the tail vocabulary (the model's
