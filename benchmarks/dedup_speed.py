@@ -211,8 +211,10 @@ def child(args: list[str], tree: Path | None = None) -> dict:
     """Run one measurement in a fresh interpreter; ``tree`` puts another ``pipeline`` package first on
     the path (the reference code)."""
     env = dict(os.environ)
-    if tree is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(tree), env.get("PYTHONPATH", "")])
+    # the repository before site-packages: run as a script, the child's path starts at benchmarks/, and
+    # pysbd installs a top-level ``benchmarks`` package of its own
+    first = [str(tree)] if tree is not None else []
+    env["PYTHONPATH"] = os.pathsep.join([*first, str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
     res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
