@@ -230,12 +230,8 @@ def _lead_gaps(
     the longer one (session 17 study: a formula sibling names another subject, so both texts start with
     words the other lacks, of other lengths; a copy starts where its original does)."""
     s, t, ls = _oriented(a, b, la, lb)
-    lt = np.maximum(la, lb)
-    out = []
-    for x, y, lx in ((s, t, ls), (t, s, lt)):
-        hit = _hits(x, y, band) & (np.arange(x.shape[1]) < lx[:, None])
-        out.append(np.where(hit.any(1), np.argmax(hit, 1), lx).astype(float))
-    return out[0], out[1]
+    hit = _hits(s, t, band) & (np.arange(s.shape[1]) < ls[:, None])
+    return np.where(hit.any(1), np.argmax(hit, 1), ls).astype(float), P._longer_gap(a, la, b, lb, band)
 
 
 # ------------------------------------------------------------- feature costs ----

@@ -199,7 +199,9 @@ def main() -> None:
             p_s[out] = screen(x_s[inn], y[inn]).predict_proba(x_s[out])[:, 1]
             print(f"  out-of-fold scores for seed {s}", flush=True)
         # (no triage yet: every pair passes it while the cut is chosen)
-        seen = seen.with_columns(*(pl.Series(k, v) for k, v in dict(p_m=p_m, p_s=p_s, early=early, p_t=p_t).items()))
+        seen = seen.with_columns(
+            pl.Series("p_m", p_m), pl.Series("p_s", p_s), pl.Series("early", early), pl.Series("p_t", p_t)
+        )
 
         print(f"{'cut':>5} " + " ".join(f"{n + ' P / R / ARI':>26}" for n in sets))
         best = None

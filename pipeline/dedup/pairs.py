@@ -21,7 +21,7 @@ import polars as pl
 
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.figures import NOVEL, SAME_SHARE, _Figures, _stop_words, same_numbers, slot_conflicts
-from pipeline.dedup.tokens import PAD_A, PAD_B, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
+from pipeline.dedup.tokens import PAD_A, PAD_B, _hits, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
 
 if TYPE_CHECKING:
     from pipeline.dedup.cluster import _MinHashes
@@ -207,24 +207,20 @@ def _matches(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, hit: 
 
 def _longer_gap(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, band: int) -> np.ndarray:
     """Words of the longer sketch before its first word that the shorter has within ``band`` places (its
-    length when none). Most pairs match early, so the first ``_GAP_SCAN`` places are compared first and
-    only the pairs with no match there are compared whole. (Padding never matches: ``_oriented``.)"""
+    length when none). Most pairs match early, so the first ``_GAP_SCAN`` places are compared first (with
+    the ``band`` places after them that they can match) and only the pairs with no match there whole.
+    (Padding never matches: ``_oriented``.)"""
     s, t, _ = _oriented(a, b, la, lb)
-    lt = np.maximum(la, lb)
-    w = t.shape[1]
-    gap = lt.astype(float)  # (no match)
-    todo = np.arange(t.shape[0])
-    for k in (min(w, _GAP_SCAN), w):
-        hit = np.zeros((todo.size, k), bool)
-        ts, ss = t[todo], s[todo]
-        for d in range(-min(band, w - 1), min(band, w - 1) + 1):
-            lo, hi = max(0, -d), min(k, w - d)  # places j of t with j + d inside s
-            hit[:, lo:hi] |= ts[:, lo:hi] == ss[:, lo + d : hi + d]
+    gap = np.maximum(la, lb).astype(float)  # (no match)
+    k = min(t.shape[1], _GAP_SCAN)
+    hit = _hits(t[:, : k + band], s[:, : k + band], band)[:, :k]
+    found = hit.any(1)
+    gap[found] = np.argmax(hit[found], 1)
+    rest = np.flatnonzero(~found)
+    if rest.size and k < t.shape[1]:
+        hit = _hits(t[rest], s[rest], band)
         found = hit.any(1)
-        gap[todo[found]] = np.argmax(hit[found], 1)
-        todo = todo[~found]
-        if not todo.size or k == w:
-            break
+        gap[rest[found]] = np.argmax(hit[found], 1)
     return gap
 
 
