@@ -95,6 +95,7 @@ GROUPS = {
     "rarity_frame": ["k_rare", "k_min", "k_mean_log"],  # how many nodes of the whole frame hold them
     "rarity_view": ["k_rare_v", "k_min_v", "k_mean_log_v"],  # ... of the view of the later node's day
     "gaps": ["gap_s", "gap_t"],  # session 17 study: words before the first match on each side
+    "names": ["name_miss", "name_miss_hi", "name_n"],  # session 19: lead names missing from the other text
     "new": ["first_hit", "word_share", "word_hit", "num_hit", "n_num_s", "pos_eq", "pos_eq_num", "digit_only"],
 }
 FEATURES = [f for g in GROUPS.values() for f in g]

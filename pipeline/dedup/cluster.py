@@ -10,8 +10,10 @@ Definition of the result for a day ``D`` (a pure function of the signatures date
   (``max_hops``, default 2: a day's copy of ``y`` also meets ``y``'s own older duplicate ``z``);
 * a candidate pair is an edge when its estimated similarity reaches ``threshold`` and the figures agree
   (template guard, ``template_conflicts`` in :mod:`pipeline.dedup.figures`), or, with the learned verdict,
-  when the trees accept it; an accepted pair they are not sure of is no edge when a sure duplicate of one
-  of its texts was judged different from the other (the consistency guard, ``_inconsistent``);
+  when the trees accept it and the subject check does not part it (each text repeats a name of its first
+  paragraph that the other lacks, with little else shared: ``_name_veto``); an accepted pair they are not
+  sure of is no edge when a sure duplicate of one of its texts was judged different from the other (the
+  consistency guard, ``_inconsistent``);
 * a cluster is a connected component of these edges; its canonical document is the first of its view
   documents by (earliest ``pub_datetime``, longest normalised text, smallest ``doc_id``), and
   ``cluster_id`` is the canonical ``doc_id``.
@@ -25,7 +27,7 @@ one semi-join probe per hop; MinHash rows are read only for candidates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -470,12 +472,35 @@ def _learned(
         x = pair_features(texts(look), mhs, config, v.model.features)
         score[look] = v.model.score(x)
         ok[look] = score[look] >= v.cut
+        if config.name_veto > 0 and ok[look].any():
+            _name_veto(look[ok[look]], x[ok[look]], v.model.features, texts, mhs, config, ok, score)
         if "matched_share" in v.model.features:
             share = x[:, v.model.features.index("matched_share")]
             sim[look] = np.where(ok[look], np.maximum(sim[look], share), sim[look])
     return pairs.select("a", "b").with_columns(
         pl.Series("sim", sim), pl.Series("ok", ok), pl.lit(False).alias("rare"), pl.Series("score", score)
     )
+
+
+def _name_veto(
+    acc: np.ndarray,
+    x: np.ndarray,
+    names: tuple[str, ...],
+    texts: Callable[[np.ndarray], PairTexts],
+    mhs: _MinHashes,
+    config: DedupConfig,
+    ok: np.ndarray,
+    score: np.ndarray,
+) -> None:
+    """The subject check (``DedupConfig.name_veto``) on the pairs ``acc`` the trees accepted (``x``: their
+    features ``names``): the vetoed ones become rejected pairs with score 0, in ``ok`` and ``score``."""
+    if "word_hit" in names:
+        hit = x[:, names.index("word_hit")]
+    else:
+        hit = pair_features(texts(acc), mhs, config, ("word_hit",))[:, 0]
+    miss = pair_features(texts(acc), mhs, config, ("name_miss",))[:, 0]
+    veto = acc[(miss >= 1) & (hit < config.name_veto)]
+    ok[veto], score[veto] = False, 0.0
 
 
 def _rare_on(config: DedupConfig) -> bool:

@@ -213,6 +213,13 @@ class DedupConfig:
         judged and rejected, though it is no less MinHash-similar (``cluster._inconsistent``). Template
         merges summed over 12 held-out seeds: noisy 5 -> 2, shift 13 -> 6, names 65 -> 55; over 6 fresh
         seeds shift 18 -> 16, names 38 -> 33, noisy unchanged; shift recall -0.001 (README-dedup, dedup-13).
+    name_veto : float
+        The subject check (learned verdict only; since dedup-15; 0 disables it): a pair the trees accept is
+        no duplicate when each text's first paragraph repeats a capitalised name that the other text's sketch
+        lacks (``pairs.NAMES``: ``name_miss`` >= 1) and less than ``name_veto`` of the shorter text's words
+        are found in the other (``word_hit``): formula stories of two companies ("Micropolis Corp said it
+        filed ... , Micropolis said" / "MTech Corp said it filed ... , MTech said"), shaped like a partial
+        copy. A copy, cut or garbled, keeps its original's subject (README-dedup, session 19).
     window_days : int or None
         A day is compared with itself and the ``window_days`` days before it; ``None`` = unlimited.
     max_hops : int
@@ -270,6 +277,7 @@ class DedupConfig:
     verdict: str = "learned"
     consistency_below: float = 0.95
     consistency_sure: float = 0.99
+    name_veto: float = 0.5
     window_days: int | None = 30
     max_hops: int = 2
     seed: int = 1

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from pipeline.dedup.signatures import LEAD_TOKEN, _ranks
+from pipeline.dedup.signatures import LEAD_TOKEN, MARK, _ranks
 from pipeline.dedup.tokens import _distinct, token_sketch
 
 NOVEL = 0.6  # whole-text pairs: a template pair when this share of each text's numbers is new to the other
@@ -138,7 +138,7 @@ class _Figures:
         toks = (
             figs.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("i"), pl.col("figures").str.split(" ").alias("t"))
             .explode("t")
-            .filter(pl.col("t").is_not_null() & (pl.col("t") != "") & ~pl.col("t").str.starts_with(LEAD_TOKEN))
+            .filter(pl.col("t").is_not_null() & (pl.col("t") != "") & ~pl.col("t").str.starts_with(MARK))
             .select("i", pl.col("t").str.split_exact("=", 1).struct.rename_fields(["slot", "fig"]))
             .unnest("t")
             .unique()
@@ -275,7 +275,7 @@ def same_numbers(pairs: pl.DataFrame, figures: pl.DataFrame, *, least: int, shar
             .join(figures.rename({"gid": side}), on=side)
             .select("pid", pl.col("figures").str.split(" ").alias("t"))
             .explode("t")
-            .filter(pl.col("t").is_not_null() & ~pl.col("t").str.starts_with(LEAD_TOKEN))
+            .filter(pl.col("t").is_not_null() & ~pl.col("t").str.starts_with(MARK))
             .select("pid", pl.col("t").str.split_exact("=", 1).struct.field("field_1").alias("fig"))
             .filter(pl.col("fig").str.len_chars() > 1)
             .group_by("pid", "fig")

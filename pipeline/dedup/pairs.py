@@ -21,6 +21,7 @@ import polars as pl
 
 from pipeline.dedup.config import DedupConfig
 from pipeline.dedup.figures import NOVEL, SAME_SHARE, _Figures, _stop_words, same_numbers, slot_conflicts
+from pipeline.dedup.signatures import NAMES_TOKEN, _ranks
 from pipeline.dedup.tokens import PAD_A, PAD_B, _hits, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
 
 if TYPE_CHECKING:
@@ -39,6 +40,13 @@ MATCHES = ("first_hit", "word_hit", "num_hit", "n_num_s", "pos_eq", "pos_eq_num"
 # formula sibling names another subject, so both texts open with words the other lacks; a copy, even a cut
 # or garbled one, opens where its original does (dedup-14, session 18)
 LEAD_GAP = ("gap_t",)
+# a story's subject: the lead names (capitalised words of the lead that recur, ``pipeline.dedup.text``) of one
+# text missing from the other's sketch, the fewer of the two sides' counts and the more, and the fewer names.
+# A formula sibling's subject ("Micropolis ... Micropolis said") is missing from its sibling, and the
+# sibling's from it; a copy, cut or garbled, keeps its original's subject, and noise that garbles the
+# original's name in the copy leaves the copy no recurring name its original lacks (session 19)
+NAMES = ("name_miss", "name_miss_hi", "name_n")
+_NO_NAME = -18  # 0xFFEE: the padding of the names (low bits 10, like the sketch's padding: never a code)
 DENSE = ("e", "e_share", "trate", "chk_e", "bad_e", "bad_e_rate", "start8", "dense_novel")
 DENSE_NUMBERS = ("chk_e", "bad_e", "bad_e_rate", "dense_novel")  # (the costly part of the dense pass)
 TAIL = ("nv", "nsh", "nsh_share")
@@ -48,7 +56,7 @@ FIGURES = (
     "new_hi", "lead_m", "lead_differ", "guard_whole", "guard_lead", "guard_lead_own",
 )  # fmt: skip
 OTHER = ("same_nums", "nw")
-ALL = MINHASH + VERIFIER + NUMBER_CHECK + MATCHES + LEAD_GAP + DENSE + TAIL + PREFIX_NUMBERS + FIGURES + OTHER
+ALL = MINHASH + VERIFIER + NUMBER_CHECK + MATCHES + LEAD_GAP + NAMES + DENSE + TAIL + PREFIX_NUMBERS + FIGURES + OTHER
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,8 @@ def features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, names: tuple[st
     )
     if want & set(VERIFIER + NUMBER_CHECK + MATCHES + LEAD_GAP + DENSE + TAIL + PREFIX_NUMBERS):
         f |= _token_features(p, mhs, config, want)
+    if want & set(NAMES):
+        f |= _name_features(p, mhs, config)
     if want & set(FIGURES):
         f |= _figure_features(p, config)
     if "same_nums" in want:
@@ -222,6 +232,65 @@ def _longer_gap(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, ba
         found = hit.any(1)
         gap[rest[found]] = np.argmax(hit[found], 1)
     return gap
+
+
+def _name_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig) -> dict[str, np.ndarray]:
+    """``NAMES``, in chunks of pairs of similar width (the sketches only: no verifier)."""
+    n = p.row_a.size
+    out = {x: np.zeros(n) for x in NAMES}
+    names_a, names_b = _lead_names(p.figures, p.pairs["a"].to_numpy(), p.pairs["b"].to_numpy())
+    words = np.minimum(mhs.words, config.token_count)
+    width = np.maximum(words[p.row_a], words[p.row_b])
+    order = np.argsort(width, kind="stable")
+    for s in range(0, n, _CHUNK):
+        at = order[s : s + _CHUNK]
+        wc = max(int(width[at].max()), 1)
+        a, _ = mhs.unpack(p.row_a[at], wc, PAD_A)
+        b, _ = mhs.unpack(p.row_b[at], wc, PAD_B)
+        for name, v in _name_misses(names_a[at], a, names_b[at], b).items():
+            out[name][at] = v
+    return out
+
+
+def _lead_names(figures: pl.DataFrame, *gids: np.ndarray) -> list[np.ndarray]:
+    """Per array of ``gids``: (len(gids) x most names) int16 sketch codes of the texts' lead names (the
+    ``^names=`` token of ``figures``, see ``pipeline.dedup.signatures``), ``_NO_NAME`` after them and for a
+    text without any. (Only these texts' figures are parsed: ``figures`` holds every node of a call.)"""
+    need = pl.Series(np.concatenate(gids)).unique().implode()
+    at = figures.filter(pl.col("gid").is_in(need)).select(
+        "gid",
+        pl.col("figures")
+        .str.extract(rf"\{NAMES_TOKEN}=([0-9,]*)", 1)
+        .str.split(",")
+        .list.eval(pl.element().filter(pl.element() != "").cast(pl.Int64))
+        .fill_null([])
+        .alias("c"),
+    )
+    lens = at["c"].list.len().to_numpy().astype(np.int64)
+    codes = np.full((at.height + 1, max(int(lens.max(initial=0)), 1)), _NO_NAME, dtype=np.int16)  # (last: not found)
+    flat = at["c"].explode().drop_nulls().to_numpy().astype(np.uint16).view(np.int16)
+    if flat.size:
+        codes[np.repeat(np.arange(at.height), lens), _ranks(lens)] = flat
+    order = np.argsort(at["gid"].to_numpy(), kind="stable")
+    sorted_gids = at["gid"].to_numpy()[order]
+    out = []
+    for g in gids:
+        j = np.minimum(np.searchsorted(sorted_gids, g), max(sorted_gids.size - 1, 0))
+        found = sorted_gids[j] == g if sorted_gids.size else np.zeros(g.size, bool)
+        out.append(codes[np.where(found, order[j] if order.size else 0, at.height)])
+    return out
+
+
+def _name_misses(na: np.ndarray, a: np.ndarray, nb: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+    """``NAMES`` of pairs: each side's lead names ``na`` / ``nb`` looked for in the other side's sketch."""
+    miss_a = ((na != _NO_NAME) & ~(na[:, :, None] == b[:, None, :]).any(2)).sum(1)
+    miss_b = ((nb != _NO_NAME) & ~(nb[:, :, None] == a[:, None, :]).any(2)).sum(1)
+    count_a, count_b = (na != _NO_NAME).sum(1), (nb != _NO_NAME).sum(1)
+    return dict(
+        name_miss=np.minimum(miss_a, miss_b),
+        name_miss_hi=np.maximum(miss_a, miss_b),
+        name_n=np.minimum(count_a, count_b),
+    )
 
 
 def _novel(ns: np.ndarray, nt: np.ndarray, nc: np.ndarray) -> np.ndarray:

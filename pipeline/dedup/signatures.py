@@ -44,7 +44,7 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
         return pl.concat(
             [compute_signatures(docs.slice(i, _BATCH), config=config) for i in range(0, docs.height, _BATCH)]
         )
-    norm = normalised_frame(docs)
+    norm = normalised_frame(docs, names_lead=config.lead_chars if config.token_count else 0)
     texts = norm["norm_text"]
     sig = minhash(texts.to_arrow(), config=config)
     bands = band_hashes(sig, config=config)
@@ -83,7 +83,7 @@ def compute_signatures(docs: pl.DataFrame, *, config: DedupConfig = DedupConfig(
             "exact_hash": pl.Series([exact_hash(t) for t in texts], dtype=pl.String),
             "bands": bd_list,
             "minhash": mh_list,
-            "figures": _with_lead_numbers(norm["figures"], texts, config),
+            "figures": _with_lead_numbers(_with_names(norm, config), texts, config),
             "tokens": pl.Series(sketches).cast(pl.Binary) if sketches is not None else _no_tokens(texts),
         }
     )
@@ -125,7 +125,31 @@ def _packed(values: np.ndarray, offsets: np.ndarray) -> pl.Series:
     return pl.Series(pack_le(values, offsets)).cast(pl.Binary)
 
 
-LEAD_TOKEN = "^lead"
+MARK = "^"  # figures tokens starting with it are not figures: the lead numbers, the lead names
+LEAD_TOKEN = MARK + "lead"
+NAMES_TOKEN = MARK + "names"
+
+
+def _with_names(norm: pl.DataFrame, config: DedupConfig) -> pl.Series:
+    """Append the lead names (``pipeline.dedup.text``) to ``figures`` as one token ``^names=c1,c2,...``: each
+    name's token sketch code (what ``pairs`` looks for in the other text's sketch). Only with a sketch."""
+    if "names" not in norm.columns:
+        return norm["figures"]
+    names = norm["names"]
+    flat = names.explode().drop_nulls()
+    codes = np.frombuffer(token_sketch(flat.to_arrow(), 1, config.seed).buffers()[2] or b"", dtype="<u2")
+    lens = names.list.len().to_numpy()
+    coded = pl.Series(codes.astype(np.int64)).cast(pl.String)
+    per = pl.DataFrame({"i": np.repeat(np.arange(names.len()), lens), "c": coded})
+    joined = (
+        pl.DataFrame({"i": np.arange(names.len())})
+        .join(per.group_by("i", maintain_order=True).agg(pl.col("c").str.join(",")), on="i", how="left")
+        .sort("i")["c"]
+        .fill_null("")
+    )
+    return pl.DataFrame({"f": norm["figures"], "t": NAMES_TOKEN + "=" + joined}).select(
+        pl.when(pl.col("f") == "").then(pl.col("t")).otherwise(pl.col("f") + " " + pl.col("t")).alias("figures")
+    )["figures"]
 
 
 def _with_lead_numbers(figures: pl.Series, texts: pl.Series, config: DedupConfig) -> pl.Series:

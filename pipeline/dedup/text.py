@@ -17,6 +17,13 @@ Figures (for the template guard) are the numbers of the paragraphs kept in step 
 (so dateline dates do not count) and before step 3, each with its slot: the word before and the word
 after, lower-cased: ``"arrange 1,500.5 billion"`` -> ``arrange_billion=1500.5``; ``6-3/16`` stays whole;
 tokens are space-separated, in text order.
+
+Lead names (for the learned verdict's subject check, ``pipeline.dedup.pairs``) are the capitalised words of
+the first ``lead`` characters of the first kept paragraph (after step 2, before step 3) that occur at least
+twice in the kept paragraphs, case-sensitive: a story's subject ("Micropolis Corp said ... , Micropolis
+said"). The first paragraph only: a copy cut inside the lead goes on with another text in a paragraph of its
+own, whose names are not the story's. They are returned lower-cased (step 3's folding), in order of first
+occurrence.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ FIGURE_RE = r"\d+(?:[.,]\d+)*(?:-\d+/\d+)?"
 _FIGURE_IN_CONTEXT_RE = (
     rf"(?:([A-Za-z]+)[^A-Za-z0-9]{{1,3}}|^|[^A-Za-z0-9])({FIGURE_RE})(?:[^A-Za-z0-9]{{0,3}}([A-Za-z]+))?"
 )
+# a capitalised word: an upper-case letter at a word's start, then letters or digits ("MTech"; not "3Com")
+NAME_RE = r"\b\p{Lu}[\p{L}\p{N}]+"
 
 
 def paragraphs(docs: pl.DataFrame) -> pl.DataFrame:
@@ -133,8 +142,9 @@ def _fold(raw: pl.Series) -> pl.Series:
     return pl.Series(raw.name, out, dtype=pl.String)
 
 
-def normalised_frame(docs: pl.DataFrame) -> pl.DataFrame:
-    """Per row of ``docs`` (same order): ``norm_text`` and ``figures`` (space-separated, in text order)."""
+def normalised_frame(docs: pl.DataFrame, *, names_lead: int = 0, names_most: int = 8) -> pl.DataFrame:
+    """Per row of ``docs`` (same order): ``norm_text`` and ``figures`` (space-separated, in text order); with
+    ``names_lead`` > 0 also ``names``: up to ``names_most`` lead names (module docstring) of that lead."""
     paras = paragraphs(docs)
     slot = _FIGURE_IN_CONTEXT_RE
     figs = (
@@ -155,12 +165,36 @@ def normalised_frame(docs: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("f").str.join(" ").alias("figures"))
     )
     per_doc = paras.group_by("i", maintain_order=True).agg(pl.col("norm").str.join(" ").alias("norm_text"))
-    return (
+    out = (
         pl.DataFrame({"i": pl.Series(range(docs.height), dtype=pl.UInt32)})
         .join(per_doc, on="i", how="left", maintain_order="left")
         .join(figs, on="i", how="left", maintain_order="left")
-        .select(pl.col("norm_text").fill_null(""), pl.col("figures").fill_null(""))
     )
+    cols = [pl.col("norm_text").fill_null(""), pl.col("figures").fill_null("")]
+    if names_lead > 0:
+        out = out.join(_lead_names(paras, names_lead, names_most), on="i", how="left", maintain_order="left")
+        cols.append(pl.col("names").fill_null([]))
+    return out.select(cols)
+
+
+def _lead_names(paras: pl.DataFrame, lead: int, most: int) -> pl.DataFrame:
+    """Per text ``i`` with any: its lead names (module docstring), at most ``most``."""
+    names = NAME_RE
+    per = paras.group_by("i", maintain_order=True).agg(
+        pl.col("raw").str.join("\n").alias("body"), pl.col("raw").first().alias("first")
+    )
+    repeated = pl.col("body").str.extract_all(names).list.eval(pl.element().filter(pl.element().is_duplicated()))
+    return per.select(
+        "i",
+        pl.col("first")
+        .str.slice(0, lead)
+        .str.extract_all(names)
+        .list.unique(maintain_order=True)
+        .list.set_intersection(repeated)
+        .list.head(most)
+        .list.eval(pl.element().str.normalize("NFKC").str.to_lowercase())
+        .alias("names"),
+    ).filter(pl.col("names").list.len() > 0)
 
 
 def normalise(text: str) -> str:
