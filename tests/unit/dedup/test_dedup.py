@@ -879,6 +879,13 @@ def test_longer_gap_counts_the_longer_texts_words_before_its_first_match():
     assert (got > 24).any() and (got == lt).any() and (got < 24).any()
     assert np.array_equal(got, want)
 
+    # the first pass looks past its 24 places: place 22 of the longer matches place 25 of the shorter, and
+    # place 23 matches at 23 (a first pass cut at 24 on both sides would say 23)
+    a = np.where(np.arange(64) < 60, np.arange(1, 65) * 4, PAD_A)[None, :]
+    b = np.arange(1001, 1065)[None, :] * 4
+    b[0, 22], b[0, 23] = a[0, 25], a[0, 23]
+    assert _longer_gap(a, np.array([60]), b, np.array([64]), band)[0] == 22
+
 
 def test_lead_names_are_the_leads_capitalised_words_that_recur():
     """Lead names: capitalised words of the first ``lead`` characters found twice or more in the text (case
