@@ -13,6 +13,7 @@ Only the features a model names are computed (``features``), each group of them 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -118,14 +119,7 @@ def _token_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, want: se
     out = {x: np.zeros(n) for x in token_groups if x in want}
     # (a matched prefix longer than any sketch: no pair's numbers are checked)
     numbers_from = NUMBERS_FROM if want & set(NUMBER_CHECK) else w + 1
-    words = np.minimum(mhs.words, w)
-    width = np.maximum(words[p.row_a], words[p.row_b])
-    order = np.argsort(width, kind="stable")
-    for s in range(0, n, _CHUNK):
-        at = order[s : s + _CHUNK]
-        wc = max(int(width[at].max()), 1)
-        a, la = mhs.unpack(p.row_a[at], wc, PAD_A)
-        b, lb = mhs.unpack(p.row_b[at], wc, PAD_B)
+    for at, a, la, b, lb in _chunks(p, mhs, w):
         hits: list[np.ndarray] = []
         lm, matched, chk, bad, vtail = verify(
             a,
@@ -190,6 +184,20 @@ def _token_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig, want: se
     return out
 
 
+def _chunks(p: PairTexts, mhs: _MinHashes, words: int) -> Iterator[tuple[np.ndarray, ...]]:
+    """The pairs in chunks of similar width: (pair indices, sketches a, their lengths, sketches b, lengths),
+    each side padded to the chunk's widest sketch (at most ``words``)."""
+    cap = np.minimum(mhs.words, words)
+    width = np.maximum(cap[p.row_a], cap[p.row_b])
+    order = np.argsort(width, kind="stable")
+    for s in range(0, p.row_a.size, _CHUNK):
+        at = order[s : s + _CHUNK]
+        wc = max(int(width[at].max()), 1)
+        a, la = mhs.unpack(p.row_a[at], wc, PAD_A)
+        b, lb = mhs.unpack(p.row_b[at], wc, PAD_B)
+        yield at, a, la, b, lb
+
+
 def _matches(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray, hit: np.ndarray) -> dict[str, np.ndarray]:
     """Where the shorter sketch's words and numbers find the longer's (``hit``: verify's matches, same
     orientation): the first match, the share of its words and of its numbers matched, and the share
@@ -239,14 +247,7 @@ def _name_features(p: PairTexts, mhs: _MinHashes, config: DedupConfig) -> dict[s
     n = p.row_a.size
     out = {x: np.zeros(n) for x in NAMES}
     names_a, names_b = _lead_names(p.figures, p.pairs["a"].to_numpy(), p.pairs["b"].to_numpy())
-    words = np.minimum(mhs.words, config.token_count)
-    width = np.maximum(words[p.row_a], words[p.row_b])
-    order = np.argsort(width, kind="stable")
-    for s in range(0, n, _CHUNK):
-        at = order[s : s + _CHUNK]
-        wc = max(int(width[at].max()), 1)
-        a, _ = mhs.unpack(p.row_a[at], wc, PAD_A)
-        b, _ = mhs.unpack(p.row_b[at], wc, PAD_B)
+    for at, a, _, b, _ in _chunks(p, mhs, config.token_count):
         for name, v in _name_misses(names_a[at], a, names_b[at], b).items():
             out[name][at] = v
     return out

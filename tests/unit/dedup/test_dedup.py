@@ -887,6 +887,16 @@ def test_longer_gap_counts_the_longer_texts_words_before_its_first_match():
     assert _longer_gap(a, np.array([60]), b, np.array([64]), band)[0] == 22
 
 
+def filing(name: str, seed: int, words: int) -> list[str]:
+    """A formula story of company ``name`` (its subject named twice), going on with ``words`` words of its own."""
+    return [
+        f"{name} Corp said it filed with the Securities and Exchange Commission a registration statement "
+        "covering a 75 mln dlr issue of convertible subordinated debentures due 2012.",
+        f"Proceeds will be used for general corporate purposes and possible acquisitions, {name} said.",
+        pseudo_words(seed, words),
+    ]
+
+
 def test_lead_names_are_the_leads_capitalised_words_that_recur():
     """Lead names: capitalised words of the first ``lead`` characters found twice or more in the text (case
     counts), lower-cased, in order of first occurrence; stored as sketch codes in ``^names=``, which the
@@ -933,16 +943,8 @@ def test_name_misses_tell_a_formula_sibling_from_its_copies():
     from pipeline.dedup.pairs import _lead_names, _name_misses
     from pipeline.dedup.tokens import PAD_A, PAD_B, unpack
 
-    def filing(name: str, seed: int) -> list[str]:
-        return [
-            f"{name} Corp said it filed with the Securities and Exchange Commission a registration statement "
-            "covering a 75 mln dlr issue of convertible subordinated debentures due 2012.",
-            f"Proceeds will be used for general corporate purposes and acquisitions, {name} said.",
-            pseudo_words(seed, 40),
-        ]
-
-    story = filing("Quorvex", 2850)
-    texts = {"sibling": filing("Halbrook", 2851), "cut": [story[0], pseudo_words(2852, 50)]}
+    story = filing("Quorvex", 2850, 40)
+    texts = {"sibling": filing("Halbrook", 2851, 40), "cut": [story[0], pseudo_words(2852, 50)]}
     texts |= {f"ocr{k}": [ocr(p, 2860 + k, 0.05) for p in story] for k in range(12)}
     # the subject garbled in both places, not alike: the copy has no name of its own
     texts["misread"] = [story[0].replace("Quorvex", "Qu0rvex"), story[1].replace("Quorvex", "Quorvcx"), story[2]]
@@ -968,18 +970,10 @@ def test_subject_check_keeps_a_formula_sibling_apart_and_its_copies_together(ver
     if verdict == "rules":
         pytest.skip("the subject check is the learned verdict's")
 
-    def filing(name: str, seed: int) -> list[str]:
-        return [
-            f"{name} Corp said it filed with the Securities and Exchange Commission a registration statement "
-            "covering a 75 mln dlr issue of convertible subordinated debentures due 2012.",
-            f"Proceeds will be used for general corporate purposes and possible acquisitions, {name} said.",
-            pseudo_words(seed, 60),
-        ]
-
-    story = filing("Quorvex", 3000)
+    story = filing("Quorvex", 3000, 60)
     rows = [
         doc("story", 0, story),
-        doc("sibling", 1, filing("Halbrook", 3100)),
+        doc("sibling", 1, filing("Halbrook", 3100, 60)),
         doc("cut", 1, [*story[:2], pseudo_words(3200, 60)]),
         doc("ocr", 2, [ocr(p, 3300, 0.03) for p in story]),
     ]
