@@ -123,6 +123,13 @@ def slot_conflicts(fg: _Figures, ia: np.ndarray, ib: np.ndarray, lead: np.ndarra
     return np.bincount(pid, minlength=n), np.bincount(pid, weights=conflict, minlength=n)
 
 
+def row_of(sorted_gids: np.ndarray, gids: np.ndarray) -> np.ndarray:
+    """Index of each of ``gids`` in ``sorted_gids`` (``len(sorted_gids)`` for one not there)."""
+    j = np.minimum(np.searchsorted(sorted_gids, gids), max(sorted_gids.size - 1, 0))
+    found = sorted_gids[j] == gids if sorted_gids.size else np.zeros(gids.size, bool)
+    return np.where(found, j, sorted_gids.size)
+
+
 class _Figures:
     """The ``figures`` of some texts, parsed: per text its distinct (slot, number) tokens in both slot
     forms, its distinct multi-digit numbers, and its lead's first ``LEAD_NUMBERS`` numbers, as codes.
@@ -184,9 +191,7 @@ class _Figures:
         self.lead0, self.lead1 = np.r_[ranks[:g], 0], np.r_[ranks[g:], 0]
 
     def find(self, gids: np.ndarray) -> np.ndarray:
-        j = np.minimum(np.searchsorted(self.gids, gids), max(self.gids.size - 1, 0))
-        found = self.gids[j] == gids if self.gids.size else np.zeros(gids.size, bool)
-        return np.where(found, j, self.gids.size)
+        return row_of(self.gids, gids)
 
     def rows(self, idx: np.ndarray, lead: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(pair, slot code, number code) of the texts ``idx`` of the pairs, in each pair's slot form."""

@@ -21,7 +21,15 @@ import numpy as np
 import polars as pl
 
 from pipeline.dedup.config import DedupConfig
-from pipeline.dedup.figures import NOVEL, SAME_SHARE, _Figures, _stop_words, same_numbers, slot_conflicts
+from pipeline.dedup.figures import (
+    NOVEL,
+    SAME_SHARE,
+    _Figures,
+    _stop_words,
+    row_of,
+    same_numbers,
+    slot_conflicts,
+)
 from pipeline.dedup.signatures import NAMES_TOKEN, _ranks
 from pipeline.dedup.tokens import PAD_A, PAD_B, _hits, _oriented, dense_prefix, shared_numbers, tail_vocabulary, verify
 
@@ -258,28 +266,25 @@ def _lead_names(figures: pl.DataFrame, *gids: np.ndarray) -> list[np.ndarray]:
     ``^names=`` token of ``figures``, see ``pipeline.dedup.signatures``), ``_NO_NAME`` after them and for a
     text without any. (Only these texts' figures are parsed: ``figures`` holds every node of a call.)"""
     need = pl.Series(np.concatenate(gids)).unique().implode()
-    at = figures.filter(pl.col("gid").is_in(need)).select(
-        "gid",
-        pl.col("figures")
-        .str.extract(rf"\{NAMES_TOKEN}=([0-9,]*)", 1)
-        .str.split(",")
-        .list.eval(pl.element().filter(pl.element() != "").cast(pl.Int64))
-        .fill_null([])
-        .alias("c"),
+    at = (
+        figures.filter(pl.col("gid").is_in(need))
+        .sort("gid")
+        .select(
+            "gid",
+            pl.col("figures")
+            .str.extract(rf"\{NAMES_TOKEN}=([0-9,]*)", 1)
+            .str.split(",")
+            .list.eval(pl.element().filter(pl.element() != "").cast(pl.Int64))
+            .fill_null([])
+            .alias("c"),
+        )
     )
     lens = at["c"].list.len().to_numpy().astype(np.int64)
     codes = np.full((at.height + 1, max(int(lens.max(initial=0)), 1)), _NO_NAME, dtype=np.int16)  # (last: not found)
     flat = at["c"].explode().drop_nulls().to_numpy().astype(np.uint16).view(np.int16)
     if flat.size:
         codes[np.repeat(np.arange(at.height), lens), _ranks(lens)] = flat
-    order = np.argsort(at["gid"].to_numpy(), kind="stable")
-    sorted_gids = at["gid"].to_numpy()[order]
-    out = []
-    for g in gids:
-        j = np.minimum(np.searchsorted(sorted_gids, g), max(sorted_gids.size - 1, 0))
-        found = sorted_gids[j] == g if sorted_gids.size else np.zeros(g.size, bool)
-        out.append(codes[np.where(found, order[j] if order.size else 0, at.height)])
-    return out
+    return [codes[row_of(at["gid"].to_numpy(), g)] for g in gids]
 
 
 def _name_misses(na: np.ndarray, a: np.ndarray, nb: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
